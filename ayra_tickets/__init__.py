@@ -1,0 +1,35 @@
+"""ayra-tickets: the Ayra Ticket API as an embedded engine over SQLite.
+
+>>> import ayra_tickets
+>>> engine = ayra_tickets.Engine.open(":memory:")
+>>> ticket = engine.tickets.create(subject="Printer on fire", description="Send help")
+>>> ticket.to_dict()["number"]
+'TICK-1'
+"""
+
+from .domain.clock import Clock, ManualClock, SystemClock
+from .domain.errors import TicketError
+from .domain.lifecycle import TRANSITIONS, Status
+from .domain.priority import Priority
+from .domain.sla import SlaPolicy, Targets
+from .domain.ticket import Event, Ticket
+from .engine import Engine
+from .service import Page
+from .wire import Response
+
+__all__ = [
+    "TRANSITIONS",
+    "Clock",
+    "Engine",
+    "Event",
+    "ManualClock",
+    "Page",
+    "Priority",
+    "Response",
+    "SlaPolicy",
+    "Status",
+    "SystemClock",
+    "Targets",
+    "Ticket",
+    "TicketError",
+]

@@ -1,0 +1,257 @@
+"""The SLA clock: targets per priority, pauses, and the met/missed decisions.
+
+A ticket's clock (:class:`SlaClock`) is plain data kept with the ticket; the functions
+here move it along as the ticket changes, and :func:`evaluate` reads it at an instant
+to give the ``sla`` object of the wire (:class:`Sla`). Durations are measured on a
+:class:`Calendar`: round the clock by default, business hours when a policy says so.
+
+The rules (see the contract's "Priorities and SLA" section):
+
+- the response deadline is the creation time plus the response target; the first move
+  out of ``new`` is the response;
+- the resolution deadline is the creation time plus the resolution target plus every
+  completed pause; the clock stands still in the paused statuses;
+- ``response_met`` is decided by the first response or by the deadline passing,
+  whichever comes first, and is then final;
+- ``resolution_met`` is decided when the ticket is resolved or closed, and goes back to
+  undecided on a reopen unless it was missed;
+- a deadline is missed when the time is strictly after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import attrs
+
+from .priority import Priority
+from .times import format_time
+
+
+class Calendar(Protocol):
+    """Measures working time. Both methods are exact to the second."""
+
+    def add(self, start: datetime, seconds: int) -> datetime:
+        """The instant at which ``seconds`` of working time have passed since ``start``."""
+        ...
+
+    def seconds_between(self, start: datetime, end: datetime) -> int:
+        """Working seconds from ``start`` to ``end`` (``end >= start``)."""
+        ...
+
+
+@attrs.frozen
+class AlwaysOpen:
+    """The 24x7 calendar: every second counts."""
+
+    def add(self, start: datetime, seconds: int) -> datetime:
+        return start + timedelta(seconds=seconds)
+
+    def seconds_between(self, start: datetime, end: datetime) -> int:
+        return int((end - start).total_seconds())
+
+
+def _as_timedelta(value: Any) -> timedelta:
+    if not isinstance(value, timedelta) or value <= timedelta(0):
+        raise ValueError(f"an SLA target must be a positive timedelta, not {value!r}")
+    return value
+
+
+@attrs.frozen
+class Targets:
+    """The first-response and resolution targets of one priority."""
+
+    response: timedelta = attrs.field(converter=_as_timedelta)
+    resolution: timedelta = attrs.field(converter=_as_timedelta)
+
+
+DEFAULT_TARGETS: Mapping[Priority, Targets] = {
+    Priority.CRITICAL: Targets(timedelta(hours=1), timedelta(hours=4)),
+    Priority.HIGH: Targets(timedelta(hours=8), timedelta(days=2)),
+    Priority.NORMAL: Targets(timedelta(days=2), timedelta(days=5)),
+    Priority.LOW: Targets(timedelta(days=7), timedelta(days=14)),
+}
+
+
+def _targets(value: Mapping[Any, Any] | None) -> Mapping[Priority, Targets]:
+    merged = dict(DEFAULT_TARGETS)
+    for key, target in (value or {}).items():
+        priority = Priority(int(key))
+        merged[priority] = target if isinstance(target, Targets) else Targets(**target)
+    return merged
+
+
+@attrs.frozen
+class SlaPolicy:
+    """Targets per priority, measured on a calendar (``None``: round the clock)."""
+
+    targets: Mapping[Priority, Targets] = attrs.field(default=None, converter=_targets)
+    calendar: Calendar | None = None
+    name: str = "default"
+
+    @property
+    def measure(self) -> Calendar:
+        return self.calendar if self.calendar is not None else AlwaysOpen()
+
+    def targets_for(self, priority: int) -> Targets:
+        return self.targets[Priority(priority)]
+
+
+DEFAULT_POLICY = SlaPolicy()
+
+
+@attrs.frozen
+class SlaClock:
+    """A ticket's SLA state as stored: enough to answer every question at any instant."""
+
+    policy: str
+    started_at: datetime
+    response_target: int  # seconds of calendar time
+    resolution_target: int
+    response_due_at: datetime
+    resolution_due_at: datetime  # while paused: the deadline as it stood when the pause began
+    paused_since: datetime | None = None
+    paused_seconds: int = 0  # calendar time of completed pauses
+    response_met: bool | None = None  # decided for good once not None
+    resolution_met: bool | None = None
+
+
+def _seconds(delta: timedelta) -> int:
+    return int(delta.total_seconds())
+
+
+def start(policy: SlaPolicy, priority: int, created_at: datetime) -> SlaClock:
+    """A fresh clock for a ticket created at ``created_at``."""
+    targets = policy.targets_for(priority)
+    cal = policy.measure
+    response, resolution = _seconds(targets.response), _seconds(targets.resolution)
+    return SlaClock(
+        policy=policy.name,
+        started_at=created_at,
+        response_target=response,
+        resolution_target=resolution,
+        response_due_at=cal.add(created_at, response),
+        resolution_due_at=cal.add(created_at, resolution),
+    )
+
+
+def observe(clock: SlaClock, at: datetime) -> SlaClock:
+    """Record what the passing of time has decided by ``at``: a missed response."""
+    if clock.response_met is None and at > clock.response_due_at:
+        return attrs.evolve(clock, response_met=False)
+    return clock
+
+
+def respond(clock: SlaClock, at: datetime) -> SlaClock:
+    """The first response, at ``at``."""
+    if clock.response_met is not None:
+        return clock
+    return attrs.evolve(clock, response_met=at <= clock.response_due_at)
+
+
+def pause(clock: SlaClock, at: datetime) -> SlaClock:
+    if clock.paused_since is not None:
+        return clock
+    return attrs.evolve(clock, paused_since=at)
+
+
+def resume(clock: SlaClock, policy: SlaPolicy, at: datetime) -> SlaClock:
+    if clock.paused_since is None:
+        return clock
+    cal = policy.measure
+    paused = clock.paused_seconds + cal.seconds_between(clock.paused_since, at)
+    return attrs.evolve(
+        clock,
+        paused_since=None,
+        paused_seconds=paused,
+        resolution_due_at=cal.add(clock.started_at, clock.resolution_target + paused),
+    )
+
+
+def resolve(clock: SlaClock, at: datetime) -> SlaClock:
+    """Decide ``resolution_met`` as the ticket is resolved or closed at ``at``.
+
+    A paused clock stopped counting when the pause began, so that instant is the one
+    judged. A decision already made (resolved, then closed) stands.
+    """
+    if clock.resolution_met is not None:
+        return clock
+    stopped = clock.paused_since if clock.paused_since is not None else at
+    return attrs.evolve(clock, resolution_met=stopped <= clock.resolution_due_at)
+
+
+def reopen(clock: SlaClock, policy: SlaPolicy, at: datetime) -> SlaClock:
+    """Resume the clock; an on-time resolution is undone, a missed one stays missed."""
+    resumed = resume(clock, policy, at)
+    met = None if resumed.resolution_met else resumed.resolution_met
+    return attrs.evolve(resumed, resolution_met=met)
+
+
+def reprioritize(clock: SlaClock, policy: SlaPolicy, priority: int, at: datetime) -> SlaClock:
+    """New targets from the creation time, keeping the paused time. Decisions stand."""
+    clock = observe(clock, at)
+    targets = policy.targets_for(priority)
+    cal = policy.measure
+    response, resolution = _seconds(targets.response), _seconds(targets.resolution)
+    changes: dict[str, Any] = {
+        "resolution_target": resolution,
+        "resolution_due_at": cal.add(clock.started_at, resolution + clock.paused_seconds),
+    }
+    if clock.response_met is None:
+        changes["response_target"] = response
+        changes["response_due_at"] = cal.add(clock.started_at, response)
+    return attrs.evolve(clock, **changes)
+
+
+@attrs.frozen
+class Sla:
+    """The ``sla`` object of a ticket, as read at one instant."""
+
+    policy: str
+    response_due_at: datetime
+    resolution_due_at: datetime
+    response_met: bool | None
+    resolution_met: bool | None
+    breached: bool
+    paused: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy,
+            "response_due_at": format_time(self.response_due_at),
+            "resolution_due_at": format_time(self.resolution_due_at),
+            "response_met": self.response_met,
+            "resolution_met": self.resolution_met,
+            "breached": self.breached,
+            "paused": self.paused,
+        }
+
+
+def resolution_missed(clock: SlaClock, now: datetime) -> bool:
+    if clock.resolution_met is False:
+        return True
+    if clock.paused_since is None:
+        return now > clock.resolution_due_at
+    return clock.paused_since > clock.resolution_due_at
+
+
+def evaluate(clock: SlaClock, calendar: Calendar, now: datetime) -> Sla:
+    """The ``sla`` object at ``now`` (for a closed ticket, pass its ``closed_at``)."""
+    response_met = clock.response_met
+    if response_met is None and now > clock.response_due_at:
+        response_met = False
+    due = clock.resolution_due_at
+    if clock.paused_since is not None:
+        paused = clock.paused_seconds + calendar.seconds_between(clock.paused_since, now)
+        due = calendar.add(clock.started_at, clock.resolution_target + paused)
+    return Sla(
+        policy=clock.policy,
+        response_due_at=clock.response_due_at,
+        resolution_due_at=due,
+        response_met=response_met,
+        resolution_met=clock.resolution_met,
+        breached=response_met is False or resolution_missed(clock, now),
+        paused=clock.paused_since is not None,
+    )

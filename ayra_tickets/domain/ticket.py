@@ -1,0 +1,413 @@
+"""The Ticket value, its events, and the pure operations that change it.
+
+:func:`create`, :func:`update` and :func:`close` take a ticket (or fields) and the
+current instant and return the new ticket with the events that describe the change.
+They check every rule of the lifecycle and close rules; they never touch storage.
+:func:`replay` rebuilds a ticket's persistent fields from its events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from . import sla as sla_clock
+from .errors import TicketAlreadyClosed, TicketClosed
+from .lifecycle import PAUSED_STATUSES, Status, check_transition
+from .priority import DEFAULT_PRIORITY, Priority
+from .times import format_optional, format_time
+
+PERSISTENT_FIELDS: tuple[str, ...] = (
+    "subject",
+    "description",
+    "priority",
+    "status",
+    "category",
+    "contact_id",
+    "conversation_id",
+    "assigned_to",
+    "due_date",
+    "tags",
+    "custom_fields",
+    "metadata",
+    "resolution_note",
+    "customer_satisfaction",
+    "resolution_time",
+    "root_cause",
+    "first_response_at",
+    "resolved_at",
+    "closed_at",
+    "reopened_count",
+    "created_at",
+)
+"""The fields the event log carries; :func:`replay` rebuilds exactly these."""
+
+UPDATABLE_FIELDS: tuple[str, ...] = (
+    "subject",
+    "description",
+    "priority",
+    "category",
+    "assigned_to",
+    "due_date",
+    "tags",
+    "custom_fields",
+)
+"""Fields an update may set besides ``status`` and ``internal_note``, in the order applied."""
+
+CLOSE_FIELDS: tuple[str, ...] = (
+    "resolution_note",
+    "customer_satisfaction",
+    "resolution_time",
+    "root_cause",
+)
+
+_TIME_FIELDS = frozenset(
+    {"due_date", "first_response_at", "resolved_at", "closed_at", "created_at"}
+)
+
+
+def _wire(field: str, value: Any) -> Any:
+    """A field's value as JSON."""
+    if field in _TIME_FIELDS:
+        return format_optional(value)
+    if field == "tags":
+        return list(value)
+    if field == "status":
+        return str(value)
+    return value
+
+
+@attrs.frozen
+class Event:
+    """One entry of a ticket's history.
+
+    ``type`` is one of ``created``, ``field_changed``, ``status_changed``, ``closed``,
+    ``reopened``, ``note_added``. A change of one field names it in ``field`` with its
+    ``old`` and ``new`` values; ``data`` holds the other fields the change set (for a
+    status change: ``resolved_at``, ``closed_at``, ...; for ``created``: the whole new
+    ticket) or, for a note, its text. Values are as on the wire.
+    """
+
+    type: str
+    at: datetime
+    version: int
+    field: str | None = None
+    old: Any = None
+    new: Any = None
+    data: Mapping[str, Any] | None = None
+    ticket_id: str = ""
+    id: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": f"evt_{self.id}" if self.id is not None else None,
+            "ticket_id": self.ticket_id,
+            "type": self.type,
+            "field": self.field,
+            "old_value": self.old,
+            "new_value": self.new,
+            "data": dict(self.data) if self.data is not None else None,
+            "version": self.version,
+            "created_at": format_time(self.at),
+        }
+
+
+@attrs.frozen(eq=True, hash=False)
+class Ticket:
+    """A support ticket. ``to_dict()`` gives the API's JSON object.
+
+    ``sla`` and ``assigned_name`` are read-side values: the engine fills them in as of
+    the moment it reads or writes the ticket.
+    """
+
+    id: str
+    number: int
+    subject: str
+    description: str
+    priority: int
+    status: Status
+    created_at: datetime
+    updated_at: datetime
+    clock: sla_clock.SlaClock
+    category: str | None = None
+    contact_id: str | None = None
+    conversation_id: str | None = None
+    assigned_to: str | None = None
+    due_date: datetime | None = None
+    tags: tuple[str, ...] = ()
+    custom_fields: Mapping[str, Any] = attrs.field(factory=dict)
+    metadata: Mapping[str, Any] = attrs.field(factory=dict)
+    resolution_note: str | None = None
+    customer_satisfaction: int | None = None
+    resolution_time: int | None = None
+    root_cause: str | None = None
+    first_response_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    reopened_count: int = 0
+    version: int = 1
+    assigned_name: str | None = None
+    sla: sla_clock.Sla | None = None
+
+    @property
+    def number_label(self) -> str:
+        return f"TICK-{self.number}"
+
+    @property
+    def priority_label(self) -> str:
+        return Priority(self.priority).label
+
+    def read_at(
+        self, calendar: sla_clock.Calendar, now: datetime, assigned_name: str | None
+    ) -> Ticket:
+        """This ticket with its read-side values as of ``now`` (frozen once closed)."""
+        instant = self.closed_at if self.closed_at is not None else now
+        return attrs.evolve(
+            self, sla=sla_clock.evaluate(self.clock, calendar, instant), assigned_name=assigned_name
+        )
+
+    def persistent(self) -> dict[str, Any]:
+        """The fields the event log carries, as JSON values."""
+        return {name: _wire(name, getattr(self, name)) for name in PERSISTENT_FIELDS}
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.sla is None:
+            raise ValueError("this ticket was not read through the engine; it has no sla view")
+        return {
+            "id": self.id,
+            "number": self.number_label,
+            "subject": self.subject,
+            "description": self.description,
+            "priority": self.priority,
+            "priority_label": self.priority_label,
+            "status": str(self.status),
+            "category": self.category,
+            "contact_id": self.contact_id,
+            "conversation_id": self.conversation_id,
+            "assigned_to": self.assigned_to,
+            "assigned_name": self.assigned_name,
+            "due_date": format_optional(self.due_date),
+            "tags": list(self.tags),
+            "custom_fields": dict(self.custom_fields),
+            "metadata": dict(self.metadata),
+            "resolution_note": self.resolution_note,
+            "customer_satisfaction": self.customer_satisfaction,
+            "resolution_time": self.resolution_time,
+            "root_cause": self.root_cause,
+            "sla": self.sla.to_dict(),
+            "first_response_at": format_optional(self.first_response_at),
+            "reopened_count": self.reopened_count,
+            "version": self.version,
+            "resolved_at": format_optional(self.resolved_at),
+            "closed_at": format_optional(self.closed_at),
+            "created_at": format_time(self.created_at),
+            "updated_at": format_time(self.updated_at),
+        }
+
+
+# -- operations -----------------------------------------------------------------------
+
+
+def create(
+    ticket_id: str,
+    number: int,
+    fields: Mapping[str, Any],
+    now: datetime,
+    policy: sla_clock.SlaPolicy,
+) -> tuple[Ticket, list[Event]]:
+    """A new ticket from validated create fields."""
+    status = Status(fields.get("status", Status.NEW))
+    priority = int(fields.get("priority", DEFAULT_PRIORITY))
+    clock = sla_clock.start(policy, priority, now)
+    first_response_at = None
+    if status is not Status.NEW:
+        first_response_at = now
+        clock = sla_clock.respond(clock, now)
+    ticket = Ticket(
+        id=ticket_id,
+        number=number,
+        subject=fields["subject"],
+        description=fields["description"],
+        priority=priority,
+        status=status,
+        created_at=now,
+        updated_at=now,
+        clock=clock,
+        category=fields.get("category"),
+        contact_id=fields.get("contact_id"),
+        conversation_id=fields.get("conversation_id"),
+        assigned_to=fields.get("assigned_to"),
+        due_date=fields.get("due_date"),
+        tags=tuple(fields.get("tags", ())),
+        custom_fields=dict(fields.get("custom_fields", {})),
+        metadata=dict(fields.get("metadata", {})),
+        first_response_at=first_response_at,
+    )
+    event = Event("created", now, 1, data=ticket.persistent(), ticket_id=ticket_id)
+    return ticket, [event]
+
+
+def _move(
+    ticket: Ticket,
+    clock: sla_clock.SlaClock,
+    new: Status,
+    now: datetime,
+    policy: sla_clock.SlaPolicy,
+) -> tuple[dict[str, Any], sla_clock.SlaClock, str]:
+    """Apply a status move: the fields it sets, the new clock and the event type."""
+    current = ticket.status
+    check_transition(current, new)
+    sets: dict[str, Any] = {"status": new}
+    if ticket.first_response_at is None:
+        sets["first_response_at"] = now
+        clock = sla_clock.respond(clock, now)
+    if new in PAUSED_STATUSES:
+        clock = sla_clock.pause(clock, now)
+    kind = "status_changed"
+    if new is Status.RESOLVED:
+        sets["resolved_at"] = now
+        clock = sla_clock.resolve(clock, now)
+    elif new is Status.CLOSED:
+        kind = "closed"
+        sets["closed_at"] = now
+        sets["resolved_at"] = ticket.resolved_at if current is Status.RESOLVED else now
+        clock = sla_clock.resolve(clock, now)
+    elif new is Status.REOPENED:
+        kind = "reopened"
+        sets.update(resolved_at=None, closed_at=None, reopened_count=ticket.reopened_count + 1)
+        clock = sla_clock.reopen(clock, policy, now)
+    elif current in PAUSED_STATUSES:
+        clock = sla_clock.resume(clock, policy, now)
+    return sets, clock, kind
+
+
+def _status_event(
+    ticket: Ticket, sets: Mapping[str, Any], kind: str, now: datetime, version: int
+) -> Event:
+    data = {name: _wire(name, value) for name, value in sets.items() if name != "status"}
+    return Event(
+        kind,
+        now,
+        version,
+        field="status",
+        old=str(ticket.status),
+        new=str(sets["status"]),
+        data=data,
+        ticket_id=ticket.id,
+    )
+
+
+def merge_object(current: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``patch`` into ``current``; a ``None`` value removes the key."""
+    merged = dict(current)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+def update(
+    ticket: Ticket, changes: Mapping[str, Any], now: datetime, policy: sla_clock.SlaPolicy
+) -> tuple[Ticket, list[Event]]:
+    """Apply validated update fields. Unchanged values make no event; no events, no change.
+
+    A closed ticket accepts only a reopen (which may carry other changes, applied after
+    it) or a no-op ``status: closed``.
+    """
+    requested = changes.get("status")
+    if ticket.status is Status.CLOSED and requested is not Status.REOPENED:
+        if set(changes) - {"status"}:
+            raise TicketClosed()
+        if requested is None or requested is Status.CLOSED:
+            return ticket, []
+        check_transition(ticket.status, requested)
+
+    version = ticket.version + 1
+    clock = sla_clock.observe(ticket.clock, now)
+    sets: dict[str, Any] = {}
+    events: list[Event] = []
+
+    def move(target: Status) -> None:
+        nonlocal clock
+        current = attrs.evolve(ticket, **sets)
+        moved, clock, kind = _move(current, clock, target, now, policy)
+        events.append(_status_event(current, moved, kind, now, version))
+        sets.update(moved)
+
+    if ticket.status is Status.CLOSED and requested is Status.REOPENED:
+        move(Status.REOPENED)
+
+    for name in UPDATABLE_FIELDS:
+        if name not in changes:
+            continue
+        old = getattr(ticket, name)
+        new = changes[name]
+        if name == "custom_fields":
+            new = merge_object(old, new)
+        elif name == "tags":
+            new = tuple(new)
+        if new == old:
+            continue
+        events.append(
+            Event(
+                "field_changed",
+                now,
+                version,
+                field=name,
+                old=_wire(name, old),
+                new=_wire(name, new),
+                ticket_id=ticket.id,
+            )
+        )
+        sets[name] = new
+        if name == "priority":
+            clock = sla_clock.reprioritize(clock, policy, new, now)
+
+    current_status = sets.get("status", ticket.status)
+    if requested is not None and requested is not current_status:
+        move(requested)
+
+    note = changes.get("internal_note")
+    if note is not None:
+        events.append(Event("note_added", now, version, data={"note": note}, ticket_id=ticket.id))
+
+    if not events:
+        return ticket, []
+    return attrs.evolve(ticket, **sets, clock=clock, version=version, updated_at=now), events
+
+
+def close(
+    ticket: Ticket, details: Mapping[str, Any], now: datetime, policy: sla_clock.SlaPolicy
+) -> tuple[Ticket, list[Event]]:
+    """Close a ticket with validated close details (resolution note, CSAT, ...)."""
+    if ticket.status is Status.CLOSED:
+        assert ticket.closed_at is not None
+        raise TicketAlreadyClosed(format_time(ticket.closed_at))
+    version = ticket.version + 1
+    clock = sla_clock.observe(ticket.clock, now)
+    sets, clock, kind = _move(ticket, clock, Status.CLOSED, now, policy)
+    sets.update({name: details[name] for name in CLOSE_FIELDS if name in details})
+    event = _status_event(ticket, sets, kind, now, version)
+    return attrs.evolve(ticket, **sets, clock=clock, version=version, updated_at=now), [event]
+
+
+def replay(events: Sequence[Event]) -> dict[str, Any]:
+    """Rebuild a ticket's persistent fields, ``version`` and ``updated_at`` from its log."""
+    if not events or events[0].type != "created" or events[0].data is None:
+        raise ValueError("a ticket's history starts with its 'created' event")
+    state: dict[str, Any] = dict(events[0].data)
+    for event in events[1:]:
+        if event.type == "note_added":
+            continue
+        if event.field is not None:
+            state[event.field] = event.new
+        if event.data:
+            state.update(event.data)
+    state["version"] = events[-1].version
+    state["updated_at"] = format_time(events[-1].at)
+    return state

@@ -1,0 +1,58 @@
+"""Timestamps on the wire: parsing ISO 8601 input, writing RFC 3339 UTC with a ``Z``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from dateutil.parser import isoparse
+
+from .errors import ParameterInvalid
+
+
+def utc_seconds(value: datetime) -> datetime:
+    """The same instant in UTC, truncated to whole seconds (a naive value is UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).replace(microsecond=0)
+
+
+def format_time(value: datetime) -> str:
+    """``2025-01-15T16:30:00Z``."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+
+
+def format_optional(value: datetime | None) -> str | None:
+    return None if value is None else format_time(value)
+
+
+def load_time(text: str) -> datetime:
+    """Read a timestamp this engine wrote (fast path, no validation)."""
+    return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
+
+
+def load_optional(text: str | None) -> datetime | None:
+    return None if text is None else load_time(text)
+
+
+def parse_time(value: object, param: str) -> datetime:
+    """Parse a caller's date-time: an aware or naive ``datetime`` or an ISO 8601 string.
+
+    A value without an offset is taken as UTC. A bare date is refused: a due date
+    needs a time of day, and midnight UTC is rarely what was meant.
+    """
+    if isinstance(value, datetime):
+        return utc_seconds(value)
+    example = "an ISO 8601 date-time such as 2025-01-16T17:00:00Z"
+    if not isinstance(value, str):
+        raise ParameterInvalid(f"{param} must be {example}", param=param)
+    text = value.strip()
+    if "T" not in text.upper() and " " not in text:
+        raise ParameterInvalid(f"{param} must be {example}, not a bare date", param=param)
+    try:
+        parsed = isoparse(text.replace(" ", "T", 1))
+    except (ValueError, OverflowError):
+        raise ParameterInvalid(f"{param} must be {example}; got {value!r}", param=param) from None
+    try:
+        return utc_seconds(parsed)
+    except (ValueError, OverflowError):
+        raise ParameterInvalid(f"{param} is out of range: {value!r}", param=param) from None

@@ -1,0 +1,336 @@
+"""Validation of every parameter of create, update, close and list.
+
+Each ``validate_*`` function takes what a caller sent (a JSON body, query-string
+values, or Python keyword arguments) and returns clean values, or raises a
+:class:`~.errors.ValidationError` naming the first parameter that is wrong. Nothing
+here looks at stored tickets.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from .errors import ParameterInvalid, ParameterMissing, ParameterTooLong, ParameterUnknown
+from .lifecycle import CREATE_STATUSES, Status
+from .priority import Priority
+from .times import parse_time
+
+SUBJECT_MAX = 200
+DESCRIPTION_MAX = 10_000
+INTERNAL_NOTE_MAX = 10_000
+RESOLUTION_NOTE_MAX = 5_000
+REFERENCE_MAX = 255  # contact_id, conversation_id, assigned_to
+LABEL_MAX = 100  # category, root_cause
+TAG_MAX = 64
+TAGS_MAX = 50
+OBJECT_MAX_BYTES = 16_384  # custom_fields, metadata (as JSON)
+SEARCH_MAX = 500
+PER_PAGE_MAX = 100
+PAGE_MAX = 10_000_000
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _reject_unknown(given: Iterable[str], allowed: Iterable[str]) -> None:
+    unknown = sorted(set(given) - set(allowed))
+    if unknown:
+        name = unknown[0]
+        known = ", ".join(sorted(allowed))
+        raise ParameterUnknown(f"Unknown parameter: {name} (known: {known})", param=name)
+
+
+def _text(value: Any, param: str, limit: int, *, single_line: bool = False) -> str:
+    if not isinstance(value, str):
+        raise ParameterInvalid(f"{param} must be a string", param=param)
+    if not value.strip():
+        raise ParameterInvalid(f"{param} must not be blank", param=param)
+    if len(value) > limit:
+        raise ParameterTooLong(
+            f"{param} is {len(value)} characters; at most {limit} are allowed", param=param
+        )
+    if "\x00" in value or (single_line and _CONTROL.search(value)):
+        raise ParameterInvalid(f"{param} must not contain control characters", param=param)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ParameterInvalid(f"{param} is not valid Unicode text", param=param) from None
+    return value
+
+
+def _reference(value: Any, param: str) -> str:
+    return _text(value, param, REFERENCE_MAX, single_line=True)
+
+
+def _label(value: Any, param: str) -> str:
+    return _text(value, param, LABEL_MAX, single_line=True)
+
+
+def _integer(value: Any, param: str, low: int, high: int | None, *, text_ok: bool) -> int:
+    """An integer in ``[low, high]``; a string of digits too when ``text_ok``."""
+    if text_ok and isinstance(value, str) and re.fullmatch(r"[0-9]{1,12}", value):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        bounds = f"from {low} to {high}" if high is not None else f"of {low} or more"
+        raise ParameterInvalid(f"{param} must be an integer {bounds}", param=param)
+    if value < low or (high is not None and value > high):
+        bounds = f"from {low} to {high}" if high is not None else f"of {low} or more"
+        raise ParameterInvalid(f"{param} must be an integer {bounds}; got {value}", param=param)
+    return value
+
+
+def _priority(value: Any, param: str = "priority", *, text_ok: bool = False) -> Priority:
+    return Priority(_integer(value, param, 1, 4, text_ok=text_ok))
+
+
+def _status(value: Any, param: str = "status", allowed: Iterable[Status] = Status) -> Status:
+    names = [s.value for s in allowed]
+    if not isinstance(value, str) or value not in names:
+        raise ParameterInvalid(f"{param} must be one of {', '.join(names)}", param=param)
+    return Status(value)
+
+
+def _tag(value: Any, param: str = "tags") -> str:
+    tag = _text(value, param, TAG_MAX, single_line=True)
+    if "," in tag or tag != tag.strip():
+        raise ParameterInvalid(
+            f"a tag must not contain commas or surrounding spaces: {tag!r}", param=param
+        )
+    return tag
+
+
+def _tags(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple):
+        raise ParameterInvalid("tags must be an array of strings", param="tags")
+    if len(value) > TAGS_MAX:
+        raise ParameterInvalid(f"at most {TAGS_MAX} tags are allowed", param="tags")
+    return tuple(dict.fromkeys(_tag(tag) for tag in value))
+
+
+def _json_object(value: Any, param: str) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ParameterInvalid(f"{param} must be an object", param=param)
+    try:
+        encoded = json.dumps(value, allow_nan=False, ensure_ascii=False)
+        size = len(encoded.encode("utf-8"))
+    except (TypeError, ValueError, UnicodeEncodeError, RecursionError):
+        raise ParameterInvalid(
+            f"{param} must hold only JSON values (no NaN or Infinity, text in valid Unicode)",
+            param=param,
+        ) from None
+    if size > OBJECT_MAX_BYTES:
+        raise ParameterTooLong(
+            f"{param} is {size} bytes as JSON; at most {OBJECT_MAX_BYTES} are allowed",
+            param=param,
+        )
+    for key in value:
+        if not isinstance(key, str) or not key.strip() or "\x00" in key:
+            raise ParameterInvalid(f"{param} keys must be non-blank strings", param=param)
+    result: dict[str, Any] = json.loads(encoded)
+    return result
+
+
+def _due_date(value: Any) -> datetime:
+    return parse_time(value, "due_date")
+
+
+# -- create ---------------------------------------------------------------------------
+
+_CREATE_RULES: dict[str, Callable[[Any], Any]] = {
+    "subject": lambda v: _text(v, "subject", SUBJECT_MAX),
+    "description": lambda v: _text(v, "description", DESCRIPTION_MAX),
+    "priority": _priority,
+    "status": lambda v: _status(v, allowed=[s for s in Status if s in CREATE_STATUSES]),
+    "category": lambda v: _label(v, "category"),
+    "contact_id": lambda v: _reference(v, "contact_id"),
+    "conversation_id": lambda v: _reference(v, "conversation_id"),
+    "assigned_to": lambda v: _reference(v, "assigned_to"),
+    "due_date": _due_date,
+    "tags": _tags,
+    "custom_fields": lambda v: _json_object(v, "custom_fields"),
+    "metadata": lambda v: _json_object(v, "metadata"),
+}
+CREATE_PARAMS = tuple(_CREATE_RULES)
+
+
+def validate_create(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Clean create fields. ``subject`` and ``description`` are required; ``null`` for an
+    optional field is the same as leaving it out."""
+    _reject_unknown(fields, _CREATE_RULES)
+    for required in ("subject", "description"):
+        if fields.get(required) is None:
+            raise ParameterMissing(f"{required} is required", param=required)
+    return {
+        name: rule(fields[name])
+        for name, rule in _CREATE_RULES.items()
+        if fields.get(name) is not None
+    }
+
+
+# -- update ---------------------------------------------------------------------------
+
+_UPDATE_RULES: dict[str, Callable[[Any], Any]] = {
+    "subject": _CREATE_RULES["subject"],
+    "description": _CREATE_RULES["description"],
+    "priority": _priority,
+    "status": _status,
+    "category": _CREATE_RULES["category"],
+    "assigned_to": _CREATE_RULES["assigned_to"],
+    "due_date": _due_date,
+    "tags": _tags,
+    "custom_fields": lambda v: _json_object(v, "custom_fields"),
+    "internal_note": lambda v: _text(v, "internal_note", INTERNAL_NOTE_MAX),
+}
+UPDATE_PARAMS = tuple(_UPDATE_RULES)
+_CLEARABLE = frozenset({"category", "assigned_to", "due_date"})
+
+
+def validate_update(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Clean update fields. ``null`` clears ``category``, ``assigned_to`` and
+    ``due_date``; it is refused for the others. ``custom_fields`` is a patch: a ``null``
+    value in it removes that key."""
+    _reject_unknown(fields, _UPDATE_RULES)
+    clean: dict[str, Any] = {}
+    for name, rule in _UPDATE_RULES.items():
+        if name not in fields:
+            continue
+        value = fields[name]
+        if value is None:
+            if name not in _CLEARABLE:
+                raise ParameterInvalid(f"{name} cannot be null", param=name)
+            clean[name] = None
+        elif name == "custom_fields":
+            clean[name] = _json_object(value, name)
+        else:
+            clean[name] = rule(value)
+    return clean
+
+
+# -- close ----------------------------------------------------------------------------
+
+_CLOSE_RULES: dict[str, Callable[[Any], Any]] = {
+    "resolution_note": lambda v: _text(v, "resolution_note", RESOLUTION_NOTE_MAX),
+    "customer_satisfaction": lambda v: _integer(v, "customer_satisfaction", 1, 10, text_ok=False),
+    "resolution_time": lambda v: _integer(v, "resolution_time", 0, None, text_ok=False),
+    "root_cause": lambda v: _label(v, "root_cause"),
+}
+CLOSE_PARAMS = tuple(_CLOSE_RULES)
+
+
+def validate_close(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Clean close details; all optional, ``null`` is the same as leaving one out."""
+    _reject_unknown(fields, _CLOSE_RULES)
+    return {
+        name: rule(fields[name])
+        for name, rule in _CLOSE_RULES.items()
+        if fields.get(name) is not None
+    }
+
+
+# -- list -----------------------------------------------------------------------------
+
+SORT_FIELDS = ("created_at", "updated_at", "due_date", "priority")
+
+
+@attrs.frozen
+class ListQuery:
+    """A validated list request: filters, sort and page."""
+
+    page: int = 1
+    per_page: int = 25
+    status: tuple[Status, ...] = ()
+    priority: tuple[Priority, ...] = ()
+    category: str | None = None
+    assigned_to: str | None = None
+    contact_id: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    due_after: datetime | None = None
+    due_before: datetime | None = None
+    sla_breach: bool | None = None
+    tags: tuple[str, ...] = ()
+    search: str | None = None
+    sort_by: str = "created_at"
+    sort_order: str = "desc"
+
+
+def _many(value: Any, param: str) -> list[Any]:
+    """A list filter's values: a comma-separated string or a Python sequence."""
+    if isinstance(value, str):
+        items: list[Any] = value.split(",")
+    elif isinstance(value, list | tuple | set | frozenset):
+        items = list(value)
+    else:
+        items = [value]
+    if not items or any(isinstance(item, str) and not item.strip() for item in items):
+        raise ParameterInvalid(f"{param} must not be empty", param=param)
+    return items
+
+
+def _boolean(value: Any, param: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise ParameterInvalid(f"{param} must be true or false", param=param)
+
+
+def _choice(value: Any, param: str, choices: Iterable[str]) -> str:
+    options = tuple(choices)
+    if not isinstance(value, str) or value not in options:
+        raise ParameterInvalid(f"{param} must be one of {', '.join(options)}", param=param)
+    return value
+
+
+def _search(value: Any) -> str:
+    return _text(value, "search", SEARCH_MAX, single_line=True)
+
+
+_LIST_RULES: dict[str, Callable[[Any], Any]] = {
+    "page": lambda v: _integer(v, "page", 1, PAGE_MAX, text_ok=True),
+    "per_page": lambda v: _integer(v, "per_page", 1, PER_PAGE_MAX, text_ok=True),
+    "status": lambda v: tuple(dict.fromkeys(_status(s) for s in _many(v, "status"))),
+    "priority": lambda v: tuple(
+        dict.fromkeys(_priority(p, text_ok=True) for p in _many(v, "priority"))
+    ),
+    "category": lambda v: _label(v, "category"),
+    "assigned_to": lambda v: _reference(v, "assigned_to"),
+    "contact_id": lambda v: _reference(v, "contact_id"),
+    "created_after": lambda v: parse_time(v, "created_after"),
+    "created_before": lambda v: parse_time(v, "created_before"),
+    "due_after": lambda v: parse_time(v, "due_after"),
+    "due_before": lambda v: parse_time(v, "due_before"),
+    "sla_breach": lambda v: _boolean(v, "sla_breach"),
+    "tags": lambda v: tuple(dict.fromkeys(_tag(t) for t in _many(v, "tags"))),
+    "search": _search,
+    "sort_by": lambda v: _choice(v, "sort_by", SORT_FIELDS),
+    "sort_order": lambda v: _choice(v, "sort_order", ("asc", "desc")),
+}
+LIST_PARAMS = tuple(_LIST_RULES)
+
+
+def validate_list(params: Mapping[str, Any]) -> ListQuery:
+    """Clean list parameters; values may be query-string text or Python values.
+    ``None`` leaves a parameter at its default."""
+    _reject_unknown(params, _LIST_RULES)
+    clean = {
+        name: rule(params[name])
+        for name, rule in _LIST_RULES.items()
+        if params.get(name) is not None
+    }
+    return ListQuery(**clean)
+
+
+def validate_agent(agent_id: Any, name: Any) -> tuple[str, str]:
+    """An agent directory entry: an id like ``assigned_to`` and a display name."""
+    return _reference(agent_id, "id"), _text(name, "name", LABEL_MAX * 2, single_line=True)
+
+
+def total_pages(total: int, per_page: int) -> int:
+    return math.ceil(total / per_page)

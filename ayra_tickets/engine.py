@@ -1,0 +1,75 @@
+"""The Engine: one SQLite file, its clock, and the services over it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from .domain.clock import Clock, SystemClock
+from .service import Agents, Core, Keys, Tickets
+from .storage import open_database
+from .wire import Response, dispatch
+
+
+class Engine:
+    """An embedded Ticket API over a SQLite file.
+
+    ``Engine.open("tickets.db")`` (or ``":memory:"``) opens or creates the database and
+    brings its schema up to date. ``clock`` defaults to the system clock; pass a
+    :class:`~ayra_tickets.ManualClock` to control time.
+    """
+
+    def __init__(self, core: Core, path: str) -> None:
+        self._core = core
+        self.path = path
+        self.tickets = Tickets(core)
+        self.keys = Keys(core)
+        self.agents = Agents(core)
+
+    @classmethod
+    def open(cls, path: str | Path = "tickets.db", clock: Clock | None = None) -> Engine:
+        db = open_database(path)
+        return cls(Core(db, clock or SystemClock()), str(path))
+
+    @property
+    def clock(self) -> Clock:
+        return self._core.clock
+
+    @property
+    def db(self) -> Any:
+        """The underlying ``sqlite_utils.Database``, for reading."""
+        return self._core.db
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        json: Any = None,
+        body: bytes | str | None = None,
+    ) -> Response:
+        """Answer an HTTP-shaped request exactly as the API would.
+
+        ``path`` may carry a query string; ``json`` is a JSON value to send, ``body``
+        raw bytes or text (so that malformed JSON can be sent too).
+        """
+        return dispatch(self, method, path, headers, json, body)
+
+    def close(self) -> None:
+        self._core.db.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Engine({self.path!r}, clock={self.clock!r})"

@@ -1,0 +1,247 @@
+"""The use cases: create, read, update, list and close tickets; keys; agents.
+
+Each public call validates its input first (nothing is touched when it is wrong), then
+runs as one SQLite transaction: all of it happens, or none of it does.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import threading
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+import attrs
+from sqlite_utils import Database
+
+from .domain import ticket as ops
+from .domain.clock import Clock
+from .domain.errors import ParameterInvalid, TicketNotFound
+from .domain.sla import DEFAULT_POLICY, SlaPolicy
+from .domain.ticket import Event, Ticket
+from .domain.times import utc_seconds
+from .domain.validation import (
+    total_pages,
+    validate_agent,
+    validate_close,
+    validate_create,
+    validate_list,
+    validate_update,
+)
+from .storage import SCOPES, AgentStore, ApiKey, KeyStore, TicketStore
+from .storage.accounts import random_token
+
+TICKET_ID_LENGTH = 16
+
+
+class Core:
+    """What the services share: the database, the clock, the SLA policy, one lock."""
+
+    def __init__(self, db: Database, clock: Clock, policy: SlaPolicy = DEFAULT_POLICY) -> None:
+        self.db = db
+        self.clock = clock
+        self.policy = policy
+        self.lock = threading.RLock()
+        self.tickets = TicketStore(db)
+        self.agents = AgentStore(db)
+        self.keys = KeyStore(db)
+
+    def now(self) -> datetime:
+        return utc_seconds(self.clock.now())
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One call, one transaction; the lock lets threads share the engine."""
+        with self.lock, self.db.atomic():
+            yield
+
+
+@attrs.frozen
+class Page:
+    """One page of a list: ``data`` (tickets) and ``meta`` (total, page, per_page,
+    total_pages)."""
+
+    data: list[Ticket]
+    meta: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"data": [ticket.to_dict() for ticket in self.data], "meta": dict(self.meta)}
+
+    def __iter__(self) -> Iterator[Ticket]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+class Tickets:
+    """``engine.tickets``: the Ticket API as Python calls.
+
+    Fields and rules are the API's (see the contract). Every method raises a
+    :class:`~ayra_tickets.errors.TicketError` subclass when the call is refused, and a
+    refused call changes nothing.
+    """
+
+    def __init__(self, core: Core) -> None:
+        self._core = core
+
+    def _read(self, ticket: Ticket, now: datetime) -> Ticket:
+        return ticket.read_at(self._core.policy.measure, now, ticket.assigned_name)
+
+    def _load(self, ticket_id: object) -> Ticket:
+        ticket = (
+            self._core.tickets.get(ticket_id)
+            if isinstance(ticket_id, str) and ticket_id.startswith("ticket_")
+            else None
+        )
+        if ticket is None:
+            raise TicketNotFound()
+        return ticket
+
+    def _written(self, ticket: Ticket, now: datetime) -> Ticket:
+        name = None
+        if ticket.assigned_to is not None:
+            row = self._core.db.conn.execute(
+                "SELECT name FROM agents WHERE id = ?", (ticket.assigned_to,)
+            ).fetchone()
+            name = row[0] if row else None
+        return ticket.read_at(self._core.policy.measure, now, name)
+
+    def create(self, **fields: Any) -> Ticket:
+        """Create a ticket. Required: ``subject``, ``description``. Optional: ``priority``
+        (1-4), ``status`` (new, open, in_progress), ``category``, ``contact_id``,
+        ``conversation_id``, ``assigned_to``, ``due_date``, ``tags``, ``custom_fields``,
+        ``metadata``."""
+        clean = validate_create(fields)
+        core = self._core
+        with core.transaction():
+            now = core.now()
+            number = core.tickets.next_number()
+            ticket, events = ops.create(
+                "ticket_" + random_token(TICKET_ID_LENGTH), number, clean, now, core.policy
+            )
+            core.tickets.insert(ticket, events)
+        return self._written(ticket, now)
+
+    def get(self, ticket_id: str) -> Ticket:
+        """One ticket by id."""
+        core = self._core
+        with core.transaction():
+            now = core.now()
+            ticket = self._load(ticket_id)
+        return self._read(ticket, now)
+
+    def update(self, ticket_id: str, **fields: Any) -> Ticket:
+        """Change only the fields given: ``subject``, ``description``, ``priority``,
+        ``status``, ``category``, ``assigned_to``, ``due_date``, ``tags`` (replaces the
+        list), ``custom_fields`` (merged), ``internal_note`` (adds a private note)."""
+        clean = validate_update(fields)
+        core = self._core
+        with core.transaction():
+            now = core.now()
+            before = self._load(ticket_id)
+            after, events = ops.update(before, clean, now, core.policy)
+            if events:
+                core.tickets.save(before, after, events)
+        return self._written(after, now)
+
+    def close(self, ticket_id: str, **fields: Any) -> Ticket:
+        """Close a ticket, marking it resolved. Optional: ``resolution_note``,
+        ``customer_satisfaction`` (1-10), ``resolution_time`` (minutes), ``root_cause``."""
+        clean = validate_close(fields)
+        core = self._core
+        with core.transaction():
+            now = core.now()
+            before = self._load(ticket_id)
+            after, events = ops.close(before, clean, now, core.policy)
+            core.tickets.save(before, after, events)
+        return self._written(after, now)
+
+    def list(self, **params: Any) -> Page:
+        """A page of tickets. Filters: ``status``, ``priority``, ``category``,
+        ``assigned_to``, ``contact_id``, ``created_after``, ``created_before``,
+        ``due_after``, ``due_before``, ``sla_breach``, ``tags``, ``search``. Sorting:
+        ``sort_by``, ``sort_order``. Paging: ``page``, ``per_page``."""
+        query = validate_list(params)
+        core = self._core
+        with core.transaction():
+            now = core.now()
+            found, total = core.tickets.list(query, now)
+        return Page(
+            data=[self._read(ticket, now) for ticket in found],
+            meta={
+                "total": total,
+                "page": query.page,
+                "per_page": query.per_page,
+                "total_pages": total_pages(total, query.per_page),
+            },
+        )
+
+    def events(self, ticket_id: str) -> builtins.list[Event]:
+        """The ticket's history, oldest first."""
+        core = self._core
+        with core.transaction():
+            self._load(ticket_id)
+            return core.tickets.events(ticket_id)
+
+    def count(self) -> int:
+        with self._core.transaction():
+            return self._core.tickets.count()
+
+
+class Keys:
+    """``engine.keys``: API keys for the wire layer, stored as hashes."""
+
+    def __init__(self, core: Core) -> None:
+        self._core = core
+
+    def create(self, scopes: Iterable[str] = SCOPES, name: str | None = None) -> str:
+        """Create a key and return its secret (``sk_test_...``); it is not stored and
+        cannot be shown again."""
+        chosen = tuple(dict.fromkeys(scopes))
+        bad = [scope for scope in chosen if scope not in SCOPES]
+        if bad or not chosen or isinstance(scopes, str):
+            raise ParameterInvalid(
+                f"scopes must be a non-empty list of {', '.join(SCOPES)}", param="scopes"
+            )
+        core = self._core
+        with core.transaction():
+            secret, _ = core.keys.create(chosen, name, core.now())
+        return secret
+
+    def authenticate(self, secret: str) -> ApiKey | None:
+        with self._core.transaction():
+            return self._core.keys.find(secret)
+
+    def list(self) -> builtins.list[ApiKey]:
+        with self._core.transaction():
+            return self._core.keys.all()
+
+    def revoke(self, key_id: str) -> bool:
+        """Revoke a key by its id or its prefix; True if a live key was revoked."""
+        core = self._core
+        with core.transaction():
+            return core.keys.revoke(key_id, core.now())
+
+
+class Agents:
+    """``engine.agents``: the directory that gives ``assigned_name``."""
+
+    def __init__(self, core: Core) -> None:
+        self._core = core
+
+    def add(self, agent_id: str, name: str) -> None:
+        """Add an agent, or rename one."""
+        clean_id, clean_name = validate_agent(agent_id, name)
+        with self._core.transaction():
+            self._core.agents.put(clean_id, clean_name)
+
+    def remove(self, agent_id: str) -> bool:
+        with self._core.transaction():
+            return self._core.agents.remove(agent_id)
+
+    def list(self) -> dict[str, str]:
+        with self._core.transaction():
+            return self._core.agents.all()

@@ -1,0 +1,30 @@
+"""Opening the SQLite file: connection settings and schema upgrades."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from .schema import upgrade
+
+BUSY_TIMEOUT_MS = 5_000
+
+
+def open_database(path: str | Path) -> Database:
+    """Open (creating if needed) and upgrade the database at ``path``; ``":memory:"`` too.
+
+    Files use WAL with ``synchronous=NORMAL``: a committed call survives a crash of the
+    process; a power cut may lose the last few commits, never consistency.
+    """
+    target = str(path)
+    conn = sqlite3.connect(target, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    db = Database(conn)
+    if target != ":memory:":
+        db.enable_wal()
+        conn.execute("PRAGMA synchronous = NORMAL")
+    upgrade(db)
+    return db

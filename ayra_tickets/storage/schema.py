@@ -1,0 +1,121 @@
+"""The database schema, created and upgraded by numbered migrations.
+
+The ``tickets`` table is meant to be read by people too (Datasette, the sqlite3
+shell): one row per ticket, plain columns, times as RFC 3339 text. Tags are kept both
+as a readable JSON list on the ticket and in ``ticket_tags``, one indexed row per tag.
+``ticket_events`` is the append-only history beside it.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("ayra_tickets")
+
+SCHEMA_VERSION = 1
+"""The number of the latest migration; a database past it is from a newer release."""
+
+
+@migrations(name="0001_initial")
+def _initial(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE tickets (
+            number INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            subject TEXT NOT NULL,
+            description TEXT NOT NULL,
+            priority INTEGER NOT NULL CHECK (priority BETWEEN 1 AND 4),
+            status TEXT NOT NULL,
+            category TEXT,
+            contact_id TEXT,
+            conversation_id TEXT,
+            assigned_to TEXT,
+            due_date TEXT,
+            tags TEXT NOT NULL DEFAULT '[]',
+            custom_fields TEXT NOT NULL DEFAULT '{}',
+            metadata TEXT NOT NULL DEFAULT '{}',
+            resolution_note TEXT,
+            customer_satisfaction INTEGER,
+            resolution_time INTEGER,
+            root_cause TEXT,
+            first_response_at TEXT,
+            resolved_at TEXT,
+            closed_at TEXT,
+            reopened_count INTEGER NOT NULL DEFAULT 0,
+            version INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            sla_policy TEXT NOT NULL,
+            sla_response_target INTEGER NOT NULL,
+            sla_resolution_target INTEGER NOT NULL,
+            sla_response_due_at TEXT NOT NULL,
+            sla_resolution_due_at TEXT NOT NULL,
+            sla_paused_since TEXT,
+            sla_paused_seconds INTEGER NOT NULL DEFAULT 0,
+            sla_response_met INTEGER,
+            sla_resolution_met INTEGER
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE ticket_tags (
+            tag TEXT NOT NULL,
+            ticket_number INTEGER NOT NULL REFERENCES tickets(number),
+            PRIMARY KEY (tag, ticket_number)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX ticket_tags_by_ticket ON ticket_tags (ticket_number)")
+    db.execute(
+        """
+        CREATE TABLE ticket_events (
+            id INTEGER PRIMARY KEY,
+            ticket_id TEXT NOT NULL REFERENCES tickets(id),
+            version INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            field TEXT,
+            old_value TEXT,
+            new_value TEXT,
+            data TEXT,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX ticket_events_by_ticket ON ticket_events (ticket_id, id)")
+    db.execute("CREATE TABLE agents (id TEXT PRIMARY KEY, name TEXT NOT NULL)")
+    db.execute(
+        """
+        CREATE TABLE api_keys (
+            id TEXT PRIMARY KEY,
+            name TEXT,
+            prefix TEXT NOT NULL,
+            secret_hash TEXT NOT NULL UNIQUE,
+            scopes TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            revoked_at TEXT
+        )
+        """
+    )
+    for columns in (
+        ("status", "number"),
+        ("priority", "number"),
+        ("assigned_to", "number"),
+        ("contact_id", "number"),
+        ("category", "number"),
+        ("created_at", "number"),
+        ("updated_at", "number"),
+        ("due_date", "number"),
+    ):
+        name = "tickets_by_" + "_".join(columns[:-1])
+        db.execute(f"CREATE INDEX {name} ON tickets ({', '.join(columns)})")
+    db.table("tickets").enable_fts(
+        ["subject", "description"], fts_version="FTS5", create_triggers=True, tokenize="unicode61"
+    )
+
+
+def upgrade(db: Database) -> None:
+    """Bring the database to the latest schema."""
+    migrations.apply(db)

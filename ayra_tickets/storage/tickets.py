@@ -1,0 +1,353 @@
+"""The ticket repository: tickets, their tags and their events in SQLite.
+
+Rows become :class:`~ayra_tickets.domain.Ticket` values only through
+:func:`ticket_from_row`; the table's shape and the domain's are free to differ.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from ..domain.lifecycle import Status
+from ..domain.sla import SlaClock
+from ..domain.ticket import Event, Ticket
+from ..domain.times import format_optional, format_time, load_optional, load_time
+from ..domain.validation import ListQuery
+
+_COLUMNS = (
+    "number",
+    "id",
+    "subject",
+    "description",
+    "priority",
+    "status",
+    "category",
+    "contact_id",
+    "conversation_id",
+    "assigned_to",
+    "due_date",
+    "tags",
+    "custom_fields",
+    "metadata",
+    "resolution_note",
+    "customer_satisfaction",
+    "resolution_time",
+    "root_cause",
+    "first_response_at",
+    "resolved_at",
+    "closed_at",
+    "reopened_count",
+    "version",
+    "created_at",
+    "updated_at",
+    "sla_policy",
+    "sla_response_target",
+    "sla_resolution_target",
+    "sla_response_due_at",
+    "sla_resolution_due_at",
+    "sla_paused_since",
+    "sla_paused_seconds",
+    "sla_response_met",
+    "sla_resolution_met",
+)
+_SELECT = (
+    "SELECT "
+    + ", ".join(f"t.{name}" for name in _COLUMNS)
+    + ", a.name FROM tickets t LEFT JOIN agents a ON a.id = t.assigned_to"
+)
+_INSERT = f"INSERT INTO tickets ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
+_UPDATE = (
+    "UPDATE tickets SET " + ", ".join(f"{name} = ?" for name in _COLUMNS[2:]) + " WHERE number = ?"
+)
+
+# A ticket has missed its SLA when (see domain.sla.evaluate) its response was missed,
+# or its resolution was: decided late, running past the deadline, or paused after it.
+_BREACHED = """(
+    t.sla_response_met = 0
+    OR (t.sla_response_met IS NULL AND t.sla_response_due_at < ?)
+    OR t.sla_resolution_met = 0
+    OR (t.sla_paused_since IS NULL AND t.sla_resolution_due_at < ?)
+    OR (t.sla_paused_since IS NOT NULL AND t.sla_resolution_due_at < t.sla_paused_since)
+)"""
+
+_SORT_COLUMNS = {
+    "created_at": "t.created_at",
+    "updated_at": "t.updated_at",
+    "due_date": "t.due_date",
+    "priority": "t.priority",
+}
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _flag(value: bool | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _bool(value: int | None) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def ticket_from_row(row: Sequence[Any]) -> Ticket:
+    """A ticket from a row of ``_SELECT`` (its columns, then the agent's name)."""
+    (
+        number, ticket_id, subject, description, priority, status, category, contact_id,
+        conversation_id, assigned_to, due_date, tags, custom_fields, metadata,
+        resolution_note, customer_satisfaction, resolution_time, root_cause,
+        first_response_at, resolved_at, closed_at, reopened_count, version, created_at,
+        updated_at, sla_policy, response_target, resolution_target, response_due_at,
+        resolution_due_at, paused_since, paused_seconds, response_met, resolution_met,
+        assigned_name,
+    ) = row  # fmt: skip
+    created = load_time(created_at)
+    return Ticket(
+        id=ticket_id,
+        number=number,
+        subject=subject,
+        description=description,
+        priority=priority,
+        status=Status(status),
+        created_at=created,
+        updated_at=load_time(updated_at),
+        clock=SlaClock(
+            policy=sla_policy,
+            started_at=created,
+            response_target=response_target,
+            resolution_target=resolution_target,
+            response_due_at=load_time(response_due_at),
+            resolution_due_at=load_time(resolution_due_at),
+            paused_since=load_optional(paused_since),
+            paused_seconds=paused_seconds,
+            response_met=_bool(response_met),
+            resolution_met=_bool(resolution_met),
+        ),
+        category=category,
+        contact_id=contact_id,
+        conversation_id=conversation_id,
+        assigned_to=assigned_to,
+        due_date=load_optional(due_date),
+        tags=tuple(json.loads(tags)),
+        custom_fields=json.loads(custom_fields),
+        metadata=json.loads(metadata),
+        resolution_note=resolution_note,
+        customer_satisfaction=customer_satisfaction,
+        resolution_time=resolution_time,
+        root_cause=root_cause,
+        first_response_at=load_optional(first_response_at),
+        resolved_at=load_optional(resolved_at),
+        closed_at=load_optional(closed_at),
+        reopened_count=reopened_count,
+        version=version,
+        assigned_name=assigned_name,
+    )
+
+
+def ticket_to_row(ticket: Ticket) -> tuple[Any, ...]:
+    """The values of ``_COLUMNS`` for a ticket."""
+    clock = ticket.clock
+    return (
+        ticket.number,
+        ticket.id,
+        ticket.subject,
+        ticket.description,
+        int(ticket.priority),
+        str(ticket.status),
+        ticket.category,
+        ticket.contact_id,
+        ticket.conversation_id,
+        ticket.assigned_to,
+        format_optional(ticket.due_date),
+        _dumps(list(ticket.tags)),
+        _dumps(ticket.custom_fields),
+        _dumps(ticket.metadata),
+        ticket.resolution_note,
+        ticket.customer_satisfaction,
+        ticket.resolution_time,
+        ticket.root_cause,
+        format_optional(ticket.first_response_at),
+        format_optional(ticket.resolved_at),
+        format_optional(ticket.closed_at),
+        ticket.reopened_count,
+        ticket.version,
+        format_time(ticket.created_at),
+        format_time(ticket.updated_at),
+        clock.policy,
+        clock.response_target,
+        clock.resolution_target,
+        format_time(clock.response_due_at),
+        format_time(clock.resolution_due_at),
+        format_optional(clock.paused_since),
+        clock.paused_seconds,
+        _flag(clock.response_met),
+        _flag(clock.resolution_met),
+    )
+
+
+def _event_from_row(row: Sequence[Any]) -> Event:
+    event_id, ticket_id, version, kind, field, old, new, data, created_at = row
+    return Event(
+        type=kind,
+        at=load_time(created_at),
+        version=version,
+        field=field,
+        old=None if old is None else json.loads(old),
+        new=None if new is None else json.loads(new),
+        data=None if data is None else json.loads(data),
+        ticket_id=ticket_id,
+        id=event_id,
+    )
+
+
+class TicketStore:
+    """Reads and writes tickets. The caller owns the transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._conn = db.conn
+
+    def next_number(self) -> int:
+        (number,) = self._conn.execute(
+            "SELECT COALESCE(MAX(number), 0) + 1 FROM tickets"
+        ).fetchone()
+        return int(number)
+
+    def insert(self, ticket: Ticket, events: Iterable[Event]) -> None:
+        self._conn.execute(_INSERT, ticket_to_row(ticket))
+        self._conn.executemany(
+            "INSERT INTO ticket_tags (tag, ticket_number) VALUES (?, ?)",
+            [(tag, ticket.number) for tag in ticket.tags],
+        )
+        self._append(events)
+
+    def save(self, before: Ticket, after: Ticket, events: Iterable[Event]) -> None:
+        row = ticket_to_row(after)
+        self._conn.execute(_UPDATE, (*row[2:], after.number))
+        if before.tags != after.tags:
+            self._conn.execute("DELETE FROM ticket_tags WHERE ticket_number = ?", (after.number,))
+            self._conn.executemany(
+                "INSERT INTO ticket_tags (tag, ticket_number) VALUES (?, ?)",
+                [(tag, after.number) for tag in after.tags],
+            )
+        self._append(events)
+
+    def _append(self, events: Iterable[Event]) -> None:
+        self._conn.executemany(
+            "INSERT INTO ticket_events (ticket_id, version, type, field, old_value, new_value,"
+            " data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    event.ticket_id,
+                    event.version,
+                    event.type,
+                    event.field,
+                    None if event.field is None else _dumps(event.old),
+                    None if event.field is None else _dumps(event.new),
+                    None if event.data is None else _dumps(event.data),
+                    format_time(event.at),
+                )
+                for event in events
+            ],
+        )
+
+    def get(self, ticket_id: str) -> Ticket | None:
+        row = self._conn.execute(_SELECT + " WHERE t.id = ?", (ticket_id,)).fetchone()
+        return None if row is None else ticket_from_row(row)
+
+    def events(self, ticket_id: str) -> list[Event]:
+        rows = self._conn.execute(
+            "SELECT id, ticket_id, version, type, field, old_value, new_value, data, created_at"
+            " FROM ticket_events WHERE ticket_id = ? ORDER BY id",
+            (ticket_id,),
+        )
+        return [_event_from_row(row) for row in rows]
+
+    def count(self) -> int:
+        (total,) = self._conn.execute("SELECT COUNT(*) FROM tickets").fetchone()
+        return int(total)
+
+    def list(self, query: ListQuery, now: datetime) -> tuple[list[Ticket], int]:
+        """One page of tickets matching ``query``, and how many match in all."""
+        where, params = _where(query, now)
+        (total,) = self._conn.execute(f"SELECT COUNT(*) FROM tickets t{where}", params).fetchone()
+        offset = (query.page - 1) * query.per_page
+        if offset >= total:
+            return [], int(total)
+        rows = self._conn.execute(
+            f"{_SELECT}{where} ORDER BY {_order(query)} LIMIT ? OFFSET ?",
+            [*params, query.per_page, offset],
+        )
+        return [ticket_from_row(row) for row in rows], int(total)
+
+
+def fts_query(text: str) -> str | None:
+    """User text as an FTS5 query: every word must match, as a word or a word's prefix.
+
+    Each word is quoted, so FTS syntax in the text (quotes, ``*``, ``NEAR``, ``OR``,
+    parentheses) is searched for as plain words. ``None`` when the text has no words.
+    """
+    words = re.findall(r"\w+", text)
+    if not words:
+        return None
+    return " ".join(f'"{word}"*' for word in words)
+
+
+def _where(query: ListQuery, now: datetime) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+
+    def any_of(column: str, values: Sequence[Any]) -> None:
+        clauses.append(f"{column} IN ({', '.join('?' for _ in values)})")
+        params.extend(values)
+
+    if query.status:
+        any_of("t.status", [str(s) for s in query.status])
+    if query.priority:
+        any_of("t.priority", [int(p) for p in query.priority])
+    for column in ("category", "assigned_to", "contact_id"):
+        value = getattr(query, column)
+        if value is not None:
+            clauses.append(f"t.{column} = ?")
+            params.append(value)
+    for name, column, op in (
+        ("created_after", "created_at", ">="),
+        ("created_before", "created_at", "<"),
+        ("due_after", "due_date", ">="),
+        ("due_before", "due_date", "<"),
+    ):
+        value = getattr(query, name)
+        if value is not None:
+            clauses.append(f"t.{column} {op} ?")
+            params.append(format_time(value))
+    for tag in query.tags:
+        clauses.append(
+            "EXISTS (SELECT 1 FROM ticket_tags g WHERE g.tag = ? AND g.ticket_number = t.number)"
+        )
+        params.append(tag)
+    if query.search is not None:
+        match = fts_query(query.search)
+        if match is None:
+            clauses.append("0")
+        else:
+            clauses.append("t.number IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?)")
+            params.append(match)
+    if query.sla_breach is not None:
+        clauses.append(_BREACHED if query.sla_breach else f"NOT {_BREACHED}")
+        stamp = format_time(now)
+        params.extend([stamp, stamp])
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    return where, params
+
+
+def _order(query: ListQuery) -> str:
+    direction = "ASC" if query.sort_order == "asc" else "DESC"
+    column = _SORT_COLUMNS[query.sort_by]
+    nulls_last = f"{column} IS NULL, " if query.sort_by == "due_date" else ""
+    return f"{nulls_last}{column} {direction}, t.number {direction}"

@@ -1,0 +1,199 @@
+"""The wire layer: method + path + headers + body in, status + headers + JSON out.
+
+It routes the API's endpoints, checks the Bearer key and its scope, parses the body
+and the query string, calls the services, and turns every
+:class:`~ayra_tickets.domain.errors.TicketError` into the API's error body. It is the
+only place that knows about HTTP.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import re
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import attrs
+
+from .domain.errors import (
+    InsufficientScope,
+    InvalidApiKey,
+    InvalidJson,
+    MethodNotAllowed,
+    MissingApiKey,
+    ParameterInvalid,
+    ParameterUnknown,
+    RequestTooLarge,
+    RouteNotFound,
+    TicketError,
+)
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+MAX_BODY_BYTES = 1_048_576
+READ, WRITE = "tickets:read", "tickets:write"
+
+
+@attrs.frozen
+class Response:
+    """An answer of the wire layer: ``status``, ``headers`` and the parsed ``json`` body."""
+
+    status: int
+    json: Any
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+
+    @property
+    def body(self) -> bytes:
+        return jsonlib.dumps(self.json, ensure_ascii=False).encode("utf-8")
+
+
+Handler = Callable[["Engine", str, Any, dict[str, str]], tuple[int, Any]]
+
+
+def _one(engine: Engine, ticket: Any) -> dict[str, Any]:
+    return {"data": ticket.to_dict()}
+
+
+def _create(engine: Engine, _: str, body: Any, query: dict[str, str]) -> tuple[int, Any]:
+    _no_query(query)
+    return 201, _one(engine, engine.tickets.create(**_object(body)))
+
+
+def _list(engine: Engine, _: str, body: Any, query: dict[str, str]) -> tuple[int, Any]:
+    return 200, engine.tickets.list(**query).to_dict()
+
+
+def _get(engine: Engine, ticket_id: str, body: Any, query: dict[str, str]) -> tuple[int, Any]:
+    _no_query(query)
+    return 200, _one(engine, engine.tickets.get(ticket_id))
+
+
+def _update(engine: Engine, ticket_id: str, body: Any, query: dict[str, str]) -> tuple[int, Any]:
+    _no_query(query)
+    fields = _object(body)
+    return 200, _one(engine, engine.tickets.update(ticket_id, **fields))
+
+
+def _close(engine: Engine, ticket_id: str, body: Any, query: dict[str, str]) -> tuple[int, Any]:
+    _no_query(query)
+    return 200, _one(engine, engine.tickets.close(ticket_id, **_object(body)))
+
+
+def _events(engine: Engine, ticket_id: str, body: Any, query: dict[str, str]) -> tuple[int, Any]:
+    _no_query(query)
+    events = engine.tickets.events(ticket_id)
+    return 200, {"data": [e.to_dict() for e in events], "meta": {"total": len(events)}}
+
+
+# (pattern, {method: (scope, handler)}); the id group is the ticket id.
+ROUTES: tuple[tuple[re.Pattern[str], dict[str, tuple[str, Handler]]], ...] = (
+    (re.compile(r"/v1/tickets"), {"GET": (READ, _list), "POST": (WRITE, _create)}),
+    (re.compile(r"/v1/tickets/(?P<id>[^/]+)"), {"GET": (READ, _get), "PUT": (WRITE, _update)}),
+    (re.compile(r"/v1/tickets/(?P<id>[^/]+)/close"), {"PUT": (WRITE, _close)}),
+    (re.compile(r"/v1/tickets/(?P<id>[^/]+)/events"), {"GET": (READ, _events)}),
+)
+
+
+def _no_query(query: dict[str, str]) -> None:
+    if query:
+        name = sorted(query)[0]
+        raise ParameterUnknown(f"Unknown query parameter: {name}", param=name)
+
+
+def _object(body: Any) -> dict[str, Any]:
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise InvalidJson("The request body must be a JSON object")
+    return body
+
+
+def _parse_query(text: str) -> dict[str, str]:
+    query: dict[str, str] = {}
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, errors="strict")
+    except UnicodeDecodeError:
+        raise ParameterInvalid("The query string is not valid UTF-8") from None
+    for name, value in pairs:
+        if name in query:
+            raise ParameterInvalid(f"{name} is given more than once", param=name)
+        query[name] = value
+    return query
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _parse_body(json: Any, body: bytes | str | None) -> Any:
+    if body is None:
+        return json
+    raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
+    if len(raw) > MAX_BODY_BYTES:
+        raise RequestTooLarge(MAX_BODY_BYTES)
+    if not raw.strip():
+        return None
+    try:
+        return jsonlib.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise InvalidJson(f"The request body is not valid JSON: {error}") from None
+
+
+def _authorize(engine: Engine, headers: Mapping[str, str], scope: str) -> None:
+    value = headers.get("authorization", "").strip()
+    if not value:
+        raise MissingApiKey()
+    scheme, _, secret = value.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise InvalidApiKey("The Authorization header must be 'Bearer <key>'")
+    key = engine.keys.authenticate(secret.strip())
+    if key is None:
+        raise InvalidApiKey()
+    if scope not in key.scopes:
+        raise InsufficientScope(scope)
+
+
+def _error(error: TicketError) -> Response:
+    headers = {"Content-Type": "application/json"}
+    if isinstance(error, MethodNotAllowed):
+        headers["Allow"] = ", ".join(error.allowed)
+    if error.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="ayra-tickets"'
+    return Response(error.status, error.to_dict(), headers)
+
+
+def dispatch(
+    engine: Engine,
+    method: str,
+    path: str,
+    headers: Mapping[str, str] | None = None,
+    json: Any = None,
+    body: bytes | str | None = None,
+) -> Response:
+    """Answer one request as the API would."""
+    lowered = {name.lower(): value for name, value in (headers or {}).items()}
+    verb = method.upper()
+    try:
+        parts = urlsplit(path)
+        route_path = parts.path
+        for pattern, methods in ROUTES:
+            match = pattern.fullmatch(route_path)
+            if match is None:
+                continue
+            if verb not in methods:
+                raise MethodNotAllowed(verb, route_path, tuple(methods))
+            scope, handler = methods[verb]
+            _authorize(engine, lowered, scope)
+            query = _parse_query(parts.query)
+            payload = _parse_body(json, body)
+            ticket_id = unquote(match.groupdict().get("id") or "")
+            status, answer = handler(engine, ticket_id, payload, query)
+            response_headers = {"Content-Type": "application/json"}
+            if status == 201:
+                response_headers["Location"] = f"/v1/tickets/{answer['data']['id']}"
+            return Response(status, answer, response_headers)
+        raise RouteNotFound(f"No route for {verb} {route_path}")
+    except TicketError as error:
+        return _error(error)
