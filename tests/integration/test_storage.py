@@ -1,0 +1,114 @@
+"""The SQLite file: persistence, sharing, schema, migrations, and all-or-nothing calls."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import pytest
+
+from ayra_tickets import Engine, ManualClock
+from ayra_tickets.storage import TicketStore
+from ayra_tickets.storage.schema import SCHEMA_VERSION, migrations
+from tests.conftest import table_counts
+
+
+def test_tickets_survive_closing_and_reopening_the_engine(db_path: str, clock: ManualClock) -> None:
+    with Engine.open(db_path, clock=clock) as engine:
+        engine.agents.add("u_jane", "Jane Smith")
+        created = engine.tickets.create(
+            subject="Refund", description="Charged twice", priority=2, assigned_to="u_jane",
+            tags=["refund", "billing"], custom_fields={"order": 12345},
+        )  # fmt: skip
+        clock.advance(hours=1)
+        engine.tickets.update(created.id, status="in_progress", internal_note="Called them")
+        before = engine.tickets.get(created.id).to_dict()
+        history = [e.to_dict() for e in engine.tickets.events(created.id)]
+    with Engine.open(db_path, clock=clock) as engine:
+        assert engine.tickets.get(created.id).to_dict() == before
+        assert [e.to_dict() for e in engine.tickets.events(created.id)] == history
+        assert before["assigned_name"] == "Jane Smith"
+        assert engine.tickets.create(subject="Next", description="one").number == 2
+
+
+def test_a_second_engine_on_the_same_file_sees_the_first_ones_writes(
+    db_path: str, clock: ManualClock
+) -> None:
+    with Engine.open(db_path, clock=clock) as first, Engine.open(db_path, clock=clock) as second:
+        made = first.tickets.create(subject="Shared", description="file")
+        assert second.tickets.get(made.id).subject == "Shared"
+        second.tickets.update(made.id, subject="Changed by the second")
+        assert first.tickets.get(made.id).subject == "Changed by the second"
+        assert second.tickets.create(subject="b", description="b").number == 2
+        assert first.tickets.list().meta["total"] == 2
+
+
+def test_a_file_database_uses_wal(engine: Engine) -> None:
+    assert engine.db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_the_schema_is_created_by_numbered_migrations_applied_once(
+    db_path: str, clock: ManualClock
+) -> None:
+    Engine.open(db_path, clock=clock).close()
+    with Engine.open(db_path, clock=clock) as engine:
+        applied = [m.name for m in migrations.applied(engine.db)]
+    assert len(applied) == SCHEMA_VERSION
+    assert applied == sorted(applied)
+    assert applied[0].startswith("0001_")
+
+
+def test_the_tickets_table_reads_plainly_in_the_sqlite_shell(engine: Engine) -> None:
+    engine.tickets.create(
+        subject="Readable", description="row", tags=["a", "b"], due_date="2025-01-20T12:00:00Z"
+    )
+    conn = sqlite3.connect(engine.path)
+    conn.row_factory = sqlite3.Row
+    row = conn.execute("SELECT * FROM tickets").fetchone()
+    assert row["subject"] == "Readable"
+    assert row["status"] == "new"
+    assert row["tags"] == '["a","b"]'
+    assert row["due_date"] == "2025-01-20T12:00:00Z"
+    assert [tuple(r) for r in conn.execute("SELECT tag, ticket_number FROM ticket_tags")] == [
+        ("a", 1),
+        ("b", 1),
+    ]
+    conn.close()
+
+
+def test_a_tag_filter_is_answered_from_the_tag_index(engine: Engine) -> None:
+    plan = engine.db.conn.execute(
+        "EXPLAIN QUERY PLAN SELECT 1 FROM ticket_tags g WHERE g.tag = ? AND g.ticket_number = ?",
+        ("a", 1),
+    ).fetchall()
+    assert any("USING PRIMARY KEY" in step[-1] for step in plan), plan
+
+
+def test_full_text_search_stays_in_step_with_edits(engine: Engine) -> None:
+    made = engine.tickets.create(subject="Invoice missing", description="Where is it")
+    assert engine.tickets.list(search="invoice").meta["total"] == 1
+    engine.tickets.update(made.id, subject="Receipt missing")
+    assert engine.tickets.list(search="invoice").meta["total"] == 0
+    assert engine.tickets.list(search="receipt").meta["total"] == 1
+
+
+def test_a_call_that_fails_halfway_leaves_no_trace_and_uses_no_number(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine.tickets.create(subject="First", description="one")
+    counts = table_counts(engine)
+
+    def broken(self: TicketStore, events: Any) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(TicketStore, "_append", broken)
+    with pytest.raises(RuntimeError):
+        engine.tickets.create(subject="Second", description="two")
+    monkeypatch.undo()
+    assert table_counts(engine) == counts
+    assert engine.tickets.create(subject="Third", description="three").number == 2
+
+
+def test_an_in_memory_database_works_too(memory_engine: Engine) -> None:
+    made = memory_engine.tickets.create(subject="Ephemeral", description="gone on close")
+    assert memory_engine.tickets.get(made.id).number == 1
