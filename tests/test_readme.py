@@ -1,0 +1,35 @@
+"""The README's Python examples run as written, and say what they claim."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+
+
+def test_the_readme_python_examples_run_in_order_and_hold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    blocks = python_blocks()
+    assert len(blocks) >= 3
+    scope: dict[str, Any] = {}
+    exec(blocks[0].replace("engine.close()", ""), scope)
+    assert scope["ticket"].to_dict()["number"] == "TICK-1"
+    assert (scope["closed"].sla.response_met, scope["closed"].sla.resolution_met) == (True, True)
+    assert [e.type for e in scope["engine"].tickets.events(scope["ticket"].id)] == [
+        "created", "field_changed", "status_changed", "note_added", "closed",
+    ]  # fmt: skip
+    exec(blocks[1], scope)
+    assert capsys.readouterr().out == "409 ticket_already_closed\n"
+    exec(blocks[2], scope)
+    assert (scope["response"].status, scope["response"].json["data"]["number"]) == (201, "TICK-2")
+    scope["engine"].close()
