@@ -109,7 +109,7 @@ class Tickets:
             name = row[0] if row else None
         return ticket.read_at(self._core.policy.measure, now, name)
 
-    def create(self, **fields: Any) -> Ticket:
+    def create(self, /, **fields: Any) -> Ticket:
         """Create a ticket. Required: ``subject``, ``description``. Optional: ``priority``
         (1-4), ``status`` (new, open, in_progress), ``category``, ``contact_id``,
         ``conversation_id``, ``assigned_to``, ``due_date``, ``tags``, ``custom_fields``,
@@ -133,7 +133,7 @@ class Tickets:
             ticket = self._load(ticket_id)
         return self._read(ticket, now)
 
-    def update(self, ticket_id: str, **fields: Any) -> Ticket:
+    def update(self, ticket_id: str, /, **fields: Any) -> Ticket:
         """Change only the fields given: ``subject``, ``description``, ``priority``,
         ``status``, ``category``, ``assigned_to``, ``due_date``, ``tags`` (replaces the
         list), ``custom_fields`` (merged), ``internal_note`` (adds a private note)."""
@@ -147,7 +147,7 @@ class Tickets:
                 core.tickets.save(before, after, events)
         return self._written(after, now)
 
-    def close(self, ticket_id: str, **fields: Any) -> Ticket:
+    def close(self, ticket_id: str, /, **fields: Any) -> Ticket:
         """Close a ticket, marking it resolved. Optional: ``resolution_note``,
         ``customer_satisfaction`` (1-10), ``resolution_time`` (minutes), ``root_cause``."""
         clean = validate_close(fields)
@@ -159,7 +159,7 @@ class Tickets:
             core.tickets.save(before, after, events)
         return self._written(after, now)
 
-    def list(self, **params: Any) -> Page:
+    def list(self, /, **params: Any) -> Page:
         """A page of tickets. Filters: ``status``, ``priority``, ``category``,
         ``assigned_to``, ``contact_id``, ``created_after``, ``created_before``,
         ``due_after``, ``due_before``, ``sla_breach``, ``tags``, ``search``. Sorting:

@@ -19,7 +19,6 @@ import attrs
 
 from .errors import ParameterInvalid, ParameterMissing, ParameterTooLong, ParameterUnknown
 from .lifecycle import CREATE_STATUSES, Status
-from .priority import Priority
 from .times import parse_time
 
 SUBJECT_MAX = 200
@@ -85,8 +84,8 @@ def _integer(value: Any, param: str, low: int, high: int | None, *, text_ok: boo
     return value
 
 
-def _priority(value: Any, param: str = "priority", *, text_ok: bool = False) -> Priority:
-    return Priority(_integer(value, param, 1, 4, text_ok=text_ok))
+def _priority(value: Any, param: str = "priority", *, text_ok: bool = False) -> int:
+    return _integer(value, param, 1, 4, text_ok=text_ok)
 
 
 def _status(value: Any, param: str = "status", allowed: Iterable[Status] = Status) -> Status:
@@ -245,7 +244,7 @@ class ListQuery:
     page: int = 1
     per_page: int = 25
     status: tuple[Status, ...] = ()
-    priority: tuple[Priority, ...] = ()
+    priority: tuple[int, ...] = ()
     category: str | None = None
     assigned_to: str | None = None
     contact_id: str | None = None

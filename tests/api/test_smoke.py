@@ -19,3 +19,18 @@ def test_the_reference_flow_creates_updates_lists_and_closes_a_ticket(api: Api) 
     again = api("PUT", f"/v1/tickets/{created['id']}/close", {})
     assert again.status == 409
     assert again.json["error"]["code"] == "ticket_already_closed"
+
+
+def test_body_fields_named_like_python_parameters_are_unknown_parameters(api: Api) -> None:
+    made = api.create()
+    for path, method in (
+        ("/v1/tickets", "POST"),
+        (f"/v1/tickets/{made['id']}", "PUT"),
+        (f"/v1/tickets/{made['id']}/close", "PUT"),
+    ):
+        for name in ("self", "ticket_id", "fields"):
+            answer = api(method, path, {"subject": "x", "description": "y", name: 1})
+            assert answer.status == 400, (path, name, answer.json)
+            assert answer.json["error"]["code"] == "parameter_unknown"
+            assert answer.json["error"]["param"] == name
+    assert api("GET", "/v1/tickets?self=1").json["error"]["param"] == "self"
