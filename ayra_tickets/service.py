@@ -9,7 +9,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +34,9 @@ from .storage import SCOPES, AgentStore, ApiKey, KeyStore, TicketStore
 from .storage.accounts import random_token
 
 TICKET_ID_LENGTH = 16
+
+Change = Callable[[Ticket, datetime], tuple[Ticket, list[Event]]]
+"""A domain operation on one ticket at one instant: the new ticket and its events."""
 
 
 class Core:
@@ -138,25 +141,27 @@ class Tickets:
         ``status``, ``category``, ``assigned_to``, ``due_date``, ``tags`` (replaces the
         list), ``custom_fields`` (merged), ``internal_note`` (adds a private note)."""
         clean = validate_update(fields)
-        core = self._core
-        with core.transaction():
-            now = core.now()
-            before = self._load(ticket_id)
-            after, events = ops.update(before, clean, now, core.policy)
-            if events:
-                core.tickets.save(before, after, events)
-        return self._written(after, now)
+        return self._change(
+            ticket_id, lambda ticket, now: ops.update(ticket, clean, now, self._core.policy)
+        )
 
     def close(self, ticket_id: str, /, **fields: Any) -> Ticket:
         """Close a ticket, marking it resolved. Optional: ``resolution_note``,
         ``customer_satisfaction`` (1-10), ``resolution_time`` (minutes), ``root_cause``."""
         clean = validate_close(fields)
+        return self._change(
+            ticket_id, lambda ticket, now: ops.close(ticket, clean, now, self._core.policy)
+        )
+
+    def _change(self, ticket_id: str, apply: Change) -> Ticket:
+        """Load, apply a domain operation, save what it changed: one transaction."""
         core = self._core
         with core.transaction():
             now = core.now()
             before = self._load(ticket_id)
-            after, events = ops.close(before, clean, now, core.policy)
-            core.tickets.save(before, after, events)
+            after, events = apply(before, now)
+            if events:
+                core.tickets.save(before, after, events)
         return self._written(after, now)
 
     def list(self, /, **params: Any) -> Page:
