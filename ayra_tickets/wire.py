@@ -102,8 +102,12 @@ def _no_query(query: dict[str, str]) -> None:
         raise ParameterUnknown(f"Unknown query parameter: {name}", param=name)
 
 
+NO_BODY: Any = object()
+"""The payload of a request that sent no body at all (as opposed to a JSON ``null``)."""
+
+
 def _object(body: Any) -> dict[str, Any]:
-    if body is None:
+    if body is NO_BODY:
         return {}
     if not isinstance(body, dict):
         raise InvalidJson("The request body must be a JSON object")
@@ -127,14 +131,25 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _encode(json: Any) -> bytes:
+    """A ``json=`` value as the bytes a client would send: non-JSON values (NaN, dates,
+    sets, ...) are refused here, as they would be on the wire."""
+    try:
+        return jsonlib.dumps(json, allow_nan=False, ensure_ascii=False).encode("utf-8")
+    except (TypeError, ValueError, RecursionError, UnicodeEncodeError) as error:
+        raise InvalidJson(f"The request body is not valid JSON: {error}") from None
+
+
 def _parse_body(json: Any, body: bytes | str | None) -> Any:
     if body is None:
-        return json
+        if json is None:
+            return NO_BODY
+        body = _encode(json)
     raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
     if len(raw) > MAX_BODY_BYTES:
         raise RequestTooLarge(MAX_BODY_BYTES)
     if not raw.strip():
-        return None
+        return NO_BODY
     try:
         return jsonlib.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as error:

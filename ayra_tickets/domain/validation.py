@@ -275,8 +275,8 @@ def _many(value: Any, param: str) -> list[Any]:
 def _boolean(value: Any, param: str) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
+    if value in ("true", "false"):
+        return value == "true"
     raise ParameterInvalid(f"{param} must be true or false", param=param)
 
 
