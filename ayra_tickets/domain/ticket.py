@@ -300,6 +300,13 @@ def _status_event(
     )
 
 
+def not_before(ticket: Ticket, now: datetime) -> datetime:
+    """The instant to stamp a change with: ``now``, unless the clock reads earlier than the
+    ticket's last change (a clock stepped back, or another process's clock behind ours);
+    then that last change's time, so that a ticket's own history never runs backwards."""
+    return max(now, ticket.updated_at)
+
+
 def merge_object(current: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
     """Merge ``patch`` into ``current``; a ``None`` value removes the key."""
     merged = dict(current)
@@ -319,6 +326,7 @@ def update(
     A closed ticket accepts only a reopen (which may carry other changes, applied after
     it) or a no-op ``status: closed``.
     """
+    now = not_before(ticket, now)
     requested = changes.get("status")
     if ticket.status is Status.CLOSED and requested is not Status.REOPENED:
         if set(changes) - {"status"}:
@@ -388,6 +396,7 @@ def close(
     if ticket.status is Status.CLOSED:
         assert ticket.closed_at is not None
         raise TicketAlreadyClosed(format_time(ticket.closed_at))
+    now = not_before(ticket, now)
     version = ticket.version + 1
     clock = sla_clock.observe(ticket.clock, now)
     sets, clock, kind = _move(ticket, clock, Status.CLOSED, now, policy)

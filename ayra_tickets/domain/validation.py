@@ -275,7 +275,7 @@ def _many(value: Any, param: str) -> list[Any]:
 def _boolean(value: Any, param: str) -> bool:
     if isinstance(value, bool):
         return value
-    if value in ("true", "false"):
+    if isinstance(value, str) and value in ("true", "false"):
         return value == "true"
     raise ParameterInvalid(f"{param} must be true or false", param=param)
 

@@ -68,10 +68,11 @@ _UPDATE = (
 
 # A ticket has missed its SLA when (see domain.sla.evaluate) its response was missed,
 # or its resolution was: decided late, running past the deadline, or paused after it.
+# Every term is true or false, never NULL, so that NOT (...) is the exact complement.
 _BREACHED = """(
-    t.sla_response_met = 0
+    t.sla_response_met IS 0
     OR (t.sla_response_met IS NULL AND t.sla_response_due_at < ?)
-    OR t.sla_resolution_met = 0
+    OR t.sla_resolution_met IS 0
     OR (t.sla_paused_since IS NULL AND t.sla_resolution_due_at < ?)
     OR (t.sla_paused_since IS NOT NULL AND t.sla_resolution_due_at < t.sla_paused_since)
 )"""

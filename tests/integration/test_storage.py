@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -112,3 +113,30 @@ def test_a_call_that_fails_halfway_leaves_no_trace_and_uses_no_number(
 def test_an_in_memory_database_works_too(memory_engine: Engine) -> None:
     made = memory_engine.tickets.create(subject="Ephemeral", description="gone on close")
     assert memory_engine.tickets.get(made.id).number == 1
+
+
+class SteppedClock:
+    """A clock that can be stepped back, as a system clock can be."""
+
+    def __init__(self, now: datetime) -> None:
+        self.at = now
+
+    def now(self) -> datetime:
+        return self.at
+
+
+def test_a_clock_that_steps_back_never_makes_a_tickets_history_run_backwards(
+    db_path: str,
+) -> None:
+    clock = SteppedClock(datetime(2025, 1, 15, 17, 0, tzinfo=UTC))
+    with Engine.open(db_path, clock=clock) as engine:
+        made = engine.tickets.create(subject="From a clock ahead", description="demo day")
+        clock.at = datetime(2025, 1, 15, 10, 0, tzinfo=UTC)
+        moved = engine.tickets.update(made.id, status="open")
+        assert moved.first_response_at == moved.updated_at == made.created_at
+        closed = engine.tickets.close(made.id)
+        assert closed.created_at <= closed.resolved_at == closed.closed_at
+        times = [event.at for event in engine.tickets.events(made.id)]
+        assert times == sorted(times)
+        # A ticket created now, by the clock that stepped back, is stamped now.
+        assert engine.tickets.create(subject="b", description="b").created_at == clock.at
