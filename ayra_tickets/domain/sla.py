@@ -230,8 +230,10 @@ class Sla:
 
 
 def resolution_missed(clock: SlaClock, now: datetime) -> bool:
-    if clock.resolution_met is False:
-        return True
+    """Whether the resolution target is missed at ``now``: a decision, once made, stands;
+    otherwise the running clock is past the deadline, or it stopped after it."""
+    if clock.resolution_met is not None:
+        return not clock.resolution_met
     if clock.paused_since is None:
         return now > clock.resolution_due_at
     return clock.paused_since > clock.resolution_due_at

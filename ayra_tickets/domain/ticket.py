@@ -279,7 +279,7 @@ def _move(
         kind = "reopened"
         sets.update(resolved_at=None, closed_at=None, reopened_count=ticket.reopened_count + 1)
         clock = sla_clock.reopen(clock, policy, now)
-    elif current in PAUSED_STATUSES:
+    elif current in PAUSED_STATUSES and new not in PAUSED_STATUSES:
         clock = sla_clock.resume(clock, policy, now)
     return sets, clock, kind
 

@@ -102,3 +102,13 @@ def test_a_policy_takes_targets_as_mappings_or_values() -> None:
     assert policy.targets_for(4) == DEFAULT_POLICY.targets_for(4)
     with pytest.raises(ValueError, match="positive"):
         Targets(timedelta(0), timedelta(hours=1))
+
+
+def test_an_on_time_resolution_stands_when_a_priority_change_moves_the_deadline() -> None:
+    clock = sla.respond(sla.start(DEFAULT_POLICY, 3, T0), at(1))
+    resolved = sla.resolve(sla.pause(clock, at(10)), at(10))
+    raised = sla.reprioritize(resolved, DEFAULT_POLICY, 1, at(11))
+    assert raised.resolution_due_at == at(4)
+    view = sla.evaluate(raised, CAL, at(12))
+    assert view.resolution_met is True
+    assert not view.breached
