@@ -31,33 +31,15 @@ from hypothesis.stateful import (
 
 from ayra_tickets import Engine, ManualClock, TicketError
 from ayra_tickets.domain.ticket import PERSISTENT_FIELDS, replay
+from tests import contract
 from tests import strategies as s
 from tests.conftest import START, table_counts
 
 # -- the contract, as data --------------------------------------------------------------
 
-ALLOWED_MOVES: dict[str, set[str]] = {
-    "new": {"open", "in_progress", "waiting_on_customer", "waiting_on_third_party", "resolved", "closed"},
-    "open": {"in_progress", "waiting_on_customer", "waiting_on_third_party", "resolved", "closed"},
-    "in_progress": {"open", "waiting_on_customer", "waiting_on_third_party", "resolved", "closed"},
-    "waiting_on_customer": {"open", "in_progress", "waiting_on_third_party", "resolved", "closed"},
-    "waiting_on_third_party": {"open", "in_progress", "waiting_on_customer", "resolved", "closed"},
-    "resolved": {"reopened", "closed"},
-    "closed": {"reopened"},
-    "reopened": {"open", "in_progress", "waiting_on_customer", "waiting_on_third_party", "resolved", "closed"},
-}  # fmt: skip
-"""The Lifecycle table of the contract, row by row."""
-
-PAUSED = {"waiting_on_customer", "waiting_on_third_party", "resolved", "closed"}
-"""Where the resolution clock stands still."""
-
-TARGETS: dict[int, tuple[timedelta, timedelta]] = {
-    1: (timedelta(hours=1), timedelta(hours=4)),
-    2: (timedelta(hours=8), timedelta(days=2)),
-    3: (timedelta(days=2), timedelta(days=5)),
-    4: (timedelta(days=7), timedelta(days=14)),
-}
-"""Default (first response, resolution) targets, in calendar time."""
+ALLOWED_MOVES = contract.TRANSITIONS
+PAUSED = contract.PAUSED
+TARGETS = contract.DEFAULT_TARGETS
 
 RESOLVABLE = {status for status, moves in ALLOWED_MOVES.items() if "resolved" in moves}
 

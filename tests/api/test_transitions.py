@@ -13,21 +13,10 @@ from typing import Any
 import pytest
 
 from ayra_tickets import ManualClock
+from tests import contract
 from tests.conftest import Api, table_counts
 
-_WORKING = {"open", "in_progress", "waiting_on_customer", "waiting_on_third_party"}
-
-# The lifecycle table of ../shared/spec/ticket-api.md, transcribed by hand.
-SPEC_TRANSITIONS: dict[str, set[str]] = {
-    "new": {"open", "in_progress", "waiting_on_customer", "waiting_on_third_party", "resolved", "closed"},
-    "open": {"in_progress", "waiting_on_customer", "waiting_on_third_party", "resolved", "closed"},
-    "in_progress": {"open", "waiting_on_customer", "waiting_on_third_party", "resolved", "closed"},
-    "waiting_on_customer": {"open", "in_progress", "waiting_on_third_party", "resolved", "closed"},
-    "waiting_on_third_party": {"open", "in_progress", "waiting_on_customer", "resolved", "closed"},
-    "resolved": {"reopened", "closed"},
-    "closed": {"reopened"},
-    "reopened": {"open", "in_progress", "waiting_on_customer", "waiting_on_third_party", "resolved", "closed"},
-}  # fmt: skip
+SPEC_TRANSITIONS = contract.TRANSITIONS
 STATUSES = list(SPEC_TRANSITIONS)
 CELLS = list(product(STATUSES, STATUSES))
 
