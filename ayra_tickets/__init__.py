@@ -7,6 +7,7 @@
 'TICK-1'
 """
 
+from .domain.calendar import BusinessCalendar
 from .domain.clock import Clock, ManualClock, SystemClock
 from .domain.errors import TicketError
 from .domain.lifecycle import TRANSITIONS, Status
@@ -19,6 +20,7 @@ from .wire import Response
 
 __all__ = [
     "TRANSITIONS",
+    "BusinessCalendar",
     "Clock",
     "Engine",
     "Event",

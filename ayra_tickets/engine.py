@@ -7,7 +7,7 @@ from types import TracebackType
 from typing import Any
 
 from .domain.clock import Clock, SystemClock
-from .service import Agents, Core, Keys, Tickets
+from .service import Agents, Core, Keys, SlaSettings, Tickets
 from .storage import open_database
 from .wire import Response, dispatch
 
@@ -26,6 +26,7 @@ class Engine:
         self.tickets = Tickets(core)
         self.keys = Keys(core)
         self.agents = Agents(core)
+        self.sla = SlaSettings(core)
 
     @classmethod
     def open(cls, path: str | Path = "tickets.db", clock: Clock | None = None) -> Engine:

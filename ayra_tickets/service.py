@@ -32,6 +32,7 @@ from .domain.validation import (
 )
 from .storage import SCOPES, AgentStore, ApiKey, KeyStore, TicketStore
 from .storage.accounts import random_token
+from .storage.policies import PolicyStore
 
 TICKET_ID_LENGTH = 16
 
@@ -42,14 +43,29 @@ Change = Callable[[Ticket, datetime], tuple[Ticket, list[Event]]]
 class Core:
     """What the services share: the database, the clock, the SLA policy, one lock."""
 
-    def __init__(self, db: Database, clock: Clock, policy: SlaPolicy = DEFAULT_POLICY) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
-        self.policy = policy
         self.lock = threading.RLock()
         self.tickets = TicketStore(db)
         self.agents = AgentStore(db)
         self.keys = KeyStore(db)
+        self.policy_store = PolicyStore(db)
+        self.policies: dict[str, SlaPolicy] = {DEFAULT_POLICY.name: DEFAULT_POLICY}
+        self.policy = DEFAULT_POLICY  # the one new tickets get
+        self._seen_version: int | None = None
+
+    def policy_for(self, ticket: Ticket) -> SlaPolicy:
+        """The policy a ticket was created under (its SLA is computed with it)."""
+        return self.policies.get(ticket.clock.policy, DEFAULT_POLICY)
+
+    def _refresh(self) -> None:
+        """Reload the policies when another connection has committed since we last looked
+        (``data_version`` moves only for other connections' commits)."""
+        (version,) = self.db.conn.execute("PRAGMA data_version").fetchone()
+        if version != self._seen_version:
+            self._seen_version = version
+            self.policies, self.policy = self.policy_store.load()
 
     def now(self) -> datetime:
         return utc_seconds(self.clock.now())
@@ -58,6 +74,7 @@ class Core:
     def transaction(self) -> Iterator[None]:
         """One call, one transaction; the lock lets threads share the engine."""
         with self.lock, self.db.atomic():
+            self._refresh()
             yield
 
 
@@ -91,7 +108,7 @@ class Tickets:
         self._core = core
 
     def _read(self, ticket: Ticket, now: datetime) -> Ticket:
-        return ticket.read_at(self._core.policy.measure, now, ticket.assigned_name)
+        return ticket.read_at(self._core.policy_for(ticket).measure, now, ticket.assigned_name)
 
     def _load(self, ticket_id: object) -> Ticket:
         ticket = (
@@ -110,7 +127,7 @@ class Tickets:
                 "SELECT name FROM agents WHERE id = ?", (ticket.assigned_to,)
             ).fetchone()
             name = row[0] if row else None
-        return ticket.read_at(self._core.policy.measure, now, name)
+        return ticket.read_at(self._core.policy_for(ticket).measure, now, name)
 
     def create(self, /, **fields: Any) -> Ticket:
         """Create a ticket. Required: ``subject``, ``description``. Optional: ``priority``
@@ -142,7 +159,8 @@ class Tickets:
         list), ``custom_fields`` (merged), ``internal_note`` (adds a private note)."""
         clean = validate_update(fields)
         return self._change(
-            ticket_id, lambda ticket, now: ops.update(ticket, clean, now, self._core.policy)
+            ticket_id,
+            lambda ticket, now: ops.update(ticket, clean, now, self._core.policy_for(ticket)),
         )
 
     def close(self, ticket_id: str, /, **fields: Any) -> Ticket:
@@ -150,7 +168,8 @@ class Tickets:
         ``customer_satisfaction`` (1-10), ``resolution_time`` (minutes), ``root_cause``."""
         clean = validate_close(fields)
         return self._change(
-            ticket_id, lambda ticket, now: ops.close(ticket, clean, now, self._core.policy)
+            ticket_id,
+            lambda ticket, now: ops.close(ticket, clean, now, self._core.policy_for(ticket)),
         )
 
     def _change(self, ticket_id: str, apply: Change) -> Ticket:
@@ -194,6 +213,41 @@ class Tickets:
     def count(self) -> int:
         with self._core.transaction():
             return self._core.tickets.count()
+
+
+class SlaSettings:
+    """``engine.sla``: the SLA policy that new tickets get, stored in the database.
+
+    ``engine.sla.configure(SlaPolicy(...))`` stores a policy under its name and makes it
+    the one new tickets get. A ticket keeps the policy it was created under; configuring
+    a policy again under the same name changes the targets and calendar of its tickets
+    from their next change on (their stored deadlines are recomputed when their clock
+    next moves: a priority change, a pause ending, a reopen).
+    """
+
+    def __init__(self, core: Core) -> None:
+        self._core = core
+
+    def configure(self, policy: SlaPolicy) -> SlaPolicy:
+        if not isinstance(policy, SlaPolicy):
+            raise TypeError(f"configure takes an SlaPolicy, not {type(policy).__name__}")
+        core = self._core
+        with core.transaction():
+            core.policy_store.put(policy, core.now())
+            core.policies, core.policy = core.policy_store.load()
+        return core.policy
+
+    @property
+    def policy(self) -> SlaPolicy:
+        """The policy new tickets get."""
+        with self._core.transaction():
+            return self._core.policy
+
+    @property
+    def policies(self) -> dict[str, SlaPolicy]:
+        """Every stored policy by name (the built-in default included)."""
+        with self._core.transaction():
+            return dict(self._core.policies)
 
 
 class Keys:

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from .calendar import BusinessCalendar
 from .priority import Priority
 from .times import format_time
 
@@ -83,13 +84,32 @@ def _targets(value: Mapping[Any, Any] | None) -> Mapping[Priority, Targets]:
     return merged
 
 
+def _policy_name(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 100:
+        raise ValueError(f"a policy name is a non-blank string of up to 100 characters: {value!r}")
+    return value
+
+
+def _calendar(value: Any) -> Calendar | None:
+    if value is None or isinstance(value, BusinessCalendar | AlwaysOpen):
+        return value
+    if isinstance(value, Mapping):
+        return BusinessCalendar(**value)
+    raise ValueError(f"calendar must be a BusinessCalendar or None, not {value!r}")
+
+
 @attrs.frozen
 class SlaPolicy:
-    """Targets per priority, measured on a calendar (``None``: round the clock)."""
+    """SLA targets per priority, measured on a calendar.
+
+    ``targets`` maps priorities 1-4 to ``{"response": timedelta, "resolution":
+    timedelta}`` (or :class:`Targets`); priorities left out keep the defaults. ``calendar``
+    is ``None`` for round-the-clock time, or a :class:`BusinessCalendar`.
+    """
 
     targets: Mapping[Priority, Targets] = attrs.field(default=None, converter=_targets)
-    calendar: Calendar | None = None
-    name: str = "default"
+    calendar: Calendar | None = attrs.field(default=None, converter=_calendar)
+    name: str = attrs.field(default="default", validator=lambda _, __, v: _policy_name(v))
 
     @property
     def measure(self) -> Calendar:
@@ -97,6 +117,36 @@ class SlaPolicy:
 
     def targets_for(self, priority: int) -> Targets:
         return self.targets[Priority(priority)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The policy as JSON: targets in seconds, the calendar's own form or null."""
+        calendar = self.calendar
+        return {
+            "name": self.name,
+            "targets": {
+                str(int(priority)): {
+                    "response": _seconds(target.response),
+                    "resolution": _seconds(target.resolution),
+                }
+                for priority, target in sorted(self.targets.items())
+            },
+            "calendar": calendar.to_dict() if isinstance(calendar, BusinessCalendar) else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SlaPolicy:
+        targets = {
+            int(priority): Targets(
+                timedelta(seconds=target["response"]), timedelta(seconds=target["resolution"])
+            )
+            for priority, target in data["targets"].items()
+        }
+        calendar = data.get("calendar")
+        return cls(
+            targets=targets,
+            calendar=BusinessCalendar.from_dict(calendar) if calendar else None,
+            name=data["name"],
+        )
 
 
 DEFAULT_POLICY = SlaPolicy()
@@ -116,6 +166,7 @@ class SlaClock:
     paused_seconds: int = 0  # calendar time of completed pauses
     response_met: bool | None = None  # decided for good once not None
     resolution_met: bool | None = None
+    resolution_breached: bool = False  # a missed resolution deadline has been recorded
 
 
 def _seconds(delta: timedelta) -> int:
@@ -138,9 +189,12 @@ def start(policy: SlaPolicy, priority: int, created_at: datetime) -> SlaClock:
 
 
 def observe(clock: SlaClock, at: datetime) -> SlaClock:
-    """Record what the passing of time has decided by ``at``: a missed response."""
+    """Record what the passing of time has decided by ``at``: a missed response, a
+    running resolution clock past its deadline."""
     if clock.response_met is None and at > clock.response_due_at:
-        return attrs.evolve(clock, response_met=False)
+        clock = attrs.evolve(clock, response_met=False)
+    if not clock.resolution_breached and resolution_missed(clock, at):
+        clock = attrs.evolve(clock, resolution_breached=True)
     return clock
 
 
@@ -179,14 +233,17 @@ def resolve(clock: SlaClock, at: datetime) -> SlaClock:
     if clock.resolution_met is not None:
         return clock
     stopped = clock.paused_since if clock.paused_since is not None else at
-    return attrs.evolve(clock, resolution_met=stopped <= clock.resolution_due_at)
+    met = stopped <= clock.resolution_due_at
+    return attrs.evolve(
+        clock, resolution_met=met, resolution_breached=clock.resolution_breached or not met
+    )
 
 
 def reopen(clock: SlaClock, policy: SlaPolicy, at: datetime) -> SlaClock:
     """Resume the clock; an on-time resolution is undone, a missed one stays missed."""
     resumed = resume(clock, policy, at)
     met = None if resumed.resolution_met else resumed.resolution_met
-    return attrs.evolve(resumed, resolution_met=met)
+    return attrs.evolve(resumed, resolution_met=met, resolution_breached=met is False)
 
 
 def reprioritize(clock: SlaClock, policy: SlaPolicy, priority: int, at: datetime) -> SlaClock:
@@ -202,7 +259,11 @@ def reprioritize(clock: SlaClock, policy: SlaPolicy, priority: int, at: datetime
     if clock.response_met is None:
         changes["response_target"] = response
         changes["response_due_at"] = cal.add(clock.started_at, response)
-    return attrs.evolve(clock, **changes)
+    moved = attrs.evolve(clock, **changes)
+    if moved.resolution_met is None:
+        # A new deadline not yet passed clears the record, so a later miss is recorded.
+        moved = attrs.evolve(moved, resolution_breached=resolution_missed(moved, at))
+    return moved
 
 
 @attrs.frozen
@@ -257,3 +318,46 @@ def evaluate(clock: SlaClock, calendar: Calendar, now: datetime) -> Sla:
         breached=response_met is False or resolution_missed(clock, now),
         paused=clock.paused_since is not None,
     )
+
+
+def audit(before: SlaClock | None, after: SlaClock) -> list[tuple[str, dict[str, Any]]]:
+    """The SLA events between two states of a ticket's clock, as (type, data) pairs:
+    ``sla_applied`` (targets set), ``sla_paused``, ``sla_resumed``, ``sla_fulfilled``
+    and ``sla_breached`` (each naming its ``target`` and the ``due_at`` it was held to)."""
+    events: list[tuple[str, dict[str, Any]]] = []
+    if before is None or (before.response_due_at, before.resolution_target) != (
+        after.response_due_at,
+        after.resolution_target,
+    ):
+        events.append(
+            (
+                "sla_applied",
+                {
+                    "policy": after.policy,
+                    "response_due_at": format_time(after.response_due_at),
+                    "resolution_due_at": format_time(after.resolution_due_at),
+                },
+            )
+        )
+    was_paused = before is not None and before.paused_since is not None
+    if not was_paused and after.paused_since is not None:
+        events.append(("sla_paused", {"resolution_due_at": format_time(after.resolution_due_at)}))
+    if was_paused and after.paused_since is None:
+        events.append(
+            (
+                "sla_resumed",
+                {
+                    "paused_seconds": after.paused_seconds,
+                    "resolution_due_at": format_time(after.resolution_due_at),
+                },
+            )
+        )
+    if (before is None or before.response_met is None) and after.response_met is not None:
+        kind = "sla_fulfilled" if after.response_met else "sla_breached"
+        events.append((kind, {"target": "response", "due_at": format_time(after.response_due_at)}))
+    due = {"target": "resolution", "due_at": format_time(after.resolution_due_at)}
+    if (before is None or before.resolution_met is None) and after.resolution_met:
+        events.append(("sla_fulfilled", due))
+    if after.resolution_breached and (before is None or not before.resolution_breached):
+        events.append(("sla_breached", due))
+    return events

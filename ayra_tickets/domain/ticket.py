@@ -85,7 +85,8 @@ class Event:
     """One entry of a ticket's history.
 
     ``type`` is one of ``created``, ``field_changed``, ``status_changed``, ``closed``,
-    ``reopened``, ``note_added``. A change of one field names it in ``field`` with its
+    ``reopened``, ``note_added``, or an SLA event: ``sla_applied``, ``sla_paused``,
+    ``sla_resumed``, ``sla_fulfilled``, ``sla_breached``. A change of one field names it in ``field`` with its
     ``old`` and ``new`` values; ``data`` holds the other fields the change set (for a
     status change: ``resolved_at``, ``closed_at``, ...; for ``created``: the whole new
     ticket) or, for a note, its text. Values are as on the wire.
@@ -247,7 +248,7 @@ def create(
         first_response_at=first_response_at,
     )
     event = Event("created", now, 1, data=ticket.persistent(), ticket_id=ticket_id)
-    return ticket, [event]
+    return ticket, [event, *_sla_events(None, ticket, now)]
 
 
 def _move(
@@ -386,7 +387,8 @@ def update(
 
     if not events:
         return ticket, []
-    return attrs.evolve(ticket, **sets, clock=clock, version=version, updated_at=now), events
+    after = attrs.evolve(ticket, **sets, clock=clock, version=version, updated_at=now)
+    return after, [*events, *_sla_events(ticket, after, now)]
 
 
 def close(
@@ -402,7 +404,16 @@ def close(
     sets, clock, kind = _move(ticket, clock, Status.CLOSED, now, policy)
     sets.update({name: details[name] for name in CLOSE_FIELDS if name in details})
     event = _status_event(ticket, sets, kind, now, version)
-    return attrs.evolve(ticket, **sets, clock=clock, version=version, updated_at=now), [event]
+    after = attrs.evolve(ticket, **sets, clock=clock, version=version, updated_at=now)
+    return after, [event, *_sla_events(ticket, after, now)]
+
+
+def _sla_events(before: Ticket | None, after: Ticket, now: datetime) -> list[Event]:
+    """What the change did to the SLA clock, as events (``sla_applied``, ...)."""
+    return [
+        Event(kind, now, after.version, data=data, ticket_id=after.id)
+        for kind, data in sla_clock.audit(before.clock if before else None, after.clock)
+    ]
 
 
 def replay(events: Sequence[Event]) -> dict[str, Any]:
@@ -411,7 +422,7 @@ def replay(events: Sequence[Event]) -> dict[str, Any]:
         raise ValueError("a ticket's history starts with its 'created' event")
     state: dict[str, Any] = dict(events[0].data)
     for event in events[1:]:
-        if event.type == "note_added":
+        if event.type == "note_added" or event.type.startswith("sla_"):
             continue
         if event.field is not None:
             state[event.field] = event.new

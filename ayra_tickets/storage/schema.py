@@ -13,7 +13,7 @@ from sqlite_utils.migrations import Migrations
 
 migrations = Migrations("ayra_tickets")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The number of the latest migration; a database past it is from a newer release."""
 
 
@@ -114,6 +114,23 @@ def _initial(db: Database) -> None:
     db.table("tickets").enable_fts(
         ["subject", "description"], fts_version="FTS5", create_triggers=True, tokenize="unicode61"
     )
+
+
+@migrations(name="0002_sla_policies")
+def _sla_policies(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE sla_policies (
+            name TEXT PRIMARY KEY,
+            targets TEXT NOT NULL,
+            calendar TEXT,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("ALTER TABLE tickets ADD COLUMN sla_resolution_breached INTEGER NOT NULL DEFAULT 0")
+    db.execute("UPDATE tickets SET sla_resolution_breached = 1 WHERE sla_resolution_met = 0")
 
 
 def upgrade(db: Database) -> None:

@@ -55,6 +55,7 @@ _COLUMNS = (
     "sla_paused_seconds",
     "sla_response_met",
     "sla_resolution_met",
+    "sla_resolution_breached",
 )
 _SELECT = (
     "SELECT "
@@ -109,7 +110,7 @@ def ticket_from_row(row: Sequence[Any]) -> Ticket:
         first_response_at, resolved_at, closed_at, reopened_count, version, created_at,
         updated_at, sla_policy, response_target, resolution_target, response_due_at,
         resolution_due_at, paused_since, paused_seconds, response_met, resolution_met,
-        assigned_name,
+        resolution_breached, assigned_name,
     ) = row  # fmt: skip
     created = load_time(created_at)
     return Ticket(
@@ -132,6 +133,7 @@ def ticket_from_row(row: Sequence[Any]) -> Ticket:
             paused_seconds=paused_seconds,
             response_met=_bool(response_met),
             resolution_met=_bool(resolution_met),
+            resolution_breached=bool(resolution_breached),
         ),
         category=category,
         contact_id=contact_id,
@@ -192,6 +194,7 @@ def ticket_to_row(ticket: Ticket) -> tuple[Any, ...]:
         clock.paused_seconds,
         _flag(clock.response_met),
         _flag(clock.resolution_met),
+        int(clock.resolution_breached),
     )
 
 
