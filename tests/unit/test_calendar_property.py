@@ -7,43 +7,15 @@ time. The fast code works in UTC spans per local day. They must agree exactly.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from dateutil import tz
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ayra_tickets.domain.calendar import BusinessCalendar
+from tests.oracles import MINUTE, oracle_add, oracle_between
 from tests.strategies import business_calendars, instants_near_clock_changes
-
-MINUTE = timedelta(minutes=1)
-
-
-def is_working_minute(calendar: BusinessCalendar, instant: datetime) -> bool:
-    local = instant.astimezone(tz.gettz(calendar.timezone))
-    if calendar.is_holiday(local.date()):
-        return False
-    second_of_day = local.hour * 3600 + local.minute * 60
-    return any(s <= second_of_day < e for s, e in calendar.hours[local.weekday()])
-
-
-def oracle_add(calendar: BusinessCalendar, start: datetime, minutes: int) -> datetime:
-    instant = start
-    while minutes:
-        if is_working_minute(calendar, instant):
-            minutes -= 1
-        instant += MINUTE
-    return instant
-
-
-def oracle_between(calendar: BusinessCalendar, start: datetime, end: datetime) -> int:
-    minutes = 0
-    instant = start
-    while instant < end:
-        minutes += is_working_minute(calendar, instant)
-        instant += MINUTE
-    return minutes * 60
 
 
 def weekly_minutes(calendar: BusinessCalendar) -> int:
