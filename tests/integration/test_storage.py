@@ -6,12 +6,13 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
+import attrs
 import pytest
 
 from ayra_tickets import Engine, ManualClock
 from ayra_tickets.storage import TicketStore
 from ayra_tickets.storage.schema import SCHEMA_VERSION, migrations
-from tests.conftest import table_counts
+from tests.conftest import START, table_counts
 
 
 def test_tickets_survive_closing_and_reopening_the_engine(db_path: str, clock: ManualClock) -> None:
@@ -140,3 +141,85 @@ def test_a_clock_that_steps_back_never_makes_a_tickets_history_run_backwards(
         assert times == sorted(times)
         # A ticket created now, by the clock that stepped back, is stamped now.
         assert engine.tickets.create(subject="b", description="b").created_at == clock.at
+
+
+def test_a_database_from_the_first_schema_opens_and_upgrades_in_place(
+    db_path: str, clock: ManualClock
+) -> None:
+    from sqlite_utils import Database
+
+    from ayra_tickets.domain.sla import DEFAULT_POLICY
+    from ayra_tickets.domain.ticket import create as build
+    from ayra_tickets.storage.tickets import _COLUMNS, ticket_to_row
+
+    old = Database(db_path)
+    migrations.apply(old, stop_before="0002_sla_policies")
+    assert "sla_policies" not in old.table_names()
+    on_time, _ = build(
+        "ticket_" + "a" * 16, 1, {"subject": "s", "description": "d"}, START, DEFAULT_POLICY
+    )
+    late = attrs.evolve(on_time, id="ticket_" + "b" * 16, number=2)
+    late = attrs.evolve(late, clock=attrs.evolve(late.clock, resolution_met=False))
+    columns = _COLUMNS[:-1]  # the first schema had no sla_resolution_breached
+    for ticket in (on_time, late):
+        old.execute(
+            f"INSERT INTO tickets ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+            ticket_to_row(ticket)[:-1],
+        )
+    old.close()
+
+    with Engine.open(db_path, clock=clock) as engine:
+        assert [m.name for m in migrations.applied(engine.db)][-1] == "0002_sla_policies"
+        assert engine.tickets.get(on_time.id).subject == "s"
+        flags = dict(engine.db.conn.execute("SELECT number, sla_resolution_breached FROM tickets"))
+        assert flags == {1: 0, 2: 1}
+        assert engine.tickets.create(subject="new", description="schema").number == 3
+
+
+def test_a_configured_policy_survives_reopening_and_binds_only_new_tickets(
+    db_path: str, clock: ManualClock
+) -> None:
+    from datetime import timedelta
+
+    from ayra_tickets import BusinessCalendar, SlaPolicy
+
+    with Engine.open(db_path, clock=clock) as engine:
+        before = engine.tickets.create(subject="before", description="default policy")
+        policy = SlaPolicy(
+            targets={1: {"response": timedelta(minutes=30), "resolution": timedelta(hours=2)}},
+            calendar=BusinessCalendar(timezone="Europe/Berlin", hours={"wed": "09:00-17:00"}),
+            name="berlin",
+        )
+        engine.sla.configure(policy)
+    with Engine.open(db_path, clock=clock) as engine:
+        assert engine.sla.policy == policy
+        assert set(engine.sla.policies) == {"default", "berlin"}
+        after = engine.tickets.create(subject="after", description="berlin", priority=1)
+        # Wednesday 10:00 in Berlin; 30 working minutes later is 10:30 Berlin, 09:30 UTC.
+        assert after.to_dict()["sla"]["policy"] == "berlin"
+        assert after.to_dict()["sla"]["response_due_at"] == "2025-01-15T09:30:00Z"
+        # Two working hours: until 12:00 Berlin, 11:00 UTC.
+        assert after.to_dict()["sla"]["resolution_due_at"] == "2025-01-15T11:00:00Z"
+        kept = engine.tickets.get(before.id).to_dict()["sla"]
+        assert kept["policy"] == "default"
+        assert kept["response_due_at"] == "2025-01-17T09:00:00Z"
+
+
+def test_a_second_engine_sees_a_policy_the_first_one_configured(
+    db_path: str, clock: ManualClock
+) -> None:
+    from datetime import timedelta
+
+    from ayra_tickets import SlaPolicy
+
+    with Engine.open(db_path, clock=clock) as first, Engine.open(db_path, clock=clock) as second:
+        second.tickets.create(subject="warm", description="the cache")
+        first.sla.configure(
+            SlaPolicy(
+                targets={3: {"response": timedelta(hours=1), "resolution": timedelta(hours=3)}},
+                name="fast",
+            )
+        )
+        made = second.tickets.create(subject="x", description="y")
+        assert made.to_dict()["sla"]["policy"] == "fast"
+        assert made.to_dict()["sla"]["response_due_at"] == "2025-01-15T10:00:00Z"
