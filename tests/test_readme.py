@@ -20,9 +20,9 @@ def test_the_readme_python_examples_run_in_order_and_hold(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     blocks = python_blocks()
-    assert len(blocks) >= 3
+    assert len(blocks) >= 4
     scope: dict[str, Any] = {}
-    exec(blocks[0].replace("engine.close()", ""), scope)
+    exec(blocks[0], scope)
     assert scope["ticket"].to_dict()["number"] == "TICK-1"
     assert (scope["closed"].sla.response_met, scope["closed"].sla.resolution_met) == (True, True)
     history = scope["engine"].tickets.events(scope["ticket"].id)
@@ -33,4 +33,6 @@ def test_the_readme_python_examples_run_in_order_and_hold(
     assert capsys.readouterr().out == "409 ticket_already_closed\n"
     exec(blocks[2], scope)
     assert (scope["response"].status, scope["response"].json["data"]["number"]) == (201, "TICK-2")
+    exec(blocks[3].replace("engine.close()", ""), scope)
+    assert scope["engine"].sla.policy.name == "berlin-business-hours"
     scope["engine"].close()
