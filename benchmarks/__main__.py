@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ayra_tickets import Engine, ManualClock
+from ayra_tickets.domain.sla import DEFAULT_POLICY
 from ayra_tickets.domain.ticket import create as build_ticket
 from ayra_tickets.domain.validation import validate_create
 from ayra_tickets.storage.tickets import _INSERT, ticket_to_row
@@ -89,16 +90,19 @@ def raw_connection(folder: Path, name: str) -> sqlite3.Connection:
     return conn
 
 
-def raw_rows(work: list[dict[str, Any]]) -> list[tuple[tuple[Any, ...], list[str], str]]:
-    """The exact rows the engine would write, prepared ahead: raw SQL gets a head start."""
+Rows = tuple[tuple[Any, ...], list[str], list[tuple[str, str]]]
+
+
+def raw_rows(work: list[dict[str, Any]]) -> list[Rows]:
+    """The exact rows the engine would write (ticket, tags, events), prepared ahead: raw
+    SQL gets a head start."""
     prepared = []
-    policy = Engine.open(":memory:")._core.policy
     for number, body in enumerate(work, start=1):
         ticket, events = build_ticket(
-            f"ticket_{number:016d}", number, validate_create(body), START, policy
+            f"ticket_{number:016d}", number, validate_create(body), START, DEFAULT_POLICY
         )
-        event = json.dumps(events[0].data, separators=(",", ":"))
-        prepared.append((ticket_to_row(ticket), list(ticket.tags), event))
+        rows = [(e.type, json.dumps(e.data, separators=(",", ":"))) for e in events]
+        prepared.append((ticket_to_row(ticket), list(ticket.tags), rows))
     return prepared
 
 
@@ -123,17 +127,17 @@ def bench_creates(folder: Path, work: list[dict[str, Any]], run: int) -> dict[st
     conn = raw_connection(folder, f"raw{run}")
     rows = raw_rows(work)
 
-    def raw_create(row: tuple[Any, ...], tags: list[str], event: str) -> None:
+    def raw_create(row: tuple[Any, ...], tags: list[str], events: list[tuple[str, str]]) -> None:
         conn.execute("BEGIN")
         conn.execute(_INSERT, row)
         conn.executemany(
             "INSERT INTO ticket_tags (tag, ticket_number) VALUES (?, ?)",
             [(tag, row[0]) for tag in tags],
         )
-        conn.execute(
+        conn.executemany(
             "INSERT INTO ticket_events (ticket_id, version, type, data, created_at)"
-            " VALUES (?, 1, 'created', ?, ?)",
-            (row[1], event, row[23]),
+            " VALUES (?, 1, ?, ?, ?)",
+            [(row[1], kind, data, row[23]) for kind, data in events],
         )
         conn.execute("COMMIT")
 
