@@ -261,9 +261,10 @@ def reprioritize(clock: SlaClock, policy: SlaPolicy, priority: int, at: datetime
         changes["response_due_at"] = cal.add(clock.started_at, response)
     moved = attrs.evolve(clock, **changes)
     if moved.resolution_met is None:
-        # A new deadline not yet passed clears the record, so a later miss is recorded.
-        moved = attrs.evolve(moved, resolution_breached=resolution_missed(moved, at))
-    return moved
+        # A new deadline is judged afresh: a miss already past it is recorded now, and
+        # one not yet reached will be recorded when it comes.
+        moved = attrs.evolve(moved, resolution_breached=False)
+    return observe(moved, at)
 
 
 @attrs.frozen

@@ -112,3 +112,15 @@ def test_an_on_time_resolution_stands_when_a_priority_change_moves_the_deadline(
     view = sla.evaluate(raised, CAL, at(12))
     assert view.resolution_met is True
     assert not view.breached
+
+
+def test_a_priority_change_that_moves_a_deadline_into_the_past_records_the_miss_at_once() -> None:
+    clock = sla.start(DEFAULT_POLICY, 3, T0)
+    raised = sla.reprioritize(clock, DEFAULT_POLICY, 1, at(5))
+    assert raised.response_met is False
+    assert raised.resolution_breached
+    kinds = [(kind, data["target"]) for kind, data in sla.audit(clock, raised) if "target" in data]
+    assert kinds == [("sla_breached", "response"), ("sla_breached", "resolution")]
+    relaxed = sla.reprioritize(raised, DEFAULT_POLICY, 4, at(6))
+    assert not relaxed.resolution_breached
+    assert relaxed.response_met is False  # a decided response stands
