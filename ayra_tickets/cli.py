@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shlex
 import sqlite3
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 import click
 
@@ -284,29 +285,48 @@ def update(db: str, /, ticket_id: str, cleared: tuple[str, ...], **options: Any)
         emit(engine.tickets.update(ticket_id, **fields).to_dict())
 
 
+_FILTERS = (
+    click.option("--status", multiple=True, help="Repeatable, or comma-separated."),
+    click.option("--priority", multiple=True, help="1-4; repeatable, or comma-separated."),
+    click.option("--category"),
+    click.option("--assigned-to"),
+    click.option("--contact-id"),
+    click.option("--created-after", help="Inclusive."),
+    click.option("--created-before", help="Exclusive."),
+    click.option("--due-after", help="Inclusive."),
+    click.option("--due-before", help="Exclusive."),
+    click.option(
+        "--sla-breach/--no-sla-breach",
+        default=None,
+        help="Only tickets that missed (or did not miss) their SLA.",
+    ),
+    click.option(
+        "--tags",
+        "--tag",
+        "tags",
+        multiple=True,
+        help="The ticket must carry every one; repeatable, or comma-separated.",
+    ),
+    click.option("--search", help="Words in the subject or description."),
+)
+
+
+def _filter_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The list filters, as options of ``command``."""
+    for option in reversed(_FILTERS):
+        command = option(command)
+    return command
+
+
+def _filters(options: dict[str, Any]) -> dict[str, Any]:
+    """The given filters, in the API's form."""
+    for name in ("status", "priority", "tags"):
+        options[name] = _joined(options[name])
+    return _given(**options)
+
+
 @main.command(name="list")
-@click.option("--status", multiple=True, help="Repeatable, or comma-separated.")
-@click.option("--priority", multiple=True, help="1-4; repeatable, or comma-separated.")
-@click.option("--category")
-@click.option("--assigned-to")
-@click.option("--contact-id")
-@click.option("--created-after", help="Inclusive.")
-@click.option("--created-before", help="Exclusive.")
-@click.option("--due-after", help="Inclusive.")
-@click.option("--due-before", help="Exclusive.")
-@click.option(
-    "--sla-breach/--no-sla-breach",
-    default=None,
-    help="Only tickets that missed (or did not miss) their SLA.",
-)
-@click.option(
-    "--tags",
-    "--tag",
-    "tags",
-    multiple=True,
-    help="The ticket must carry every one; repeatable, or comma-separated.",
-)
-@click.option("--search", help="Words in the subject or description.")
+@_filter_options
 @click.option("--sort-by", help="created_at (default), updated_at, due_date or priority.")
 @click.option("--sort-order", help="desc (default) or asc.")
 @click.option("--page", type=int)
@@ -315,10 +335,8 @@ def update(db: str, /, ticket_id: str, cleared: tuple[str, ...], **options: Any)
 @click.pass_obj
 def list_(db: str, /, table: bool, **options: Any) -> None:
     """List tickets: filtered, sorted, one page at a time."""
-    for name in ("status", "priority", "tags"):
-        options[name] = _joined(options[name])
     with _engine(db) as engine:
-        page = engine.tickets.list(**_given(**options))
+        page = engine.tickets.list(**_filters(options))
     if not table:
         emit(page.to_dict())
         return
@@ -328,6 +346,72 @@ def list_(db: str, /, table: bool, **options: Any) -> None:
     shown = f"page {meta['page']} of {meta['total_pages']}" if meta["total_pages"] else "no pages"
     total = meta["total"]
     click.echo(f"{total} ticket{'s' if total != 1 else ''}, {shown}")
+
+
+@main.command(name="import")
+@click.argument("source", type=click.File("rb"), default="-")
+@click.option("--chunk-size", type=click.IntRange(1, 100_000), default=1_000, show_default=True)
+@click.pass_obj
+def import_(db: str, /, source: BinaryIO, chunk_size: int) -> None:
+    """Create tickets from JSON Lines (SOURCE, or - for stdin): one create body a line.
+
+    Bad lines are reported, with the API's error and their line number, and skipped; the
+    others are created. Prints the report as JSON; exits 1 if any line was refused.
+    """
+    size = _file_size(source)
+    bar = (
+        click.progressbar(length=size, label="Importing", file=sys.stderr)
+        if size and _is_terminal(sys.stderr)
+        else None
+    )
+
+    def rows() -> Iterator[Any]:
+        for line in source:
+            if bar is not None:
+                bar.update(len(line))
+            try:
+                yield json.loads(line, parse_constant=_reject_constant)
+            except (ValueError, UnicodeDecodeError):
+                yield line  # not an object: reported as invalid_json
+
+    with _engine(db) as engine, bar or contextlib.nullcontext():
+        report = engine.tickets.import_many(rows(), chunk_size=chunk_size).to_dict()
+    for rejection in report["rejected"]:
+        rejection["line"] = rejection["index"] + 1
+    emit(report)
+    if report["rejected"]:
+        raise click.exceptions.Exit(1)
+
+
+def _file_size(stream: BinaryIO) -> int | None:
+    try:
+        return os.fstat(stream.fileno()).st_size if stream.seekable() else None
+    except (OSError, ValueError):
+        return None
+
+
+@main.command()
+@_filter_options
+@click.option("--output", "-o", type=click.File("w"), default="-", help="A file (default: stdout).")
+@click.pass_obj
+def export(db: str, /, output: TextIO, **options: Any) -> None:
+    """Write every matching ticket as JSON Lines, in number order, in flat memory."""
+    filters = _filters(options)
+    with _engine(db) as engine:
+        tickets = engine.tickets.export(**filters)
+        if _is_terminal(sys.stderr) and not _is_terminal(output):
+            total = engine.tickets.list(**filters, per_page=1).meta["total"]
+            with click.progressbar(
+                tickets, length=total, label="Exporting", file=sys.stderr
+            ) as bar:
+                _write_lines(bar, output)
+        else:
+            _write_lines(tickets, output)
+
+
+def _write_lines(tickets: Iterable[dict[str, Any]], output: TextIO) -> None:
+    for ticket in tickets:
+        output.write(json.dumps(ticket, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
 @main.command()

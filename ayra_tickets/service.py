@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import itertools
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +19,7 @@ from sqlite_utils import Database
 
 from .domain import ticket as ops
 from .domain.clock import Clock
-from .domain.errors import ParameterInvalid, TicketNotFound
+from .domain.errors import InvalidJson, ParameterInvalid, TicketNotFound, ValidationError
 from .domain.sla import DEFAULT_POLICY, SlaPolicy
 from .domain.ticket import Event, Ticket
 from .domain.times import utc_seconds
@@ -27,6 +28,7 @@ from .domain.validation import (
     validate_agent,
     validate_close,
     validate_create,
+    validate_filters,
     validate_list,
     validate_update,
 )
@@ -203,6 +205,71 @@ class Tickets:
             },
         )
 
+    def import_many(
+        self,
+        rows: Iterable[Mapping[str, Any]],
+        *,
+        chunk_size: int = 1_000,
+        progress: Callable[[int], None] | None = None,
+    ) -> ImportReport:
+        """Create many tickets, each row validated as ``create`` validates it.
+
+        Each chunk of rows is one transaction; rows that fail validation are reported
+        and skipped (they use no number), the others are created with the next numbers
+        and their events, as by ``create``. ``progress`` is called with the number of
+        rows read after each chunk.
+        """
+        core = self._core
+        imported, rejected = 0, []
+        first = last = None
+        for chunk in _chunks(enumerate(rows), chunk_size):
+            valid = []
+            for index, row in chunk:
+                try:
+                    if not isinstance(row, Mapping):
+                        raise InvalidJson("each row must be a JSON object")
+                    valid.append(validate_create(row))
+                except ValidationError as error:
+                    rejected.append(Rejection(index, error.to_dict()["error"]))
+            if valid:
+                with core.transaction():
+                    now = core.now()
+                    start = core.tickets.next_number()
+                    built = [
+                        ops.create(
+                            "ticket_" + random_token(TICKET_ID_LENGTH),
+                            start + offset,
+                            fields,
+                            now,
+                            core.policy,
+                        )
+                        for offset, fields in enumerate(valid)
+                    ]
+                    core.tickets.insert_many(built)
+                imported += len(built)
+                first = start if first is None else first
+                last = start + len(built) - 1
+            if progress is not None:
+                progress(len(chunk))
+        return ImportReport(imported, rejected, first, last)
+
+    def export(self, /, *, chunk_size: int = 1_000, **filters: Any) -> Iterator[dict[str, Any]]:
+        """Every ticket matching the list filters, as the API's JSON objects, in number
+        order, read a chunk at a time (memory stays flat however many there are). Each
+        chunk is read in its own transaction, as of the clock at that moment."""
+        query = validate_filters(filters)
+        core = self._core
+        after = 0
+        while True:
+            with core.transaction():
+                now = core.now()
+                found = core.tickets.scan(query, now, after, chunk_size)
+                page = [self._read(ticket, now).to_dict() for ticket in found]
+            if not page:
+                return
+            yield from page
+            after = found[-1].number
+
     def events(self, ticket_id: str) -> builtins.list[Event]:
         """The ticket's history, oldest first."""
         core = self._core
@@ -213,6 +280,39 @@ class Tickets:
     def count(self) -> int:
         with self._core.transaction():
             return self._core.tickets.count()
+
+
+@attrs.frozen
+class Rejection:
+    """A row an import refused: its position in the input (from 0) and the API's error."""
+
+    index: int
+    error: dict[str, Any]
+
+
+@attrs.frozen
+class ImportReport:
+    """What ``import_many`` did: how many tickets it created (and their numbers), and
+    every row it refused, with why."""
+
+    imported: int
+    rejected: list[Rejection]
+    first_number: int | None = None
+    last_number: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "imported": self.imported,
+            "rejected": [{"index": r.index, "error": r.error} for r in self.rejected],
+            "first_number": None if self.first_number is None else f"TICK-{self.first_number}",
+            "last_number": None if self.last_number is None else f"TICK-{self.last_number}",
+        }
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[builtins.list[Any]]:
+    iterator = iter(items)
+    while chunk := builtins.list(itertools.islice(iterator, size)):
+        yield chunk
 
 
 class SlaSettings:

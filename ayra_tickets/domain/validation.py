@@ -326,6 +326,17 @@ def validate_list(params: Mapping[str, Any]) -> ListQuery:
     return ListQuery(**clean)
 
 
+FILTER_PARAMS = tuple(
+    name for name in LIST_PARAMS if name not in ("page", "per_page", "sort_by", "sort_order")
+)
+
+
+def validate_filters(params: Mapping[str, Any]) -> ListQuery:
+    """Clean list filters alone (no paging or sorting): what an export takes."""
+    _reject_unknown(params, FILTER_PARAMS)
+    return validate_list(params)
+
+
 def validate_agent(agent_id: Any, name: Any) -> tuple[str, str]:
     """An agent directory entry: an id like ``assigned_to`` and a display name."""
     return _reference(agent_id, "id"), _text(name, "name", LABEL_MAX * 2, single_line=True)

@@ -234,6 +234,25 @@ class TicketStore:
         )
         self._append(events)
 
+    def insert_many(self, built: Sequence[tuple[Ticket, Sequence[Event]]]) -> None:
+        """Insert many new tickets with their events, in as few statements as possible."""
+        self._conn.executemany(_INSERT, [ticket_to_row(ticket) for ticket, _ in built])
+        self._conn.executemany(
+            "INSERT INTO ticket_tags (tag, ticket_number) VALUES (?, ?)",
+            [(tag, ticket.number) for ticket, _ in built for tag in ticket.tags],
+        )
+        self._append([event for _, events in built for event in events])
+
+    def scan(self, query: ListQuery, now: datetime, after: int, limit: int) -> list[Ticket]:
+        """Up to ``limit`` tickets matching ``query``'s filters with a number above
+        ``after``, in number order: the steps of an export."""
+        where, params = _where(query, now)
+        where = f"{where} AND t.number > ?" if where else " WHERE t.number > ?"
+        rows = self._conn.execute(
+            f"{_SELECT}{where} ORDER BY t.number LIMIT ?", [*params, after, limit]
+        )
+        return [ticket_from_row(row) for row in rows]
+
     def save(self, before: Ticket, after: Ticket, events: Iterable[Event]) -> None:
         row = ticket_to_row(after)
         self._conn.execute(_UPDATE, (*row[2:], after.number))

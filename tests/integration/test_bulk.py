@@ -1,0 +1,101 @@
+"""Bulk paths: import many tickets at once, export them all in flat memory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from ayra_tickets import Engine
+from ayra_tickets.cli import main
+from ayra_tickets.domain.ticket import replay
+from tests.conftest import table_counts
+
+
+def body(i: int, **extra: Any) -> dict[str, Any]:
+    return {"subject": f"Ticket {i}", "description": f"Body {i}", **extra}
+
+
+def test_an_import_reports_bad_rows_and_keeps_the_good_ones(engine: Engine) -> None:
+    rows: list[Any] = [body(i, tags=["bulk"]) for i in range(7)]
+    rows[2] = {"subject": "x" * 201, "description": "too long"}
+    rows[4] = "not an object"
+    rows[5] = {"subject": "ok", "description": "ok", "sla": "no such field"}
+    report = engine.tickets.import_many(rows, chunk_size=3)
+    assert report.imported == 4
+    assert [(r.index, r.error["code"], r.error.get("param")) for r in report.rejected] == [
+        (2, "parameter_too_long", "subject"),
+        (4, "invalid_json", None),
+        (5, "parameter_unknown", "sla"),
+    ]
+    assert (report.first_number, report.last_number) == (1, 4)
+    # Numbers run on without gaps; the good rows are there, in input order.
+    listed = engine.tickets.list(sort_order="asc", per_page=100).data
+    assert [(t.number, t.subject) for t in listed] == [
+        (1, "Ticket 0"), (2, "Ticket 1"), (3, "Ticket 3"), (4, "Ticket 6"),
+    ]  # fmt: skip
+    assert engine.tickets.create(**body(99)).number == 5
+
+
+def test_imported_tickets_are_whole_tickets_with_their_history(engine: Engine) -> None:
+    engine.tickets.import_many([body(1, priority=1, status="open", tags=["a", "b"])])
+    (ticket,) = engine.tickets.list().data
+    assert ticket.status == "open"
+    assert ticket.first_response_at == ticket.created_at
+    assert engine.tickets.list(tags="a,b").meta["total"] == 1
+    assert engine.tickets.list(search="ticket").meta["total"] == 1
+    history = engine.tickets.events(ticket.id)
+    state = replay(history)
+    assert state == {k: v for k, v in ticket.to_dict().items() if k in state}
+
+
+def test_an_import_of_only_bad_rows_changes_nothing(engine: Engine) -> None:
+    before = table_counts(engine)
+    report = engine.tickets.import_many([{}, {"subject": "no description"}, 42])
+    assert report.imported == 0
+    assert len(report.rejected) == 3
+    assert table_counts(engine) == before
+
+
+def test_an_export_streams_every_matching_ticket_in_number_order(engine: Engine) -> None:
+    engine.tickets.import_many(
+        [body(i, tags=["even"] if i % 2 == 0 else ["odd"]) for i in range(25)]
+    )
+    everything = list(engine.tickets.export(chunk_size=4))
+    assert [t["number"] for t in everything] == [f"TICK-{n}" for n in range(1, 26)]
+    assert everything[0] == engine.tickets.get(everything[0]["id"]).to_dict()
+    evens = [t["subject"] for t in engine.tickets.export(tags="even", chunk_size=5)]
+    assert evens == [f"Ticket {i}" for i in range(0, 25, 2)]
+
+
+def test_an_export_refuses_paging_and_sorting(engine: Engine) -> None:
+    import pytest
+
+    from ayra_tickets.errors import ParameterUnknown
+
+    with pytest.raises(ParameterUnknown) as caught:
+        next(engine.tickets.export(page=2))
+    assert caught.value.param == "page"
+
+
+def test_the_cli_imports_and_exports_json_lines(tmp_path: Path) -> None:
+    db = str(tmp_path / "t.db")
+    source = tmp_path / "in.jsonl"
+    lines = [json.dumps(body(i, tags=["cli"])) for i in range(5)]
+    lines.insert(2, "{broken")
+    source.write_text("\n".join(lines) + "\n")
+    runner = CliRunner()
+    imported = runner.invoke(main, ["--db", db, "import", str(source)])
+    assert imported.exit_code == 1
+    report = json.loads(imported.stdout)
+    assert report["imported"] == 5
+    assert [(r["line"], r["error"]["code"]) for r in report["rejected"]] == [(3, "invalid_json")]
+    exported = runner.invoke(main, ["--db", db, "export", "--tag", "cli"])
+    assert exported.exit_code == 0, exported.output
+    rows = [json.loads(line) for line in exported.stdout.splitlines()]
+    assert [r["subject"] for r in rows] == [f"Ticket {i}" for i in range(5)]
+    clean = runner.invoke(main, ["--db", db, "import", "-"], input=lines[0] + "\n")
+    assert clean.exit_code == 0
+    assert json.loads(clean.stdout)["first_number"] == "TICK-6"
