@@ -472,3 +472,31 @@ def instants_near_clock_changes(draw: st.DrawFn) -> datetime:
     """A whole-minute UTC instant within a few days of a DST change or a holiday."""
     base = draw(st.sampled_from(DST_DAYS)).replace(tzinfo=UTC)
     return base + timedelta(minutes=draw(st.integers(-3 * 1440, 3 * 1440)))
+
+
+# -- SLA policies on business calendars (issue 3, acceptance point 3) ------------------
+
+
+def weekly_working_minutes(spec: dict[str, Any]) -> int:
+    """The working minutes of one ordinary week of a ``business_calendars()`` spec."""
+    total = 0
+    for spans in spec["hours"].values():
+        for span in spans.split(","):
+            start, end = (int(h) * 60 + int(m) for h, m in (t.split(":") for t in span.split("-")))
+            total += end - start
+    return total
+
+
+@st.composite
+def business_sla_policies(draw: st.DrawFn) -> tuple[dict[str, Any], dict[int, tuple[int, int]]]:
+    """A business calendar's arguments and whole-minute ``(response, resolution)`` targets
+    for each priority: 30 to 600 working minutes, but never more than two ordinary weeks
+    of the calendar's working time, so that every deadline lies within a few weeks and a
+    minute-by-minute walk to it stays short."""
+    spec = draw(business_calendars())
+    cap = min(600, max(30, 2 * weekly_working_minutes(spec)))
+    minutes = st.one_of(
+        st.integers(30, cap), st.sampled_from([m for m in (30, 60, 90, 120, 240, 480) if m <= cap])
+    )
+    targets = {priority: (draw(minutes), draw(minutes)) for priority in (1, 2, 3, 4)}
+    return spec, targets
