@@ -20,6 +20,8 @@ from sqlite_utils import Database
 from .domain import ticket as ops
 from .domain.clock import Clock
 from .domain.errors import InvalidJson, ParameterInvalid, TicketNotFound, ValidationError
+from .domain.paging import Cursor
+from .domain.paging import encode as encode_cursor
 from .domain.sla import DEFAULT_POLICY, SlaPolicy
 from .domain.ticket import Event, Ticket
 from .domain.times import utc_seconds
@@ -35,6 +37,7 @@ from .domain.validation import (
 from .storage import SCOPES, AgentStore, ApiKey, KeyStore, TicketStore
 from .storage.accounts import random_token
 from .storage.policies import PolicyStore
+from .storage.tickets import sort_key
 
 TICKET_ID_LENGTH = 16
 
@@ -86,7 +89,7 @@ class Page:
     total_pages)."""
 
     data: list[Ticket]
-    meta: dict[str, int]
+    meta: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
         return {"data": [ticket.to_dict() for ticket in self.data], "meta": dict(self.meta)}
@@ -194,16 +197,33 @@ class Tickets:
         core = self._core
         with core.transaction():
             now = core.now()
-            found, total = core.tickets.list(query, now)
-        return Page(
-            data=[self._read(ticket, now) for ticket in found],
-            meta={
-                "total": total,
-                "page": query.page,
-                "per_page": query.per_page,
-                "total_pages": total_pages(total, query.per_page),
-            },
+            if query.cursor is None:
+                found, total = core.tickets.list(query, now)
+                more = (query.page - 1) * query.per_page + len(found) < total
+                meta: dict[str, Any] = {
+                    "total": total,
+                    "page": query.page,
+                    "per_page": query.per_page,
+                    "total_pages": total_pages(total, query.per_page),
+                }
+            else:
+                # A cursor page does not count: that is what keeps deep pages fast.
+                found, more = core.tickets.after(query, now)
+                meta = {
+                    "total": None,
+                    "page": None,
+                    "per_page": query.per_page,
+                    "total_pages": None,
+                }
+        last = found[-1] if found and more else None
+        meta["next_cursor"] = (
+            None
+            if last is None
+            else encode_cursor(
+                Cursor(sort_key(last, query.sort_by), last.number, query.fingerprint())
+            )
         )
+        return Page(data=[self._read(ticket, now) for ticket in found], meta=meta)
 
     def import_many(
         self,

@@ -19,6 +19,8 @@ import attrs
 
 from .errors import ParameterInvalid, ParameterMissing, ParameterTooLong, ParameterUnknown
 from .lifecycle import CREATE_STATUSES, Status
+from .paging import Cursor, fingerprint
+from .paging import decode as decode_cursor
 from .times import parse_time
 
 SUBJECT_MAX = 200
@@ -257,6 +259,14 @@ class ListQuery:
     search: str | None = None
     sort_by: str = "created_at"
     sort_order: str = "desc"
+    cursor: Cursor | None = None
+
+    def fingerprint(self) -> str:
+        """What a cursor for this query is bound to: its filters and its order."""
+        fields = attrs.asdict(self, recurse=False)
+        for name in ("page", "per_page", "cursor"):
+            del fields[name]
+        return fingerprint(fields)
 
 
 def _many(value: Any, param: str) -> list[Any]:
@@ -310,6 +320,7 @@ _LIST_RULES: dict[str, Callable[[Any], Any]] = {
     "search": _search,
     "sort_by": lambda v: _choice(v, "sort_by", SORT_FIELDS),
     "sort_order": lambda v: _choice(v, "sort_order", ("asc", "desc")),
+    "cursor": decode_cursor,
 }
 LIST_PARAMS = tuple(_LIST_RULES)
 
@@ -323,11 +334,22 @@ def validate_list(params: Mapping[str, Any]) -> ListQuery:
         for name, rule in _LIST_RULES.items()
         if params.get(name) is not None
     }
-    return ListQuery(**clean)
+    query = ListQuery(**clean)
+    if query.cursor is not None:
+        if "page" in clean:
+            raise ParameterInvalid("page and cursor cannot be used together", param="page")
+        if query.cursor.fingerprint != query.fingerprint():
+            raise ParameterInvalid(
+                "cursor was made for other filters or another order; send the same ones",
+                param="cursor",
+            )
+    return query
 
 
 FILTER_PARAMS = tuple(
-    name for name in LIST_PARAMS if name not in ("page", "per_page", "sort_by", "sort_order")
+    name
+    for name in LIST_PARAMS
+    if name not in ("page", "per_page", "sort_by", "sort_order", "cursor")
 )
 
 

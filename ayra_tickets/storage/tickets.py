@@ -15,6 +15,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from ..domain.lifecycle import Status
+from ..domain.paging import Cursor
 from ..domain.sla import SlaClock
 from ..domain.ticket import Event, Ticket
 from ..domain.times import format_optional, format_time, load_optional, load_time
@@ -299,6 +300,20 @@ class TicketStore:
         (total,) = self._conn.execute("SELECT COUNT(*) FROM tickets").fetchone()
         return int(total)
 
+    def after(self, query: ListQuery, now: datetime) -> tuple[list[Ticket], bool]:
+        """The page after ``query.cursor`` by keyset (no counting, no offset), and whether
+        more follow."""
+        assert query.cursor is not None
+        where, params = _where(query, now)
+        keyset, keys = _keyset(query, query.cursor)
+        where = f"{where} AND {keyset}" if where else f" WHERE {keyset}"
+        rows = self._conn.execute(
+            f"{_SELECT}{where} ORDER BY {_order(query)} LIMIT ?",
+            [*params, *keys, query.per_page + 1],
+        ).fetchall()
+        found = [ticket_from_row(row) for row in rows[: query.per_page]]
+        return found, len(rows) > query.per_page
+
     def list(self, query: ListQuery, now: datetime) -> tuple[list[Ticket], int]:
         """One page of tickets matching ``query``, and how many match in all."""
         where, params = _where(query, now)
@@ -370,6 +385,28 @@ def _where(query: ListQuery, now: datetime) -> tuple[str, list[Any]]:
         params.extend([stamp, stamp])
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     return where, params
+
+
+def sort_key(ticket: Ticket, sort_by: str) -> str | int | None:
+    """A ticket's value of the sort column, as stored."""
+    if sort_by == "priority":
+        return int(ticket.priority)
+    value: datetime | None = getattr(ticket, sort_by)
+    return format_optional(value)
+
+
+def _keyset(query: ListQuery, cursor: Cursor) -> tuple[str, list[Any]]:
+    """The condition for 'after the cursor' in the query's order (ties by number)."""
+    op = "<" if query.sort_order == "desc" else ">"
+    column = _SORT_COLUMNS[query.sort_by]
+    if query.sort_by != "due_date":
+        return f"({column}, t.number) {op} (?, ?)", [cursor.key, cursor.number]
+    if cursor.key is None:  # into the tickets with no due date, which come last
+        return f"(t.due_date IS NULL AND t.number {op} ?)", [cursor.number]
+    return f"(t.due_date IS NULL OR (t.due_date, t.number) {op} (?, ?))", [
+        cursor.key,
+        cursor.number,
+    ]
 
 
 def _order(query: ListQuery) -> str:

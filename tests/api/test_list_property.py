@@ -139,8 +139,12 @@ class Lister:
     def __init__(self, engine: Engine, api: Api, via_wire: bool, spelled: dict[datetime, Any]):
         self.engine, self.api, self.via_wire, self.spelled = engine, api, via_wire, spelled
 
-    def page(self, query: dict[str, Any], page: int | None) -> tuple[list[dict[str, Any]], Any]:
+    def page(
+        self, query: dict[str, Any], page: int | None, cursor: str | None = None
+    ) -> tuple[list[dict[str, Any]], Any]:
         params = dict(query) if page is None else {**query, "page": page}
+        if cursor is not None:
+            params["cursor"] = cursor
         if self.via_wire:
             text = {k: render(v, self.spelled) for k, v in params.items()}
             response = self.api("GET", "/v1/tickets?" + urlencode(text))
@@ -189,9 +193,13 @@ def test_every_list_query_answers_the_oracles_tickets_in_its_order_page_by_page(
             per_page = query.get("per_page", 25)
             total_pages = math.ceil(len(expected) / per_page)
             seen: list[str] = []
+            first_cursor = None
             for page in range(1, total_pages + 2):
                 omit = page == 1 and data.draw(st.booleans(), label="omit page=1")
                 items, meta = lister.page(query, None if omit else page)
+                next_cursor = meta.pop("next_cursor")
+                assert (next_cursor is None) == (page >= total_pages)
+                first_cursor = next_cursor if page == 1 else first_cursor
                 assert meta == {
                     "total": len(expected),
                     "page": page,
@@ -206,6 +214,17 @@ def test_every_list_query_answers_the_oracles_tickets_in_its_order_page_by_page(
                     assert item == by_id[item["id"]]
                 seen += [item["id"] for item in items]
             assert seen == expected
+            # The same walk by cursor: page 1, then each next_cursor until there is none.
+            walked = seen[:per_page]
+            cursor = first_cursor
+            while cursor is not None:
+                items, meta = lister.page(query, None, cursor)
+                assert meta["total"] is None
+                assert meta["per_page"] == per_page
+                assert 0 < len(items) <= per_page
+                walked += [item["id"] for item in items]
+                cursor = meta["next_cursor"]
+            assert walked == expected
             event("matches", min(len(expected), 4))
             event("pages", min(total_pages, 3))
             assert len(set(seen)) == len(seen)
@@ -302,7 +321,7 @@ def test_a_list_of_nothing_has_zero_pages_and_page_one_is_empty(api: Api) -> Non
     assert response.status == 200
     assert response.json == {
         "data": [],
-        "meta": {"total": 0, "page": 1, "per_page": 5, "total_pages": 0},
+        "meta": {"total": 0, "page": 1, "per_page": 5, "total_pages": 0, "next_cursor": None},
     }
 
 

@@ -534,7 +534,7 @@ def test_a_valid_list_query_is_answered_with_a_page(
     response = api("GET", f"/v1/tickets?{query}")
     assert response.status == 200, response.json
     assert set(response.json) == {"data", "meta"}
-    assert set(response.json["meta"]) == {"total", "page", "per_page", "total_pages"}
+    assert set(response.json["meta"]) == {"total", "page", "per_page", "total_pages", "next_cursor"}
 
 
 @pytest.mark.parametrize(("per_page", "expected"), [("1", 1), ("100", 100), (None, 25)])

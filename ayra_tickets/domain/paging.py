@@ -1,0 +1,67 @@
+"""Cursors for keyset pagination: opaque to callers, checked when they come back.
+
+A cursor names where the last page ended (that ticket's sort value and number) and
+carries a fingerprint of the filters and order it was made for, so that a cursor used
+with other filters is refused rather than answering a page of something else.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+
+import attrs
+
+from .errors import ParameterInvalid
+from .times import format_time
+
+
+@attrs.frozen
+class Cursor:
+    key: str | int | None  # the last ticket's value of the sort column
+    number: int  # the last ticket's number, the tie-breaker
+    fingerprint: str
+
+
+def fingerprint(filters: dict[str, Any]) -> str:
+    """A short digest of a query's filters, sort column and order."""
+    canonical = json.dumps(filters, sort_keys=True, default=_plain, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "tzinfo"):
+        return format_time(value)
+    if isinstance(value, tuple | frozenset | set):
+        return list(value)
+    return str(value)
+
+
+def encode(cursor: Cursor) -> str:
+    raw = json.dumps([1, cursor.key, cursor.number, cursor.fingerprint], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode("utf-8")).rstrip(b"=").decode("ascii")
+
+
+def decode(text: Any) -> Cursor:
+    """A cursor from its text; a 400 naming ``cursor`` when it is not one of ours."""
+    invalid = ParameterInvalid("cursor is not a cursor this API gave out", param="cursor")
+    if not isinstance(text, str) or not 0 < len(text) <= 512:
+        raise invalid
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        version, key, number, digest = json.loads(raw)
+    except (ValueError, TypeError):
+        raise invalid from None
+    valid = (
+        version == 1
+        and isinstance(number, int)
+        and not isinstance(number, bool)
+        and isinstance(digest, str)
+        and (key is None or isinstance(key, str | int))
+        and not isinstance(key, bool)
+    )
+    if not valid:
+        raise invalid
+    return Cursor(key, number, digest)
