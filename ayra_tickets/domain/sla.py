@@ -228,12 +228,13 @@ def resolve(clock: SlaClock, at: datetime) -> SlaClock:
     """Decide ``resolution_met`` as the ticket is resolved or closed at ``at``.
 
     A paused clock stopped counting when the pause began, so that instant is the one
-    judged. A decision already made (resolved, then closed) stands.
+    judged. A decision already made (resolved, then closed) stands, and so does a miss
+    already recorded: time spent paused after a missed deadline does not undo the miss.
     """
     if clock.resolution_met is not None:
         return clock
     stopped = clock.paused_since if clock.paused_since is not None else at
-    met = stopped <= clock.resolution_due_at
+    met = stopped <= clock.resolution_due_at and not clock.resolution_breached
     return attrs.evolve(
         clock, resolution_met=met, resolution_breached=clock.resolution_breached or not met
     )
@@ -293,9 +294,12 @@ class Sla:
 
 def resolution_missed(clock: SlaClock, now: datetime) -> bool:
     """Whether the resolution target is missed at ``now``: a decision, once made, stands;
-    otherwise the running clock is past the deadline, or it stopped after it."""
+    so does a miss once recorded (see :func:`observe`); otherwise the running clock is
+    past the deadline, or it stopped after it."""
     if clock.resolution_met is not None:
         return not clock.resolution_met
+    if clock.resolution_breached:
+        return True
     if clock.paused_since is None:
         return now > clock.resolution_due_at
     return clock.paused_since > clock.resolution_due_at

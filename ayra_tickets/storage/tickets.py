@@ -69,13 +69,14 @@ _UPDATE = (
 )
 
 # A ticket has missed its SLA when (see domain.sla.evaluate) its response was missed,
-# or its resolution was: decided late, or, undecided, running past the deadline or
-# stopped after it. A decision, once made, stands.
+# or its resolution was: decided late, or, undecided, a miss recorded, running past the
+# deadline, or stopped after it. A decision, once made, stands; so does a recorded miss.
 # Every term is true or false, never NULL, so that NOT (...) is the exact complement.
 _BREACHED = """(
     t.sla_response_met IS 0
     OR (t.sla_response_met IS NULL AND t.sla_response_due_at < ?)
     OR t.sla_resolution_met IS 0
+    OR (t.sla_resolution_met IS NULL AND t.sla_resolution_breached = 1)
     OR (t.sla_resolution_met IS NULL AND t.sla_paused_since IS NULL
         AND t.sla_resolution_due_at < ?)
     OR (t.sla_resolution_met IS NULL AND t.sla_paused_since IS NOT NULL

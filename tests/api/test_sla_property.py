@@ -34,7 +34,10 @@ the model reads them from the contract and ``ayra_tickets/domain/sla.py``:
   a decision, once made, stands, under later priority changes too;
 - ``breached``: the response is missed, or the resolution is missed (decided false; or
   undecided and running past the deadline; or undecided and paused since after the
-  deadline);
+  deadline; or undecided with a miss recorded);
+- a resolution miss is recorded at any change of the ticket that finds it missed, and
+  stands: a later resolution is judged missed, whatever paused time moved the deadline
+  since; a priority change judges the recorded miss afresh against its new deadline;
 - a priority change recomputes both deadlines from the creation time with the new
   targets, keeping the paused time, but a response already decided keeps its deadline
   (a new response deadline already behind decides the response as missed there and then);
@@ -252,15 +255,28 @@ def judge(ticket: ModelTicket, policy: ModelPolicy, now: datetime) -> Judgement:
         paused = paused_minutes(measure, intervals, before)
         return measure.add(created, policy.targets[priority][1] + paused)
 
+    recorded = False  # a resolution miss found by a change of the ticket
+
+    def missed_at(instant: datetime) -> bool:
+        """Whether the undecided resolution is past its deadline at ``instant``."""
+        stopped = pause_start(intervals)
+        if stopped is None:
+            return instant > resolution_deadline(instant)
+        return stopped > resolution_deadline(stopped)
+
     for step in ticket.history:
         if response is None and step.at > response_due:
             response = False  # the deadline passed before this step
+        if resolution is None and missed_at(step.at):
+            recorded = True
         if step.kind == "priority":
             priority = step.value
             if response is None:
                 response_due = measure.add(created, policy.targets[priority][0])
                 if step.at > response_due:
                     response = False  # the new deadline has already passed
+            if resolution is None:
+                recorded = missed_at(step.at)  # judged afresh against the new deadline
             continue
         if response is None:
             response = step.at <= response_due  # the first move out of new
@@ -269,15 +285,19 @@ def judge(ticket: ModelTicket, policy: ModelPolicy, now: datetime) -> Judgement:
         if step.value in ("resolved", "closed") and resolution is None:
             stopped = pause_start(intervals)
             assert stopped is not None
-            resolution = stopped <= resolution_deadline(stopped)
+            resolution = stopped <= resolution_deadline(stopped) and not recorded
+            recorded = recorded or not resolution
         elif step.value == "reopened" and resolution is True:
             resolution = None
+            recorded = False
 
     stopped = pause_start(intervals)
     due = resolution_deadline(instant)
     held = due if stopped is None else resolution_deadline(stopped)
     if resolution is not None:
         missed = not resolution
+    elif recorded:
+        missed = True
     elif stopped is None:
         missed = instant > due
     else:

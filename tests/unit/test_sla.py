@@ -124,3 +124,23 @@ def test_a_priority_change_that_moves_a_deadline_into_the_past_records_the_miss_
     relaxed = sla.reprioritize(raised, DEFAULT_POLICY, 4, at(6))
     assert not relaxed.resolution_breached
     assert relaxed.response_met is False  # a decided response stands
+
+
+def test_a_miss_recorded_before_a_pause_stands_after_the_pause_moves_the_deadline() -> None:
+    from ayra_tickets.domain.calendar import BusinessCalendar
+
+    office = BusinessCalendar(timezone="UTC", hours={"wed": "09:00-17:00", "thu": "09:00-17:00"})
+    policy = SlaPolicy(
+        targets={3: {"response": timedelta(minutes=30), "resolution": timedelta(minutes=90)}},
+        calendar=office,
+    )
+    created = T0.replace(hour=15, minute=30)  # Wednesday 15:30; due Wednesday 17:00
+    clock = sla.respond(sla.start(policy, 3, created), created)
+    evening = T0.replace(hour=17, minute=30)
+    waiting = sla.pause(sla.observe(clock, evening), evening)
+    assert waiting.resolution_breached
+    morning = T0.replace(day=16, hour=9, minute=30)
+    back = sla.resume(waiting, policy, morning)
+    assert back.resolution_due_at == morning  # 30 paused working minutes moved it
+    assert sla.evaluate(back, office, morning).breached
+    assert sla.resolve(back, morning).resolution_met is False
