@@ -150,6 +150,7 @@ class SlaPolicy:
 
 
 DEFAULT_POLICY = SlaPolicy()
+_SECOND = timedelta(seconds=1)
 
 
 @attrs.frozen
@@ -166,7 +167,7 @@ class SlaClock:
     paused_seconds: int = 0  # calendar time of completed pauses
     response_met: bool | None = None  # decided for good once not None
     resolution_met: bool | None = None
-    resolution_breached: bool = False  # a missed resolution deadline has been recorded
+    resolution_missed_at: datetime | None = None  # when a recorded resolution miss began
 
 
 def _seconds(delta: timedelta) -> int:
@@ -193,8 +194,8 @@ def observe(clock: SlaClock, at: datetime) -> SlaClock:
     running resolution clock past its deadline."""
     if clock.response_met is None and at > clock.response_due_at:
         clock = attrs.evolve(clock, response_met=False)
-    if not clock.resolution_breached and resolution_missed(clock, at):
-        clock = attrs.evolve(clock, resolution_breached=True)
+    if clock.resolution_missed_at is None and resolution_missed(clock, at):
+        clock = attrs.evolve(clock, resolution_missed_at=clock.resolution_due_at + _SECOND)
     return clock
 
 
@@ -234,17 +235,19 @@ def resolve(clock: SlaClock, at: datetime) -> SlaClock:
     if clock.resolution_met is not None:
         return clock
     stopped = clock.paused_since if clock.paused_since is not None else at
-    met = stopped <= clock.resolution_due_at and not clock.resolution_breached
-    return attrs.evolve(
-        clock, resolution_met=met, resolution_breached=clock.resolution_breached or not met
-    )
+    met = stopped <= clock.resolution_due_at and clock.resolution_missed_at is None
+    missed_at = clock.resolution_missed_at
+    if not met and missed_at is None:
+        missed_at = clock.resolution_due_at + _SECOND
+    return attrs.evolve(clock, resolution_met=met, resolution_missed_at=missed_at)
 
 
 def reopen(clock: SlaClock, policy: SlaPolicy, at: datetime) -> SlaClock:
     """Resume the clock; an on-time resolution is undone, a missed one stays missed."""
     resumed = resume(clock, policy, at)
     met = None if resumed.resolution_met else resumed.resolution_met
-    return attrs.evolve(resumed, resolution_met=met, resolution_breached=met is False)
+    missed_at = resumed.resolution_missed_at if met is False else None
+    return attrs.evolve(resumed, resolution_met=met, resolution_missed_at=missed_at)
 
 
 def reprioritize(clock: SlaClock, policy: SlaPolicy, priority: int, at: datetime) -> SlaClock:
@@ -264,7 +267,7 @@ def reprioritize(clock: SlaClock, policy: SlaPolicy, priority: int, at: datetime
     if moved.resolution_met is None:
         # A new deadline is judged afresh: a miss already past it is recorded now, and
         # one not yet reached will be recorded when it comes.
-        moved = attrs.evolve(moved, resolution_breached=False)
+        moved = attrs.evolve(moved, resolution_missed_at=None)
     return observe(moved, at)
 
 
@@ -298,11 +301,32 @@ def resolution_missed(clock: SlaClock, now: datetime) -> bool:
     past the deadline, or it stopped after it."""
     if clock.resolution_met is not None:
         return not clock.resolution_met
-    if clock.resolution_breached:
+    if clock.resolution_missed_at is not None:
         return True
     if clock.paused_since is None:
         return now > clock.resolution_due_at
     return clock.paused_since > clock.resolution_due_at
+
+
+def breach_at(clock: SlaClock) -> datetime | None:
+    """The first instant at which :func:`evaluate` reads this clock as breached, if nothing
+    else happens to it; ``None`` when it cannot breach as it stands. Stored beside the
+    clock, it lets a store answer "breached at ``now``?" as ``breach_at <= now``."""
+    candidates = []
+    if clock.response_met is not None:
+        if not clock.response_met:
+            candidates.append(clock.response_due_at + _SECOND)
+    else:
+        candidates.append(clock.response_due_at + _SECOND)
+    resolution_due = clock.resolution_due_at + _SECOND
+    if clock.resolution_met is not None:
+        if not clock.resolution_met:
+            candidates.append(clock.resolution_missed_at or resolution_due)
+    elif clock.resolution_missed_at is not None:
+        candidates.append(clock.resolution_missed_at)
+    elif clock.paused_since is None or clock.paused_since > clock.resolution_due_at:
+        candidates.append(resolution_due)
+    return min(candidates, default=None)
 
 
 def evaluate(clock: SlaClock, calendar: Calendar, now: datetime) -> Sla:
@@ -363,6 +387,8 @@ def audit(before: SlaClock | None, after: SlaClock) -> list[tuple[str, dict[str,
     due = {"target": "resolution", "due_at": format_time(after.resolution_due_at)}
     if (before is None or before.resolution_met is None) and after.resolution_met:
         events.append(("sla_fulfilled", due))
-    if after.resolution_breached and (before is None or not before.resolution_breached):
+    if after.resolution_missed_at is not None and (
+        before is None or before.resolution_missed_at is None
+    ):
         events.append(("sla_breached", due))
     return events

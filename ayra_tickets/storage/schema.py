@@ -8,6 +8,9 @@ as a readable JSON list on the ticket and in ``ticket_tags``, one indexed row pe
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import attrs
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
@@ -129,8 +132,36 @@ def _sla_policies(db: Database) -> None:
         """
     )
     db.execute("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-    db.execute("ALTER TABLE tickets ADD COLUMN sla_resolution_breached INTEGER NOT NULL DEFAULT 0")
-    db.execute("UPDATE tickets SET sla_resolution_breached = 1 WHERE sla_resolution_met = 0")
+    db.execute("ALTER TABLE tickets ADD COLUMN sla_resolution_missed_at TEXT")
+    db.execute("ALTER TABLE tickets ADD COLUMN sla_breach_at TEXT")
+    _backfill_breach(db)
+    db.execute("CREATE INDEX tickets_by_sla_breach_at ON tickets (sla_breach_at)")
+    db.execute("CREATE INDEX tickets_by_status_sla_breach_at ON tickets (status, sla_breach_at)")
+
+
+def _backfill_breach(db: Database) -> None:
+    """Tickets written by the first schema: derive the new SLA columns from their clocks."""
+    from ..domain.sla import breach_at
+    from ..domain.times import format_optional
+    from .tickets import _COLUMNS, ticket_from_row
+
+    first_schema = [c for c in _COLUMNS if c not in ("sla_resolution_missed_at", "sla_breach_at")]
+    rows = db.execute(f"SELECT {', '.join(first_schema)} FROM tickets").fetchall()
+    for row in rows:
+        ticket = ticket_from_row((*row, None, None, None))
+        clock = ticket.clock
+        if clock.resolution_met is False:
+            clock = attrs.evolve(
+                clock, resolution_missed_at=clock.resolution_due_at + timedelta(seconds=1)
+            )
+        db.execute(
+            "UPDATE tickets SET sla_resolution_missed_at = ?, sla_breach_at = ? WHERE number = ?",
+            (
+                format_optional(clock.resolution_missed_at),
+                format_optional(breach_at(clock)),
+                ticket.number,
+            ),
+        )
 
 
 def upgrade(db: Database) -> None:

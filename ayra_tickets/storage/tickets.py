@@ -16,7 +16,7 @@ from sqlite_utils import Database
 
 from ..domain.lifecycle import Status
 from ..domain.paging import Cursor
-from ..domain.sla import SlaClock
+from ..domain.sla import SlaClock, breach_at
 from ..domain.ticket import Event, Ticket
 from ..domain.times import format_optional, format_time, load_optional, load_time
 from ..domain.validation import ListQuery
@@ -56,7 +56,8 @@ _COLUMNS = (
     "sla_paused_seconds",
     "sla_response_met",
     "sla_resolution_met",
-    "sla_resolution_breached",
+    "sla_resolution_missed_at",
+    "sla_breach_at",
 )
 _SELECT = (
     "SELECT "
@@ -68,20 +69,6 @@ _UPDATE = (
     "UPDATE tickets SET " + ", ".join(f"{name} = ?" for name in _COLUMNS[2:]) + " WHERE number = ?"
 )
 
-# A ticket has missed its SLA when (see domain.sla.evaluate) its response was missed,
-# or its resolution was: decided late, or, undecided, a miss recorded, running past the
-# deadline, or stopped after it. A decision, once made, stands; so does a recorded miss.
-# Every term is true or false, never NULL, so that NOT (...) is the exact complement.
-_BREACHED = """(
-    t.sla_response_met IS 0
-    OR (t.sla_response_met IS NULL AND t.sla_response_due_at < ?)
-    OR t.sla_resolution_met IS 0
-    OR (t.sla_resolution_met IS NULL AND t.sla_resolution_breached = 1)
-    OR (t.sla_resolution_met IS NULL AND t.sla_paused_since IS NULL
-        AND t.sla_resolution_due_at < ?)
-    OR (t.sla_resolution_met IS NULL AND t.sla_paused_since IS NOT NULL
-        AND t.sla_resolution_due_at < t.sla_paused_since)
-)"""
 
 _SORT_COLUMNS = {
     "created_at": "t.created_at",
@@ -112,7 +99,7 @@ def ticket_from_row(row: Sequence[Any]) -> Ticket:
         first_response_at, resolved_at, closed_at, reopened_count, version, created_at,
         updated_at, sla_policy, response_target, resolution_target, response_due_at,
         resolution_due_at, paused_since, paused_seconds, response_met, resolution_met,
-        resolution_breached, assigned_name,
+        resolution_missed_at, _breach_at, assigned_name,
     ) = row  # fmt: skip
     created = load_time(created_at)
     return Ticket(
@@ -135,7 +122,7 @@ def ticket_from_row(row: Sequence[Any]) -> Ticket:
             paused_seconds=paused_seconds,
             response_met=_bool(response_met),
             resolution_met=_bool(resolution_met),
-            resolution_breached=bool(resolution_breached),
+            resolution_missed_at=load_optional(resolution_missed_at),
         ),
         category=category,
         contact_id=contact_id,
@@ -196,7 +183,8 @@ def ticket_to_row(ticket: Ticket) -> tuple[Any, ...]:
         clock.paused_seconds,
         _flag(clock.response_met),
         _flag(clock.resolution_met),
-        int(clock.resolution_breached),
+        format_optional(clock.resolution_missed_at),
+        format_optional(breach_at(clock)),
     )
 
 
@@ -381,9 +369,13 @@ def _where(query: ListQuery, now: datetime) -> tuple[str, list[Any]]:
             clauses.append("t.number IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?)")
             params.append(match)
     if query.sla_breach is not None:
-        clauses.append(_BREACHED if query.sla_breach else f"NOT {_BREACHED}")
-        stamp = format_time(now)
-        params.extend([stamp, stamp])
+        # A ticket reads as breached from its stored sla_breach_at on (see
+        # domain.sla.breach_at), so "breached at now?" is a range over an index.
+        if query.sla_breach:
+            clauses.append("t.sla_breach_at <= ?")
+        else:
+            clauses.append("(t.sla_breach_at IS NULL OR t.sla_breach_at > ?)")
+        params.append(format_time(now))
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     return where, params
 

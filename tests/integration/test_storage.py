@@ -160,19 +160,28 @@ def test_a_database_from_the_first_schema_opens_and_upgrades_in_place(
     )
     late = attrs.evolve(on_time, id="ticket_" + "b" * 16, number=2)
     late = attrs.evolve(late, clock=attrs.evolve(late.clock, resolution_met=False))
-    columns = _COLUMNS[:-1]  # the first schema had no sla_resolution_breached
+    columns = _COLUMNS[
+        :-2
+    ]  # the first schema had neither sla_resolution_missed_at nor sla_breach_at
     for ticket in (on_time, late):
         old.execute(
             f"INSERT INTO tickets ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
-            ticket_to_row(ticket)[:-1],
+            ticket_to_row(ticket)[:-2],
         )
     old.close()
 
     with Engine.open(db_path, clock=clock) as engine:
         assert [m.name for m in migrations.applied(engine.db)][-1] == "0002_sla_policies"
         assert engine.tickets.get(on_time.id).subject == "s"
-        flags = dict(engine.db.conn.execute("SELECT number, sla_resolution_breached FROM tickets"))
-        assert flags == {1: 0, 2: 1}
+        rows = engine.db.conn.execute(
+            "SELECT number, sla_resolution_missed_at, sla_breach_at FROM tickets"
+        ).fetchall()
+        # Both were created at 09:00: the response is due at 09:00 two days on, and the
+        # late one's resolution (due five days on) is a miss from a second after it.
+        assert rows == [
+            (1, None, "2025-01-17T09:00:01Z"),
+            (2, "2025-01-20T09:00:01Z", "2025-01-17T09:00:01Z"),
+        ]
         assert engine.tickets.create(subject="new", description="schema").number == 3
 
 

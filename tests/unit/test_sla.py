@@ -118,11 +118,11 @@ def test_a_priority_change_that_moves_a_deadline_into_the_past_records_the_miss_
     clock = sla.start(DEFAULT_POLICY, 3, T0)
     raised = sla.reprioritize(clock, DEFAULT_POLICY, 1, at(5))
     assert raised.response_met is False
-    assert raised.resolution_breached
+    assert raised.resolution_missed_at == at(4) + timedelta(seconds=1)
     kinds = [(kind, data["target"]) for kind, data in sla.audit(clock, raised) if "target" in data]
     assert kinds == [("sla_breached", "response"), ("sla_breached", "resolution")]
     relaxed = sla.reprioritize(raised, DEFAULT_POLICY, 4, at(6))
-    assert not relaxed.resolution_breached
+    assert relaxed.resolution_missed_at is None
     assert relaxed.response_met is False  # a decided response stands
 
 
@@ -138,7 +138,7 @@ def test_a_miss_recorded_before_a_pause_stands_after_the_pause_moves_the_deadlin
     clock = sla.respond(sla.start(policy, 3, created), created)
     evening = T0.replace(hour=17, minute=30)
     waiting = sla.pause(sla.observe(clock, evening), evening)
-    assert waiting.resolution_breached
+    assert waiting.resolution_missed_at == T0.replace(hour=17, second=1)
     morning = T0.replace(day=16, hour=9, minute=30)
     back = sla.resume(waiting, policy, morning)
     assert back.resolution_due_at == morning  # 30 paused working minutes moved it
