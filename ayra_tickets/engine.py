@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -59,7 +61,13 @@ class Engine:
         return dispatch(self, method, path, headers, json, body)
 
     def close(self) -> None:
-        self._core.db.close()
+        """Close the database, first letting SQLite refresh any planner statistics that
+        this connection's queries showed to be stale (``PRAGMA optimize``)."""
+        with self._core.lock:
+            # Best effort: a read-only or busy file still closes.
+            with contextlib.suppress(sqlite3.Error):
+                self._core.db.execute("PRAGMA optimize")
+            self._core.db.close()
 
     def __enter__(self) -> Engine:
         return self

@@ -40,6 +40,8 @@ from .storage.policies import PolicyStore
 from .storage.tickets import sort_key
 
 TICKET_ID_LENGTH = 16
+ANALYZE_AFTER = 1_000
+"""An import of at least this many tickets refreshes the query planner's statistics."""
 
 Change = Callable[[Ticket, datetime], tuple[Ticket, list[Event]]]
 """A domain operation on one ticket at one instant: the new ticket and its events."""
@@ -271,6 +273,9 @@ class Tickets:
                 last = start + len(built) - 1
             if progress is not None:
                 progress(len(chunk))
+        if imported >= ANALYZE_AFTER:
+            with core.lock:
+                core.db.execute("ANALYZE")  # the planner's statistics, for the new shape
         return ImportReport(imported, rejected, first, last)
 
     def export(self, /, *, chunk_size: int = 1_000, **filters: Any) -> Iterator[dict[str, Any]]:

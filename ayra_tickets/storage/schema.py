@@ -16,7 +16,7 @@ from sqlite_utils.migrations import Migrations
 
 migrations = Migrations("ayra_tickets")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The number of the latest migration; a database past it is from a newer release."""
 
 
@@ -162,6 +162,31 @@ def _backfill_breach(db: Database) -> None:
                 ticket.number,
             ),
         )
+
+
+LIST_INDEXES: dict[str, str] = {
+    # a filter, then the default order (created_at, number) so a first page reads in order
+    "tickets_by_status_created": "status, created_at, number",
+    "tickets_by_priority_created": "priority, created_at, number",
+    "tickets_by_assignee_created": "assigned_to, created_at, number",
+    "tickets_by_assignee_status_created": "assigned_to, status, created_at, number",
+    "tickets_by_contact_created": "contact_id, created_at, number",
+    "tickets_by_category_created": "category, created_at, number",
+    "tickets_by_status_priority_created": "status, priority, created_at, number",
+    # the other orders, and the due-date order with undated tickets last
+    "tickets_by_priority_number": "priority, number",
+    "tickets_by_due_order": "(due_date IS NULL), due_date, number",
+    "tickets_by_status_due_order": "status, (due_date IS NULL), due_date, number",
+}
+
+
+@migrations(name="0003_list_indexes")
+def _list_indexes(db: Database) -> None:
+    for narrow in ("status", "priority", "assigned_to", "contact_id", "category"):
+        db.execute(f"DROP INDEX IF EXISTS tickets_by_{narrow}")
+    for name, columns in LIST_INDEXES.items():
+        db.execute(f"CREATE INDEX {name} ON tickets ({columns})")
+    db.execute("ANALYZE")
 
 
 def upgrade(db: Database) -> None:

@@ -171,7 +171,7 @@ def test_a_database_from_the_first_schema_opens_and_upgrades_in_place(
     old.close()
 
     with Engine.open(db_path, clock=clock) as engine:
-        assert [m.name for m in migrations.applied(engine.db)][-1] == "0002_sla_policies"
+        assert len(migrations.applied(engine.db)) == SCHEMA_VERSION
         assert engine.tickets.get(on_time.id).subject == "s"
         rows = engine.db.conn.execute(
             "SELECT number, sla_resolution_missed_at, sla_breach_at FROM tickets"
