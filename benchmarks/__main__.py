@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--tickets N] [--repeat R]``: the engine beside raw sqlite3.
+"""``python -m benchmarks [--tickets N] [--repeat R] [--json FILE]``: the engine beside raw sqlite3.
 
 Every measurement runs the same work twice in the same process: once through
 ayra-tickets, once as hand-written SQL through the ``sqlite3`` module on a database with
@@ -24,7 +24,7 @@ from typing import Any
 from ayra_tickets import Engine, ManualClock
 from ayra_tickets.domain.sla import DEFAULT_POLICY
 from ayra_tickets.domain.ticket import create as build_ticket
-from ayra_tickets.domain.validation import validate_create
+from ayra_tickets.domain.validation import validate_create, validate_list
 from ayra_tickets.storage.tickets import _INSERT, ticket_to_row
 
 START = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)
@@ -146,75 +146,196 @@ def bench_creates(folder: Path, work: list[dict[str, Any]], run: int) -> dict[st
     return results
 
 
-def bench_reads(folder: Path, work: list[dict[str, Any]], run: int) -> dict[str, list[float]]:
-    engine = fresh_engine(folder, f"read{run}")
-    made = [engine.tickets.create(**body) for body in work]
-    engine._core.clock.advance(timedelta(days=3))  # type: ignore[attr-defined]
-    rng = random.Random(run)
-    ids = [t.id for t in rng.sample(made, k=min(len(made), 500))]
-    queries = [
-        {"status": "new", "priority": 2},
-        {"assigned_to": "user_1", "sort_by": "priority"},
-        {"tags": "refund,login"},
-        {"search": "invoice"},
-        {"sla_breach": True},
-    ] * 60
-    results = {
-        "get (Python API)": timed((lambda i=i: engine.tickets.get(i)) for i in ids),
-        "list first page + total (Python API)": timed(
-            (lambda q=q: engine.tickets.list(**q)) for q in queries
-        ),
-    }
+LIST_MIX: list[dict[str, Any]] = [
+    {},
+    {"status": "open"},
+    {"status": "open", "priority": 2},
+    {"status": "open", "priority": 2, "assigned_to": "user_1"},
+    {"assigned_to": "user_3"},
+    {"sla_breach": True, "status": "open"},
+    {"tags": "refund"},
+    {"created_after": "2025-01-15T12:00:00Z"},
+    {"category": "billing", "sort_by": "priority"},
+    {"status": "open", "sort_by": "due_date", "sort_order": "asc"},
+]
+
+
+def bench_bulk(folder: Path, work: list[dict[str, Any]], run: int) -> dict[str, list[float]]:
+    """The whole dataset in one go: import_many beside raw executemany of the same rows."""
+    engine = fresh_engine(folder, f"bulk{run}")
+    began = time.perf_counter()
+    engine.tickets.import_many(work, chunk_size=1_000)
+    ours = time.perf_counter() - began
     engine.close()
-    conn = sqlite3.connect(folder / f"read{run}.db", isolation_level=None)
-    select = "SELECT * FROM tickets WHERE id = ?"
-    results["get (raw sqlite3)"] = timed(
-        (lambda i=i: conn.execute(select, (i,)).fetchone()) for i in ids
-    )
+    rows = raw_rows(work)
+    conn = raw_connection(folder, f"rawbulk{run}")
+    began = time.perf_counter()
+    for start in range(0, len(rows), 1_000):
+        chunk = rows[start : start + 1_000]
+        conn.execute("BEGIN")
+        conn.executemany(_INSERT, [row for row, _, _ in chunk])
+        conn.executemany(
+            "INSERT INTO ticket_tags (tag, ticket_number) VALUES (?, ?)",
+            [(tag, row[0]) for row, tags, _ in chunk for tag in tags],
+        )
+        conn.executemany(
+            "INSERT INTO ticket_events (ticket_id, version, type, data, created_at)"
+            " VALUES (?, 1, ?, ?, ?)",
+            [(row[1], kind, data, row[23]) for row, _, events in chunk for kind, data in events],
+        )
+        conn.execute("COMMIT")
+    raw = time.perf_counter() - began
     conn.close()
+    # One sample per ticket, so that ops/s reads as tickets per second.
+    return {
+        "bulk import (import_many)": [ours / len(work)] * len(work),
+        "bulk import (raw executemany)": [raw / len(work)] * len(work),
+    }
+
+
+def bench_reads(folder: Path, work: list[dict[str, Any]], run: int) -> dict[str, list[float]]:
+    path = folder / f"read{run}.db"
+    engine = Engine.open(path, clock=ManualClock(START))
+    engine.tickets.import_many(work)
+    moves = random.Random(run)
+    for ticket_id in [t["id"] for t in engine.tickets.export()][:: max(1, len(work) // 2000)]:
+        engine.tickets.update(
+            ticket_id, status=moves.choice(["open", "in_progress", "waiting_on_customer"])
+        )
+    engine._core.clock.advance(timedelta(days=3))  # type: ignore[attr-defined]
+    core = engine._core
+    results: dict[str, list[float]] = {}
+    raw = sqlite3.connect(path, isolation_level=None)
+
+    def raw_list(params: dict[str, Any]) -> None:
+        from ayra_tickets.storage.tickets import _SELECT, _order, _where
+
+        query = validate_list(params)
+        where, args = _where(query, core.now())
+        raw.execute(f"SELECT COUNT(*) FROM tickets t{where}", args).fetchone()
+        raw.execute(f"{_SELECT}{where} ORDER BY {_order(query)} LIMIT 25 OFFSET 0", args).fetchall()
+
+    for params in LIST_MIX:
+        label = ", ".join(f"{k}={v}" for k, v in params.items()) or "no filter"
+        results[f"list+total [{label}]"] = timed(
+            (lambda p=params: engine.tickets.list(**p)) for _ in range(40)
+        )
+        results[f"list+total [{label}] (raw sqlite3)"] = timed(
+            (lambda p=params: raw_list(p)) for _ in range(40)
+        )
+    deep = len(work) // 25 - 2
+    results["deep page by page="] = timed(
+        (lambda: engine.tickets.list(page=deep)) for _ in range(10)
+    )
+    cursors = []
+    page = engine.tickets.list(per_page=100)
+    while page.meta["next_cursor"] and len(cursors) < 400:
+        cursors.append(page.meta["next_cursor"])
+        page = engine.tickets.list(per_page=100, cursor=page.meta["next_cursor"])
+    results["deep page by cursor"] = timed(
+        (lambda c=c: engine.tickets.list(per_page=100, cursor=c)) for c in cursors[-100:]
+    )
+    for words in ("invoice", "printer ink", "refund login password"):
+        results[f"search first page [{words}]"] = timed(
+            (lambda w=words: engine.tickets.list(search=w)) for _ in range(20)
+        )
+    ids = [t.id for t in engine.tickets.list(per_page=100).data]
+    results["get (Python API)"] = timed((lambda i=i: engine.tickets.get(i)) for i in ids)
+    results["get (raw sqlite3)"] = timed(
+        (lambda i=i: raw.execute("SELECT * FROM tickets WHERE id = ?", (i,)).fetchone())
+        for i in ids
+    )
+    raw.close()
+    engine.close()
     return results
+
+
+EXPORT_PROBE = """
+import resource, sys
+from ayra_tickets import Engine
+with Engine.open(sys.argv[1]) as engine:
+    count = sum(1 for _ in engine.tickets.export())
+print(count, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def bench_export(folder: Path) -> dict[str, float]:
+    """Export the read database in a child process; its peak RSS is the figure."""
+    import subprocess
+    import sys
+
+    path = folder / "read0.db"
+    began = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", EXPORT_PROBE, str(path)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    elapsed = time.perf_counter() - began
+    count, peak_kib = int(out[0]), int(out[1])
+    size = path.stat().st_size + sum(
+        p.stat().st_size for p in folder.glob("read0.db-*") if p.exists()
+    )
+    return {
+        "export_tickets": count,
+        "export_seconds": elapsed,
+        "export_tickets_per_s": count / elapsed,
+        "export_peak_rss_mb": peak_kib / 1024,
+        "db_bytes_per_ticket": size / count,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--tickets", type=int, default=2000, help="tickets per run")
+    parser.add_argument("--tickets", type=int, default=20_000, help="tickets per run")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement")
     parser.add_argument("--json", type=Path, help="write the results here as JSON")
     args = parser.parse_args()
 
     work = bodies(args.tickets)
+    singles = work[: min(len(work), 2_000)]
     runs: dict[str, list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory() as folder:
         for run in range(args.repeat):
+            print(f"run {run + 1} of {args.repeat} ...", flush=True)
             for name, samples in {
-                **bench_creates(Path(folder), work, run),
+                **bench_creates(Path(folder), singles, run),
+                **bench_bulk(Path(folder), work, run),
                 **bench_reads(Path(folder), work, run),
             }.items():
                 runs.setdefault(name, []).append(summary(samples))
+        extra = bench_export(Path(folder))
 
-    table = {}
-    print(f"{args.tickets} tickets, {args.repeat} runs, SQLite {sqlite3.sqlite_version}")
-    print(
-        f"{'measurement':40} {'ops/s':>9} {'min':>9} {'max':>9} {'p50 us':>8} {'p95 us':>8} {'p99 us':>8}"
-    )
+    table: dict[str, Any] = {}
+    print(f"\n{args.tickets} tickets, {args.repeat} runs, SQLite {sqlite3.sqlite_version}")
+    header = f"{'measurement':62} {'ops/s':>9} {'min':>9} {'max':>9} {'p50 ms':>8} {'p99 ms':>8}"
+    print(header)
     for name, results in runs.items():
         median = sorted(results, key=lambda r: r["ops_per_s"])[len(results) // 2]
         rates = [r["ops_per_s"] for r in results]
         table[name] = {**median, "ops_per_s_min": min(rates), "ops_per_s_max": max(rates)}
         print(
-            f"{name:40} {median['ops_per_s']:9.0f} {min(rates):9.0f} {max(rates):9.0f}"
-            f" {median['p50_us']:8.0f} {median['p95_us']:8.0f} {median['p99_us']:8.0f}"
+            f"{name:62} {median['ops_per_s']:9.0f} {min(rates):9.0f} {max(rates):9.0f}"
+            f" {median['p50_us'] / 1000:8.3f} {median['p99_us'] / 1000:8.3f}"
         )
     print()
+    ratios = {}
     for ours, raw in (
         ("create (Python API)", "create (raw sqlite3)"),
         ("create (engine.request)", "create (raw sqlite3)"),
+        ("bulk import (import_many)", "bulk import (raw executemany)"),
         ("get (Python API)", "get (raw sqlite3)"),
     ):
-        ratio = table[ours]["ops_per_s"] / table[raw]["ops_per_s"]
-        print(f"{ours} / {raw}: {ratio:.2f}x of raw throughput")
+        ratios[ours] = table[ours]["ops_per_s"] / table[raw]["ops_per_s"]
+        print(f"{ours} / {raw}: {ratios[ours]:.2f}x of raw throughput")
+    for name in [
+        n for n in table if n.startswith("list+total") and not n.endswith("(raw sqlite3)")
+    ]:
+        raw_p99 = table[f"{name} (raw sqlite3)"]["p99_us"]
+        ratios[name] = table[name]["p99_us"] / raw_p99
+        print(f"{name}: p99 {ratios[name]:.2f}x of raw")
+    for key, value in extra.items():
+        print(f"{key}: {value:,.1f}")
     if args.json:
-        args.json.write_text(json.dumps(table, indent=2))
+        args.json.write_text(json.dumps({"results": table, "ratios": ratios, **extra}, indent=2))
 
 
 if __name__ == "__main__":
