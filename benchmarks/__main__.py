@@ -25,7 +25,7 @@ from ayra_tickets import Engine, ManualClock
 from ayra_tickets.domain.sla import DEFAULT_POLICY
 from ayra_tickets.domain.ticket import create as build_ticket
 from ayra_tickets.domain.validation import validate_create, validate_list
-from ayra_tickets.storage.tickets import _INSERT, ticket_to_row
+from ayra_tickets.storage.tickets import _INDEX_TEXT, _INSERT, ticket_to_row
 
 START = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)
 WORDS = (
@@ -130,6 +130,7 @@ def bench_creates(folder: Path, work: list[dict[str, Any]], run: int) -> dict[st
     def raw_create(row: tuple[Any, ...], tags: list[str], events: list[tuple[str, str]]) -> None:
         conn.execute("BEGIN")
         conn.execute(_INSERT, row)
+        conn.execute(_INDEX_TEXT, (row[0], row[2], row[3]))
         conn.executemany(
             "INSERT INTO ticket_tags (tag, ticket_number) VALUES (?, ?)",
             [(tag, row[0]) for tag in tags],
@@ -174,6 +175,7 @@ def bench_bulk(folder: Path, work: list[dict[str, Any]], run: int) -> dict[str, 
         chunk = rows[start : start + 1_000]
         conn.execute("BEGIN")
         conn.executemany(_INSERT, [row for row, _, _ in chunk])
+        conn.executemany(_INDEX_TEXT, [(row[0], row[2], row[3]) for row, _, _ in chunk])
         conn.executemany(
             "INSERT INTO ticket_tags (tag, ticket_number) VALUES (?, ?)",
             [(tag, row[0]) for row, tags, _ in chunk for tag in tags],

@@ -16,7 +16,7 @@ from sqlite_utils.migrations import Migrations
 
 migrations = Migrations("ayra_tickets")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The number of the latest migration; a database past it is from a newer release."""
 
 
@@ -187,6 +187,14 @@ def _list_indexes(db: Database) -> None:
     for name, columns in LIST_INDEXES.items():
         db.execute(f"CREATE INDEX {name} ON tickets ({columns})")
     db.execute("ANALYZE")
+
+
+@migrations(name="0004_fts_written_with_tickets")
+def _fts_written_with_tickets(db: Database) -> None:
+    # The repository writes the search index in the same statements batch as the tickets
+    # (see TicketStore); the triggers that did it cost milliseconds a row on big tables.
+    for trigger in ("tickets_ai", "tickets_au", "tickets_ad"):
+        db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
 
 
 def upgrade(db: Database) -> None:

@@ -65,6 +65,12 @@ _SELECT = (
     + ", a.name FROM tickets t LEFT JOIN agents a ON a.id = t.assigned_to"
 )
 _INSERT = f"INSERT INTO tickets ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
+# The full-text index (an external-content FTS5 table made by sqlite-utils) is written
+# here, with the tickets: through triggers it cost milliseconds a row on big tables.
+_INDEX_TEXT = "INSERT INTO tickets_fts (rowid, subject, description) VALUES (?, ?, ?)"
+_UNINDEX_TEXT = (
+    "INSERT INTO tickets_fts (tickets_fts, rowid, subject, description) VALUES ('delete', ?, ?, ?)"
+)
 _UPDATE = (
     "UPDATE tickets SET " + ", ".join(f"{name} = ?" for name in _COLUMNS[2:]) + " WHERE number = ?"
 )
@@ -218,6 +224,7 @@ class TicketStore:
 
     def insert(self, ticket: Ticket, events: Iterable[Event]) -> None:
         self._conn.execute(_INSERT, ticket_to_row(ticket))
+        self._conn.execute(_INDEX_TEXT, (ticket.number, ticket.subject, ticket.description))
         self._conn.executemany(
             "INSERT INTO ticket_tags (tag, ticket_number) VALUES (?, ?)",
             [(tag, ticket.number) for tag in ticket.tags],
@@ -227,6 +234,9 @@ class TicketStore:
     def insert_many(self, built: Sequence[tuple[Ticket, Sequence[Event]]]) -> None:
         """Insert many new tickets with their events, in as few statements as possible."""
         self._conn.executemany(_INSERT, [ticket_to_row(ticket) for ticket, _ in built])
+        self._conn.executemany(
+            _INDEX_TEXT, [(t.number, t.subject, t.description) for t, _ in built]
+        )
         self._conn.executemany(
             "INSERT INTO ticket_tags (tag, ticket_number) VALUES (?, ?)",
             [(tag, ticket.number) for ticket, _ in built for tag in ticket.tags],
@@ -246,6 +256,9 @@ class TicketStore:
     def save(self, before: Ticket, after: Ticket, events: Iterable[Event]) -> None:
         row = ticket_to_row(after)
         self._conn.execute(_UPDATE, (*row[2:], after.number))
+        if (before.subject, before.description) != (after.subject, after.description):
+            self._conn.execute(_UNINDEX_TEXT, (before.number, before.subject, before.description))
+            self._conn.execute(_INDEX_TEXT, (after.number, after.subject, after.description))
         if before.tags != after.tags:
             self._conn.execute("DELETE FROM ticket_tags WHERE ticket_number = ?", (after.number,))
             self._conn.executemany(
