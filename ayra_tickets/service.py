@@ -299,8 +299,7 @@ class Tickets:
         """The ticket's history, oldest first."""
         core = self._core
         with core.transaction():
-            self._load(ticket_id)
-            return core.tickets.events(ticket_id)
+            return core.tickets.events(self._load(ticket_id).number)
 
     def count(self) -> int:
         with self._core.transaction():

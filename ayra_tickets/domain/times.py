@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from dateutil.parser import isoparse
 
@@ -16,6 +17,7 @@ def utc_seconds(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(microsecond=0)
 
 
+@lru_cache(maxsize=4096)  # the same instants are written again and again
 def format_time(value: datetime) -> str:
     """``2025-01-15T16:30:00Z``."""
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"

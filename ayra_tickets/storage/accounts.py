@@ -16,10 +16,17 @@ from ..domain.times import format_time
 
 SCOPES = ("tickets:read", "tickets:write")
 _BASE62 = string.digits + string.ascii_letters
+# Random bytes below 248 (4 x 62) map evenly onto the 62 characters; the rest are dropped.
+_TO_BASE62 = bytes(ord(_BASE62[b % 62]) for b in range(256))
+_UNEVEN = bytes(range(248, 256))
 
 
 def random_token(length: int) -> str:
-    return "".join(secrets.choice(_BASE62) for _ in range(length))
+    """``length`` characters from [0-9A-Za-z], each uniformly random (``secrets``)."""
+    while True:
+        chars = secrets.token_bytes(length + 8).translate(_TO_BASE62, _UNEVEN)
+        if len(chars) >= length:
+            return chars[:length].decode("ascii")
 
 
 def hash_secret(secret: str) -> str:

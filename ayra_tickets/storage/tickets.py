@@ -84,8 +84,11 @@ _SORT_COLUMNS = {
 }
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODE(value) if value else ("{}" if isinstance(value, dict) else _ENCODE(value))
 
 
 def _flag(value: bool | None) -> int | None:
@@ -166,7 +169,7 @@ def ticket_to_row(ticket: Ticket) -> tuple[Any, ...]:
         ticket.conversation_id,
         ticket.assigned_to,
         format_optional(ticket.due_date),
-        _dumps(list(ticket.tags)),
+        _dumps(ticket.tags),
         _dumps(ticket.custom_fields),
         _dumps(ticket.metadata),
         ticket.resolution_note,
@@ -229,7 +232,7 @@ class TicketStore:
             "INSERT INTO ticket_tags (tag, ticket_number) VALUES (?, ?)",
             [(tag, ticket.number) for tag in ticket.tags],
         )
-        self._append(events)
+        self._append(ticket.number, events)
 
     def insert_many(self, built: Sequence[tuple[Ticket, Sequence[Event]]]) -> None:
         """Insert many new tickets with their events, in as few statements as possible."""
@@ -241,7 +244,7 @@ class TicketStore:
             "INSERT INTO ticket_tags (tag, ticket_number) VALUES (?, ?)",
             [(tag, ticket.number) for ticket, _ in built for tag in ticket.tags],
         )
-        self._append([event for _, events in built for event in events])
+        self._append_many((ticket.number, event) for ticket, events in built for event in events)
 
     def scan(self, query: ListQuery, now: datetime, after: int, limit: int) -> list[Ticket]:
         """Up to ``limit`` tickets matching ``query``'s filters with a number above
@@ -265,14 +268,19 @@ class TicketStore:
                 "INSERT INTO ticket_tags (tag, ticket_number) VALUES (?, ?)",
                 [(tag, after.number) for tag in after.tags],
             )
-        self._append(events)
+        self._append(after.number, events)
 
-    def _append(self, events: Iterable[Event]) -> None:
+    def _append(self, number: int, events: Iterable[Event]) -> None:
+        self._append_many((number, event) for event in events)
+
+    def _append_many(self, events: Iterable[tuple[int, Event]]) -> None:
+        """Append ``(ticket number, event)`` pairs to the log."""
         self._conn.executemany(
-            "INSERT INTO ticket_events (ticket_id, version, type, field, old_value, new_value,"
-            " data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO ticket_events (ticket_number, ticket_id, version, type, field,"
+            " old_value, new_value, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
+                    number,
                     event.ticket_id,
                     event.version,
                     event.type,
@@ -282,7 +290,7 @@ class TicketStore:
                     None if event.data is None else _dumps(event.data),
                     format_time(event.at),
                 )
-                for event in events
+                for number, event in events
             ],
         )
 
@@ -290,11 +298,12 @@ class TicketStore:
         row = self._conn.execute(_SELECT + " WHERE t.id = ?", (ticket_id,)).fetchone()
         return None if row is None else ticket_from_row(row)
 
-    def events(self, ticket_id: str) -> list[Event]:
+    def events(self, number: int) -> list[Event]:
+        """The history of the ticket with this number, oldest first."""
         rows = self._conn.execute(
             "SELECT id, ticket_id, version, type, field, old_value, new_value, data, created_at"
-            " FROM ticket_events WHERE ticket_id = ? ORDER BY id",
-            (ticket_id,),
+            " FROM ticket_events WHERE ticket_number = ? ORDER BY id",
+            (number,),
         )
         return [_event_from_row(row) for row in rows]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime
 from typing import Any
@@ -100,7 +101,7 @@ def test_a_call_that_fails_halfway_leaves_no_trace_and_uses_no_number(
     engine.tickets.create(subject="First", description="one")
     counts = table_counts(engine)
 
-    def broken(self: TicketStore, events: Any) -> None:
+    def broken(self: TicketStore, number: int, events: Any) -> None:
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(TicketStore, "_append", broken)
@@ -232,3 +233,52 @@ def test_a_second_engine_sees_a_policy_the_first_one_configured(
         made = second.tickets.create(subject="x", description="y")
         assert made.to_dict()["sla"]["policy"] == "fast"
         assert made.to_dict()["sla"]["response_due_at"] == "2025-01-15T10:00:00Z"
+
+
+def test_events_written_before_schema_5_are_found_by_ticket_number_after_the_upgrade(
+    db_path: str, clock: ManualClock
+) -> None:
+    from sqlite_utils import Database
+
+    from ayra_tickets.domain.sla import DEFAULT_POLICY
+    from ayra_tickets.domain.ticket import create as build
+    from ayra_tickets.storage.tickets import _COLUMNS, ticket_to_row
+
+    old = Database(db_path)
+    migrations.apply(old, stop_before="0005_events_by_ticket_number")
+    made = []
+    for number in (1, 2):
+        ticket, events = build(
+            f"ticket_{number:016d}", number, {"subject": "s", "description": "d"}, START,
+            DEFAULT_POLICY,
+        )  # fmt: skip
+        old.execute(
+            f"INSERT INTO tickets ({', '.join(_COLUMNS)})"
+            f" VALUES ({', '.join('?' for _ in _COLUMNS)})",
+            ticket_to_row(ticket),
+        )
+        for event in events:  # as schema 4 wrote them: by ticket id only
+            old.execute(
+                "INSERT INTO ticket_events (ticket_id, version, type, data, created_at)"
+                " VALUES (?, 1, ?, ?, '2025-01-15T09:00:00Z')",
+                (ticket.id, event.type, json.dumps(event.data)),
+            )
+        made.append((ticket, [event.type for event in events]))
+    old.close()
+
+    with Engine.open(db_path, clock=clock) as engine:
+        assert len(migrations.applied(engine.db)) == SCHEMA_VERSION
+        for ticket, kinds in made:
+            assert [e.type for e in engine.tickets.events(ticket.id)] == kinds
+            assert {e.ticket_id for e in engine.tickets.events(ticket.id)} == {ticket.id}
+        keys = engine.db.table("ticket_events").foreign_keys
+        assert [(k.column, k.other_table, k.other_column) for k in keys] == [
+            ("ticket_number", "tickets", "number")
+        ]
+        plan = engine.db.conn.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM ticket_events WHERE ticket_number = 1 ORDER BY id"
+        ).fetchall()
+        assert "USING INDEX ticket_events_by_ticket" in plan[0][-1]
+        later = engine.tickets.update(made[0][0].id, status="open")
+        assert engine.tickets.events(later.id)[-1].version == 2
+        assert engine.db.conn.execute("PRAGMA foreign_key_check").fetchall() == []
