@@ -350,7 +350,7 @@ def list_(db: str, /, table: bool, **options: Any) -> None:
 
 @main.command(name="import")
 @click.argument("source", type=click.File("rb"), default="-")
-@click.option("--chunk-size", type=click.IntRange(1, 100_000), default=1_000, show_default=True)
+@click.option("--chunk-size", type=click.IntRange(1, 100_000), default=10_000, show_default=True)
 @click.pass_obj
 def import_(db: str, /, source: BinaryIO, chunk_size: int) -> None:
     """Create tickets from JSON Lines (SOURCE, or - for stdin): one create body a line.

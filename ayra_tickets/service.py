@@ -17,12 +17,13 @@ from typing import Any
 import attrs
 from sqlite_utils import Database
 
+from .domain import sla as sla_clock
 from .domain import ticket as ops
 from .domain.clock import Clock
 from .domain.errors import InvalidJson, ParameterInvalid, TicketNotFound, ValidationError
 from .domain.paging import Cursor
 from .domain.paging import encode as encode_cursor
-from .domain.sla import DEFAULT_POLICY, SlaPolicy
+from .domain.sla import DEFAULT_POLICY, Sla, SlaClock, SlaPolicy
 from .domain.ticket import Event, Ticket
 from .domain.times import utc_seconds
 from .domain.validation import (
@@ -37,7 +38,7 @@ from .domain.validation import (
 from .storage import SCOPES, AgentStore, ApiKey, KeyStore, TicketStore
 from .storage.accounts import random_token
 from .storage.policies import PolicyStore
-from .storage.tickets import sort_key
+from .storage.tickets import SlaView, sort_key
 
 TICKET_ID_LENGTH = 16
 ANALYZE_AFTER = 1_000
@@ -116,6 +117,17 @@ class Tickets:
 
     def _read(self, ticket: Ticket, now: datetime) -> Ticket:
         return ticket.read_at(self._core.policy_for(ticket).measure, now, ticket.assigned_name)
+
+    def _view(self, now: datetime) -> SlaView:
+        """How tickets read as they are loaded: their SLA as of ``now`` (as of closing, for
+        a closed one), under the policy each was created under (as ``_read``)."""
+        policies = self._core.policies
+
+        def view(clock: SlaClock, closed_at: datetime | None) -> Sla:
+            calendar = policies.get(clock.policy, DEFAULT_POLICY).measure
+            return sla_clock.evaluate(clock, calendar, now if closed_at is None else closed_at)
+
+        return view
 
     def _load(self, ticket_id: object) -> Ticket:
         ticket = (
@@ -200,7 +212,7 @@ class Tickets:
         with core.transaction():
             now = core.now()
             if query.cursor is None:
-                found, total = core.tickets.list(query, now)
+                found, total = core.tickets.list(query, now, self._view(now))
                 more = (query.page - 1) * query.per_page + len(found) < total
                 meta: dict[str, Any] = {
                     "total": total,
@@ -210,7 +222,7 @@ class Tickets:
                 }
             else:
                 # A cursor page does not count: that is what keeps deep pages fast.
-                found, more = core.tickets.after(query, now)
+                found, more = core.tickets.after(query, now, self._view(now))
                 meta = {
                     "total": None,
                     "page": None,
@@ -225,13 +237,13 @@ class Tickets:
                 Cursor(sort_key(last, query.sort_by), last.number, query.fingerprint())
             )
         )
-        return Page(data=[self._read(ticket, now) for ticket in found], meta=meta)
+        return Page(data=found, meta=meta)
 
     def import_many(
         self,
         rows: Iterable[Mapping[str, Any]],
         *,
-        chunk_size: int = 1_000,
+        chunk_size: int = 10_000,
         progress: Callable[[int], None] | None = None,
     ) -> ImportReport:
         """Create many tickets, each row validated as ``create`` validates it.
@@ -288,8 +300,8 @@ class Tickets:
         while True:
             with core.transaction():
                 now = core.now()
-                found = core.tickets.scan(query, now, after, chunk_size)
-                page = [self._read(ticket, now).to_dict() for ticket in found]
+                found = core.tickets.scan(query, now, after, chunk_size, self._view(now))
+                page = [ticket.to_dict() for ticket in found]
             if not page:
                 return
             yield from page

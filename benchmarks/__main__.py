@@ -23,35 +23,67 @@ from typing import Any
 
 from ayra_tickets import Engine, ManualClock
 from ayra_tickets.domain.sla import DEFAULT_POLICY
+from ayra_tickets.domain.ticket import Event
+from ayra_tickets.domain.ticket import close as close_ticket
 from ayra_tickets.domain.ticket import create as build_ticket
-from ayra_tickets.domain.validation import validate_create, validate_list
+from ayra_tickets.domain.ticket import update as update_ticket
+from ayra_tickets.domain.times import format_time
+from ayra_tickets.domain.validation import validate_create, validate_list, validate_update
 from ayra_tickets.storage.accounts import random_token
 from ayra_tickets.storage.database import CACHE_KIB
-from ayra_tickets.storage.tickets import _INDEX_TEXT, _INSERT, ticket_to_row
+from ayra_tickets.storage.tickets import _COLUMNS, _INDEX_TEXT, _INSERT, ticket_to_row
 
 START = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)
-WORDS = (
-    "refund invoice charge login password reset export crash slow timeout billing account "
-    "upgrade downgrade webhook api token sync mobile desktop printer email attachment"
+# Text for search: a Zipf-distributed vocabulary, as in real tickets. The first ranks are
+# the words every ticket has, then the support terms people search for (a few per cent
+# of tickets each), then a long tail of rarer words.
+COMMON = "the to and a i is it on my for not with this we have please can you".split()
+TERMS = (
+    "refund invoice charge login password reset export crash slow timeout billing "
+    "account upgrade downgrade webhook api token sync mobile desktop printer email "
+    "attachment ink report dashboard permission error install update license "
+    "subscription card declined notification calendar import backup restore"
 ).split()
 CATEGORIES = ("technical", "billing", "account", "product", "bug", "feature_request")
+CREATE_STATUSES = ("new", "new", "open", "open", "in_progress")
+
+
+def _vocabulary(size: int = 5_000) -> tuple[list[str], list[float]]:
+    rng = random.Random(3)
+    letters = "bcdfghjklmnprstvwz"
+    tail = {
+        "".join(rng.choice(letters) + rng.choice("aeiou") for _ in range(rng.randint(2, 4)))
+        for _ in range(size)
+    }
+    words = COMMON + TERMS + sorted(tail - set(COMMON) - set(TERMS))
+    weights, total = [], 0.0
+    for rank in range(1, len(words) + 1):
+        total += 1 / rank**1.07
+        weights.append(total)
+    return words, weights
 
 
 def bodies(count: int, seed: int = 7) -> list[dict[str, Any]]:
+    """Create bodies: skewed assignees and contacts, a mix of statuses and priorities,
+    due dates on some, tags on most, subjects and descriptions of Zipfian text."""
     rng = random.Random(seed)
+    words, weights = _vocabulary()
     made = []
     for _ in range(count):
-        made.append(
-            {
-                "subject": " ".join(rng.choices(WORDS, k=5)).capitalize(),
-                "description": " ".join(rng.choices(WORDS, k=40)),
-                "priority": rng.choice((1, 2, 3, 3, 3, 4)),
-                "category": rng.choice(CATEGORIES),
-                "contact_id": f"contact_{int(rng.paretovariate(1.2)) % 500}",
-                "assigned_to": f"user_{int(rng.paretovariate(1.5)) % 20}",
-                "tags": rng.sample(WORDS[:8], k=rng.randint(0, 3)),
-            }
-        )
+        body = {
+            "subject": " ".join(rng.choices(words, cum_weights=weights, k=6)).capitalize(),
+            "description": " ".join(rng.choices(words, cum_weights=weights, k=45)),
+            "priority": rng.choice((1, 2, 3, 3, 3, 4)),
+            "status": rng.choice(CREATE_STATUSES),
+            "category": rng.choice(CATEGORIES),
+            "contact_id": f"contact_{int(rng.paretovariate(1.2)) % 5000}",
+            "assigned_to": f"user_{int(rng.paretovariate(1.5)) % 40}",
+            "tags": rng.sample(TERMS[:10], k=rng.randint(0, 2)),
+        }
+        if rng.random() < 0.3:
+            due = START + timedelta(hours=rng.randint(1, 24 * 30))
+            body["due_date"] = due.isoformat().replace("+00:00", "Z")
+        made.append(body)
     return made
 
 
@@ -94,31 +126,84 @@ def raw_connection(folder: Path, name: str) -> sqlite3.Connection:
 
 
 _RAW_EVENT = (
-    "INSERT INTO ticket_events (ticket_number, ticket_id, version, type, data, created_at)"
-    " VALUES (?, ?, 1, ?, ?, ?)"
+    "INSERT INTO ticket_events (ticket_number, ticket_id, version, type, field, old_value,"
+    " new_value, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-Rows = tuple[tuple[Any, ...], list[str], list[tuple[str, str]]]
+_RAW_TAG = "INSERT INTO ticket_tags (tag, ticket_number) VALUES (?, ?)"
+_RAW_UPDATE = (
+    "UPDATE tickets SET " + ", ".join(f"{name} = ?" for name in _COLUMNS[2:]) + " WHERE number = ?"
+)
+UPDATE_BODY = {"status": "in_progress", "priority": 2, "assigned_to": "user_7"}
+CLOSE_BODY = {"resolution_note": "Fixed in the latest release", "customer_satisfaction": 9}
 
 
-def raw_rows(work: list[dict[str, Any]]) -> list[Rows]:
-    """The exact rows the engine would write (ticket, tags, events), random ids and all,
-    prepared ahead: raw SQL gets a head start."""
+def _event_rows(number: int, events: list[Event]) -> list[tuple[Any, ...]]:
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    return [
+        (
+            number,
+            e.ticket_id,
+            e.version,
+            e.type,
+            e.field,
+            None if e.field is None else dumps(e.old),
+            None if e.field is None else dumps(e.new),
+            None if e.data is None else dumps(e.data),
+            format_time(e.at),
+        )
+        for e in events
+    ]
+
+
+Rows = tuple[tuple[Any, ...], list[tuple[str, int]], list[tuple[Any, ...]]]
+
+
+def raw_rows(work: list[dict[str, Any]], at: datetime = START) -> list[Rows]:
+    """The exact rows the engine writes for these creates (ticket, tags, events), random
+    ids and all, prepared ahead: raw SQL gets a head start."""
     prepared = []
     for number, body in enumerate(work, start=1):
         ticket, events = build_ticket(
-            "ticket_" + random_token(16), number, validate_create(body), START, DEFAULT_POLICY
+            "ticket_" + random_token(16), number, validate_create(body), at, DEFAULT_POLICY
         )
-        rows = [(e.type, json.dumps(e.data, separators=(",", ":"))) for e in events]
-        prepared.append((ticket_to_row(ticket), list(ticket.tags), rows))
+        tags = [(tag, number) for tag in ticket.tags]
+        prepared.append((ticket_to_row(ticket), tags, _event_rows(number, events)))
     return prepared
 
 
-def bench_creates(folder: Path, work: list[dict[str, Any]], run: int) -> dict[str, list[float]]:
+def raw_changes(work: list[dict[str, Any]], at: datetime) -> tuple[list[Rows], list[Rows]]:
+    """The rows the engine writes to update, then close, each of these new tickets."""
+    updates, closes = [], []
+    for number, body in enumerate(work, start=1):
+        ticket, _ = build_ticket(
+            "ticket_" + random_token(16), number, validate_create(body), at, DEFAULT_POLICY
+        )
+        for moves, change, body_ in ((updates, update_ticket, UPDATE_BODY), (closes, None, None)):
+            if change is None:
+                ticket, events = close_ticket(ticket, CLOSE_BODY, at, DEFAULT_POLICY)
+            else:
+                ticket, events = change(ticket, validate_update(body_), at, DEFAULT_POLICY)
+            moves.append((ticket_to_row(ticket), [], _event_rows(number, events)))
+    return updates, closes
+
+
+def bench_singles(folder: Path, work: list[dict[str, Any]], run: int) -> dict[str, list[float]]:
+    """Single creates, updates and closes, each its own transaction: the Python API, the
+    wire (``engine.request``), and the same statements through raw sqlite3."""
     results: dict[str, list[float]] = {}
+    later = START + timedelta(hours=1)
 
     engine = fresh_engine(folder, f"api{run}")
     results["create (Python API)"] = timed(
         (lambda body=body: engine.tickets.create(**body)) for body in work
+    )
+    ids = [ticket["id"] for ticket in engine.tickets.export()]
+    engine._core.clock.set(later)  # type: ignore[attr-defined]
+    results["update (Python API)"] = timed(
+        (lambda i=i: engine.tickets.update(i, **UPDATE_BODY)) for i in ids
+    )
+    results["close (Python API)"] = timed(
+        (lambda i=i: engine.tickets.close(i, **CLOSE_BODY)) for i in ids
     )
     engine.close()
 
@@ -129,25 +214,45 @@ def bench_creates(folder: Path, work: list[dict[str, Any]], run: int) -> dict[st
         (lambda body=body: engine.request("POST", "/v1/tickets", headers=headers, json=body))
         for body in work
     )
+    ids = [ticket["id"] for ticket in engine.tickets.export()]
+    engine._core.clock.set(later)  # type: ignore[attr-defined]
+    results["update (engine.request)"] = timed(
+        (lambda i=i: engine.request("PUT", f"/v1/tickets/{i}", headers=headers, json=UPDATE_BODY))
+        for i in ids
+    )
+    results["close (engine.request)"] = timed(
+        (
+            lambda i=i: engine.request(
+                "PUT", f"/v1/tickets/{i}/close", headers=headers, json=CLOSE_BODY
+            )
+        )
+        for i in ids
+    )
     engine.close()
 
     conn = raw_connection(folder, f"raw{run}")
-    rows = raw_rows(work)
+    creates = raw_rows(work)
+    updates, closes = raw_changes(work, later)
 
-    def raw_create(row: tuple[Any, ...], tags: list[str], events: list[tuple[str, str]]) -> None:
+    def raw_create(row: tuple[Any, ...], tags: list[Any], events: list[Any]) -> None:
         conn.execute("BEGIN")
         conn.execute(_INSERT, row)
         conn.execute(_INDEX_TEXT, (row[0], row[2], row[3]))
-        conn.executemany(
-            "INSERT INTO ticket_tags (tag, ticket_number) VALUES (?, ?)",
-            [(tag, row[0]) for tag in tags],
-        )
-        conn.executemany(
-            _RAW_EVENT, [(row[0], row[1], kind, data, row[23]) for kind, data in events]
-        )
+        conn.executemany(_RAW_TAG, tags)
+        conn.executemany(_RAW_EVENT, events)
         conn.execute("COMMIT")
 
-    results["create (raw sqlite3)"] = timed((lambda r=r: raw_create(*r)) for r in rows)
+    def raw_change(row: tuple[Any, ...], _: list[Any], events: list[Any]) -> None:
+        # what a change costs in SQL: read the row, write it back, append its events
+        conn.execute("BEGIN")
+        conn.execute("SELECT * FROM tickets WHERE number = ?", (row[0],)).fetchone()
+        conn.execute(_RAW_UPDATE, (*row[2:], row[0]))
+        conn.executemany(_RAW_EVENT, events)
+        conn.execute("COMMIT")
+
+    results["create (raw sqlite3)"] = timed((lambda r=r: raw_create(*r)) for r in creates)
+    results["update (raw sqlite3)"] = timed((lambda r=r: raw_change(*r)) for r in updates)
+    results["close (raw sqlite3)"] = timed((lambda r=r: raw_change(*r)) for r in closes)
     conn.close()
     return results
 
@@ -158,14 +263,19 @@ LIST_MIX: list[dict[str, Any]] = [
     {"status": "open", "priority": 2},
     {"status": "open", "priority": 2, "assigned_to": "user_1"},
     {"assigned_to": "user_3"},
+    {"contact_id": "contact_2"},
+    {"sla_breach": True},
     {"sla_breach": True, "status": "open"},
     {"tags": "refund"},
-    {"created_after": "2025-01-15T12:00:00Z"},
+    {"tags": "refund", "status": "open"},
+    {"created_after": "2025-01-18T00:00:00Z", "created_before": "2025-01-19T00:00:00Z"},
+    {"due_before": "2025-01-22T00:00:00Z", "status": "in_progress"},
     {"category": "billing", "sort_by": "priority"},
     {"status": "open", "sort_by": "due_date", "sort_order": "asc"},
+    {"search": "invoice", "status": "open"},
 ]
-
-
+SEARCHES = ("invoice", "printer ink", "refund login password", "declined card")
+SLICES = 100  # the read dataset arrives in this many imports, two hours apart
 BULK_CHUNK = 10_000  # rows per transaction, for both sides
 
 
@@ -184,21 +294,13 @@ def bench_bulk(folder: Path, work: list[dict[str, Any]], run: int) -> dict[str, 
         conn.execute("BEGIN")
         conn.executemany(_INSERT, [row for row, _, _ in chunk])
         conn.executemany(_INDEX_TEXT, [(row[0], row[2], row[3]) for row, _, _ in chunk])
-        conn.executemany(
-            "INSERT INTO ticket_tags (tag, ticket_number) VALUES (?, ?)",
-            [(tag, row[0]) for row, tags, _ in chunk for tag in tags],
-        )
-        conn.executemany(
-            _RAW_EVENT,
-            [
-                (row[0], row[1], kind, data, row[23])
-                for row, _, events in chunk
-                for kind, data in events
-            ],
-        )
+        conn.executemany(_RAW_TAG, [tag for _, tags, _ in chunk for tag in tags])
+        conn.executemany(_RAW_EVENT, [event for _, _, events in chunk for event in events])
         conn.execute("COMMIT")
     raw = time.perf_counter() - began
     conn.close()
+    (folder / f"bulk{run}.db").unlink()
+    (folder / f"rawbulk{run}.db").unlink()
     # One sample per ticket, so that ops/s reads as tickets per second.
     return {
         "bulk import (import_many)": [ours / len(work)] * len(work),
@@ -206,37 +308,63 @@ def bench_bulk(folder: Path, work: list[dict[str, Any]], run: int) -> dict[str, 
     }
 
 
-def bench_reads(folder: Path, work: list[dict[str, Any]], run: int) -> dict[str, list[float]]:
-    path = folder / f"read{run}.db"
-    engine = Engine.open(path, clock=ManualClock(START))
-    engine.tickets.import_many(work)
-    moves = random.Random(run)
-    for ticket_id in [t["id"] for t in engine.tickets.export()][:: max(1, len(work) // 2000)]:
-        engine.tickets.update(
-            ticket_id, status=moves.choice(["open", "in_progress", "waiting_on_customer"])
-        )
-    engine._core.clock.advance(timedelta(days=3))  # type: ignore[attr-defined]
-    core = engine._core
+def build_read_database(path: Path, work: list[dict[str, Any]]) -> datetime:
+    """The dataset the reads run over: created in slices two hours apart, a sample then
+    moved on (waiting, resolved, closed), read a day after the last slice. Returns that
+    moment."""
+    clock = ManualClock(START)
+    with Engine.open(path, clock=clock) as engine:
+        size = -(-len(work) // SLICES)
+        for start in range(0, len(work), size):
+            engine.tickets.import_many(work[start : start + size], chunk_size=BULK_CHUNK)
+            clock.advance(timedelta(hours=2))
+        moves = random.Random(11)
+        sample = [t["id"] for t in engine.tickets.export(status="open")]
+        for ticket_id in moves.sample(sample, k=min(len(sample) // 10, 3_000)):
+            move = moves.choice(("waiting_on_customer", "resolved", "close"))
+            if move == "close":
+                engine.tickets.close(ticket_id, customer_satisfaction=moves.randint(1, 10))
+            else:
+                engine.tickets.update(ticket_id, status=move)
+        clock.advance(timedelta(days=1))
+        return clock.now()
+
+
+def bench_reads(path: Path, now: datetime, rows: int) -> dict[str, list[float]]:
+    from ayra_tickets.storage.tickets import _SELECT
+
+    engine = Engine.open(path, clock=ManualClock(now))
     results: dict[str, list[float]] = {}
     raw = sqlite3.connect(path, isolation_level=None)
+    raw.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
 
-    def raw_list(params: dict[str, Any]) -> None:
-        from ayra_tickets.storage.tickets import _SELECT, _order, _where
-
+    def statements(params: dict[str, Any]) -> tuple[tuple[str, list[Any]], tuple[str, list[Any]]]:
+        """The two statements the engine runs for this list (prepared ahead for raw)."""
         query = validate_list(params)
-        where, args = _where(query, core.now())
-        raw.execute(f"SELECT COUNT(*) FROM tickets t{where}", args).fetchone()
-        raw.execute(f"{_SELECT}{where} ORDER BY {_order(query)} LIMIT 25 OFFSET 0", args).fetchall()
+        with engine._core.transaction():
+            count, page = engine._core.tickets._statements(query, now)
+            (total,) = raw.execute(*count).fetchone()
+            sql, args = page(total)
+        return count, (sql, [*args, query.per_page, 0])
 
-    for params in LIST_MIX:
+    def raw_list(count: tuple[str, list[Any]], page: tuple[str, list[Any]]) -> None:
+        raw.execute(*count).fetchone()
+        raw.execute(*page).fetchall()
+
+    mix = LIST_MIX + [{"search": words} for words in SEARCHES]
+    for params in mix:
         label = ", ".join(f"{k}={v}" for k, v in params.items()) or "no filter"
+        sql = statements(params)
+        for _ in range(3):  # warm the cache, as for the raw side below
+            engine.tickets.list(**params)
+            raw_list(*sql)
         results[f"list+total [{label}]"] = timed(
             (lambda p=params: engine.tickets.list(**p)) for _ in range(40)
         )
         results[f"list+total [{label}] (raw sqlite3)"] = timed(
-            (lambda p=params: raw_list(p)) for _ in range(40)
+            (lambda s=sql: raw_list(*s)) for _ in range(40)
         )
-    deep = len(work) // 25 - 2
+    deep = rows // 25 - 2
     results["deep page by page="] = timed(
         (lambda: engine.tickets.list(page=deep)) for _ in range(10)
     )
@@ -248,15 +376,10 @@ def bench_reads(folder: Path, work: list[dict[str, Any]], run: int) -> dict[str,
     results["deep page by cursor"] = timed(
         (lambda c=c: engine.tickets.list(per_page=100, cursor=c)) for c in cursors[-100:]
     )
-    for words in ("invoice", "printer ink", "refund login password"):
-        results[f"search first page [{words}]"] = timed(
-            (lambda w=words: engine.tickets.list(search=w)) for _ in range(20)
-        )
     ids = [t.id for t in engine.tickets.list(per_page=100).data]
     results["get (Python API)"] = timed((lambda i=i: engine.tickets.get(i)) for i in ids)
     results["get (raw sqlite3)"] = timed(
-        (lambda i=i: raw.execute("SELECT * FROM tickets WHERE id = ?", (i,)).fetchone())
-        for i in ids
+        (lambda i=i: raw.execute(_SELECT + " WHERE t.id = ?", (i,)).fetchone()) for i in ids
     )
     raw.close()
     engine.close()
@@ -268,7 +391,12 @@ import resource, sys
 from ayra_tickets import Engine
 with Engine.open(sys.argv[1]) as engine:
     count = sum(1 for _ in engine.tickets.export())
-print(count, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+try:  # the peak of this program's own memory (ru_maxrss also counts the parent's, on Linux)
+    with open("/proc/self/status") as status:
+        peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+except OSError:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(count, peak)
 """
 
 
@@ -277,7 +405,7 @@ def bench_export(folder: Path) -> dict[str, float]:
     import subprocess
     import sys
 
-    path = folder / "read0.db"
+    path = folder / "read.db"
     began = time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-c", EXPORT_PROBE, str(path)], capture_output=True, text=True, check=True
@@ -285,7 +413,7 @@ def bench_export(folder: Path) -> dict[str, float]:
     elapsed = time.perf_counter() - began
     count, peak_kib = int(out[0]), int(out[1])
     size = path.stat().st_size + sum(
-        p.stat().st_size for p in folder.glob("read0.db-*") if p.exists()
+        p.stat().st_size for p in folder.glob("read.db-*") if p.exists()
     )
     return {
         "export_tickets": count,
@@ -307,12 +435,14 @@ def main() -> None:
     singles = work[: min(len(work), 2_000)]
     runs: dict[str, list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory() as folder:
+        print(f"building the read dataset of {len(work)} tickets ...", flush=True)
+        now = build_read_database(Path(folder) / "read.db", work)
         for run in range(args.repeat):
             print(f"run {run + 1} of {args.repeat} ...", flush=True)
             for name, samples in {
-                **bench_creates(Path(folder), singles, run),
+                **bench_singles(Path(folder), singles, run),
                 **bench_bulk(Path(folder), work, run),
-                **bench_reads(Path(folder), work, run),
+                **bench_reads(Path(folder) / "read.db", now, len(work)),
             }.items():
                 runs.setdefault(name, []).append(summary(samples))
         extra = bench_export(Path(folder))
@@ -331,12 +461,16 @@ def main() -> None:
         )
     print()
     ratios = {}
-    for ours, raw in (
-        ("create (Python API)", "create (raw sqlite3)"),
-        ("create (engine.request)", "create (raw sqlite3)"),
+    pairs = [
+        (f"{op} ({side})", f"{op} (raw sqlite3)")
+        for op in ("create", "update", "close")
+        for side in ("Python API", "engine.request")
+    ]
+    pairs += [
         ("bulk import (import_many)", "bulk import (raw executemany)"),
         ("get (Python API)", "get (raw sqlite3)"),
-    ):
+    ]
+    for ours, raw in pairs:
         ratios[ours] = table[ours]["ops_per_s"] / table[raw]["ops_per_s"]
         print(f"{ours} / {raw}: {ratios[ours]:.2f}x of raw throughput")
     for name in [

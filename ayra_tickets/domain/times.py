@@ -28,8 +28,9 @@ def format_optional(value: datetime | None) -> str | None:
 
 
 def load_time(text: str) -> datetime:
-    """Read a timestamp this engine wrote (fast path, no validation)."""
-    return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
+    """Read a timestamp this engine wrote (fast path, no validation): Python reads the
+    ``Z`` as UTC."""
+    return datetime.fromisoformat(text)
 
 
 def load_optional(text: str | None) -> datetime | None:

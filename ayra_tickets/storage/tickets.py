@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +16,7 @@ from sqlite_utils import Database
 
 from ..domain.lifecycle import Status
 from ..domain.paging import Cursor
-from ..domain.sla import SlaClock, breach_at
+from ..domain.sla import Sla, SlaClock, breach_at
 from ..domain.ticket import Event, Ticket
 from ..domain.times import format_optional, format_time, load_optional, load_time
 from ..domain.validation import ListQuery
@@ -95,12 +95,24 @@ def _flag(value: bool | None) -> int | None:
     return None if value is None else int(value)
 
 
-def _bool(value: int | None) -> bool | None:
-    return None if value is None else bool(value)
+_STATUSES = {str(status): status for status in Status}
 
 
-def ticket_from_row(row: Sequence[Any]) -> Ticket:
-    """A ticket from a row of ``_SELECT`` (its columns, then the agent's name)."""
+def _json(text: str) -> Any:
+    return {} if text == "{}" else json.loads(text)
+
+
+Statement = tuple[str, list[Any]]
+"""SQL and its parameters."""
+
+SlaView = Callable[[SlaClock, "datetime | None"], Sla]
+"""How a ticket's SLA reads, from its clock and its ``closed_at`` (the service knows the
+moment and the calendars)."""
+
+
+def ticket_from_row(row: Sequence[Any], view: SlaView | None = None) -> Ticket:
+    """A ticket from a row of ``_SELECT`` (its columns, then the agent's name); with
+    ``view``, its ``sla`` is filled in too (cheaper than reading it in afterwards)."""
     (
         number, ticket_id, subject, description, priority, status, category, contact_id,
         conversation_id, assigned_to, due_date, tags, custom_fields, metadata,
@@ -111,46 +123,49 @@ def ticket_from_row(row: Sequence[Any]) -> Ticket:
         resolution_missed_at, _breach_at, assigned_name,
     ) = row  # fmt: skip
     created = load_time(created_at)
+    closed = load_optional(closed_at)
+    clock = SlaClock(
+        policy=sla_policy,
+        started_at=created,
+        response_target=response_target,
+        resolution_target=resolution_target,
+        response_due_at=load_time(response_due_at),
+        resolution_due_at=load_time(resolution_due_at),
+        paused_since=load_optional(paused_since),
+        paused_seconds=paused_seconds,
+        response_met=None if response_met is None else bool(response_met),
+        resolution_met=None if resolution_met is None else bool(resolution_met),
+        resolution_missed_at=load_optional(resolution_missed_at),
+    )
     return Ticket(
         id=ticket_id,
         number=number,
         subject=subject,
         description=description,
         priority=priority,
-        status=Status(status),
+        status=_STATUSES[status],
         created_at=created,
         updated_at=load_time(updated_at),
-        clock=SlaClock(
-            policy=sla_policy,
-            started_at=created,
-            response_target=response_target,
-            resolution_target=resolution_target,
-            response_due_at=load_time(response_due_at),
-            resolution_due_at=load_time(resolution_due_at),
-            paused_since=load_optional(paused_since),
-            paused_seconds=paused_seconds,
-            response_met=_bool(response_met),
-            resolution_met=_bool(resolution_met),
-            resolution_missed_at=load_optional(resolution_missed_at),
-        ),
+        clock=clock,
         category=category,
         contact_id=contact_id,
         conversation_id=conversation_id,
         assigned_to=assigned_to,
         due_date=load_optional(due_date),
-        tags=tuple(json.loads(tags)),
-        custom_fields=json.loads(custom_fields),
-        metadata=json.loads(metadata),
+        tags=() if tags == "[]" else tuple(json.loads(tags)),
+        custom_fields=_json(custom_fields),
+        metadata=_json(metadata),
         resolution_note=resolution_note,
         customer_satisfaction=customer_satisfaction,
         resolution_time=resolution_time,
         root_cause=root_cause,
         first_response_at=load_optional(first_response_at),
         resolved_at=load_optional(resolved_at),
-        closed_at=load_optional(closed_at),
+        closed_at=closed,
         reopened_count=reopened_count,
         version=version,
         assigned_name=assigned_name,
+        sla=None if view is None else view(clock, closed),
     )
 
 
@@ -218,6 +233,7 @@ class TicketStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._conn = db.conn
+        self._sorting: dict[str, bool] = {}
 
     def next_number(self) -> int:
         (number,) = self._conn.execute(
@@ -246,7 +262,9 @@ class TicketStore:
         )
         self._append_many((ticket.number, event) for ticket, events in built for event in events)
 
-    def scan(self, query: ListQuery, now: datetime, after: int, limit: int) -> list[Ticket]:
+    def scan(
+        self, query: ListQuery, now: datetime, after: int, limit: int, view: SlaView | None = None
+    ) -> list[Ticket]:
         """Up to ``limit`` tickets matching ``query``'s filters with a number above
         ``after``, in number order: the steps of an export."""
         where, params = _where(query, now)
@@ -254,7 +272,7 @@ class TicketStore:
         rows = self._conn.execute(
             f"{_SELECT}{where} ORDER BY t.number LIMIT ?", [*params, after, limit]
         )
-        return [ticket_from_row(row) for row in rows]
+        return [ticket_from_row(row, view) for row in rows]
 
     def save(self, before: Ticket, after: Ticket, events: Iterable[Event]) -> None:
         row = ticket_to_row(after)
@@ -311,7 +329,9 @@ class TicketStore:
         (total,) = self._conn.execute("SELECT COUNT(*) FROM tickets").fetchone()
         return int(total)
 
-    def after(self, query: ListQuery, now: datetime) -> tuple[list[Ticket], bool]:
+    def after(
+        self, query: ListQuery, now: datetime, view: SlaView | None = None
+    ) -> tuple[list[Ticket], bool]:
         """The page after ``query.cursor`` by keyset (no counting, no offset), and whether
         more follow."""
         assert query.cursor is not None
@@ -322,36 +342,108 @@ class TicketStore:
             f"{_SELECT}{where} ORDER BY {_order(query)} LIMIT ?",
             [*params, *keys, query.per_page + 1],
         ).fetchall()
-        found = [ticket_from_row(row) for row in rows[: query.per_page]]
+        found = [ticket_from_row(row, view) for row in rows[: query.per_page]]
         return found, len(rows) > query.per_page
 
     def plans(self, query: ListQuery, now: datetime) -> dict[str, list[str]]:
         """SQLite's plans for the statements a list runs (for tests and tuning)."""
-        where, params = _where(query, now)
-        statements = {
-            "count": (f"SELECT COUNT(*) FROM tickets t{where}", params),
-            "page": (
-                f"{_SELECT}{where} ORDER BY {_order(query)} LIMIT ? OFFSET ?",
-                [*params, query.per_page, 0],
-            ),
-        }
+        (count_sql, count_args), page = self._statements(query, now)
+        (total,) = self._conn.execute(count_sql, count_args).fetchone()
+        page_sql, page_args = page(total)
         return {
             name: [row[-1] for row in self._conn.execute(f"EXPLAIN QUERY PLAN {sql}", args)]
-            for name, (sql, args) in statements.items()
+            for name, (sql, args) in {
+                "count": (count_sql, count_args),
+                "page": (page_sql, [*page_args, query.per_page, 0]),
+            }.items()
         }
 
-    def list(self, query: ListQuery, now: datetime) -> tuple[list[Ticket], int]:
+    def list(
+        self, query: ListQuery, now: datetime, view: SlaView | None = None
+    ) -> tuple[list[Ticket], int]:
         """One page of tickets matching ``query``, and how many match in all."""
-        where, params = _where(query, now)
-        (total,) = self._conn.execute(f"SELECT COUNT(*) FROM tickets t{where}", params).fetchone()
+        (count_sql, count_args), page = self._statements(query, now)
+        (total,) = self._conn.execute(count_sql, count_args).fetchone()
         offset = (query.page - 1) * query.per_page
         if offset >= total:
             return [], int(total)
-        rows = self._conn.execute(
-            f"{_SELECT}{where} ORDER BY {_order(query)} LIMIT ? OFFSET ?",
-            [*params, query.per_page, offset],
-        )
-        return [ticket_from_row(row) for row in rows], int(total)
+        sql, args = page(total)
+        rows = self._conn.execute(sql, [*args, query.per_page, offset])
+        return [ticket_from_row(row, view) for row in rows], int(total)
+
+    def _statements(
+        self, query: ListQuery, now: datetime
+    ) -> tuple[Statement, Callable[[int], Statement]]:
+        """The count, and (given the count) the page statement without its LIMIT/OFFSET.
+
+        Few matches (under one ticket in ``WALK_SHARE``) are gathered from the filters'
+        indexes and sorted. Many are found by walking an index in the page's order and
+        checking each ticket, which stops when the page is full: tags are then probed per
+        ticket, and when SQLite would still gather and sort, the other filters are kept
+        off their indexes too. Counting a lone tag or a lone search reads only that index.
+        """
+        where, params = _where(query, now)
+        lone = _lone_filter(query)
+        if lone == "tags":
+            count = ("SELECT COUNT(*) FROM ticket_tags WHERE tag = ?", [query.tags[0]])
+        elif lone == "search" and params:
+            count = ("SELECT COUNT(*) FROM tickets_fts WHERE tickets_fts MATCH ?", params)
+        else:
+            count = (f"SELECT COUNT(*) FROM tickets t{where}", params)
+
+        def page(total: int) -> Statement:
+            def statement(where: str) -> str:
+                return f"{_SELECT}{where} ORDER BY {_order(query)} LIMIT ? OFFSET ?"
+
+            if total * WALK_SHARE < self._size():
+                return statement(where), params
+            sql, args = statement(where), params
+            if query.tags:
+                clauses, args = _where(query, now, probe_tags=True)
+                sql = statement(clauses)
+            if query.search is None and self._sorts(sql, args):
+                clauses, args = _where(query, now, probe_tags=True, walk=True)
+                sql = statement(clauses)
+            return sql, args
+
+        return count, page
+
+    def _sorts(self, sql: str, args: Sequence[Any]) -> bool:
+        """Whether SQLite would gather and sort the matches for this page (asked once per
+        statement text; the answer depends on the shape, not the values)."""
+        sorts = self._sorting.get(sql)
+        if sorts is None:
+            plan = self._conn.execute(f"EXPLAIN QUERY PLAN {sql}", [*args, 1, 0]).fetchall()
+            sorts = any("TEMP B-TREE FOR ORDER BY" in row[-1] for row in plan)
+            if len(self._sorting) >= 512:
+                self._sorting.clear()
+            self._sorting[sql] = sorts
+        return sorts
+
+    def _size(self) -> int:
+        """How many tickets there are (numbers are gapless and tickets never deleted)."""
+        (last,) = self._conn.execute("SELECT COALESCE(MAX(number), 0) FROM tickets").fetchone()
+        return int(last)
+
+
+WALK_SHARE = 200
+"""A tag matching at least one ticket in this many is probed per ticket along the page's
+order (about this many probes fill a row of the page) rather than gathered and sorted."""
+
+
+def _lone_filter(query: ListQuery) -> str | None:
+    """``"tags"`` or ``"search"`` when that is the query's only filter (one tag)."""
+    others = (
+        query.status, query.priority, query.category, query.assigned_to, query.contact_id,
+        query.created_after, query.created_before, query.due_after, query.due_before,
+    )  # fmt: skip
+    if any(value for value in others) or query.sla_breach is not None:
+        return None
+    if len(query.tags) == 1 and query.search is None:
+        return "tags"
+    if not query.tags and query.search is not None:
+        return "search"
+    return None
 
 
 def fts_query(text: str) -> str | None:
@@ -366,22 +458,28 @@ def fts_query(text: str) -> str | None:
     return " ".join(f'"{word}"*' for word in words)
 
 
-def _where(query: ListQuery, now: datetime) -> tuple[str, list[Any]]:
+def _where(
+    query: ListQuery, now: datetime, *, probe_tags: bool = False, walk: bool = False
+) -> tuple[str, list[Any]]:
+    """The WHERE clause for ``query``'s filters. ``probe_tags`` checks tags per ticket;
+    ``walk`` also keeps the columns' own indexes out of the plan (a unary ``+``), so that
+    the one index in the page's order is walked."""
     clauses: list[str] = []
     params: list[Any] = []
+    t = "+t." if walk else "t."
 
     def any_of(column: str, values: Sequence[Any]) -> None:
-        clauses.append(f"{column} IN ({', '.join('?' for _ in values)})")
+        clauses.append(f"{t}{column} IN ({', '.join('?' for _ in values)})")
         params.extend(values)
 
     if query.status:
-        any_of("t.status", [str(s) for s in query.status])
+        any_of("status", [str(s) for s in query.status])
     if query.priority:
-        any_of("t.priority", [int(p) for p in query.priority])
+        any_of("priority", [int(p) for p in query.priority])
     for column in ("category", "assigned_to", "contact_id"):
         value = getattr(query, column)
         if value is not None:
-            clauses.append(f"t.{column} = ?")
+            clauses.append(f"{t}{column} = ?")
             params.append(value)
     for name, column, op in (
         ("created_after", "created_at", ">="),
@@ -391,10 +489,15 @@ def _where(query: ListQuery, now: datetime) -> tuple[str, list[Any]]:
     ):
         value = getattr(query, name)
         if value is not None:
-            clauses.append(f"t.{column} {op} ?")
+            clauses.append(f"{t}{column} {op} ?")
             params.append(format_time(value))
     for tag in query.tags:
-        clauses.append("t.number IN (SELECT ticket_number FROM ticket_tags WHERE tag = ?)")
+        if probe_tags:  # checked per ticket, so the planner can walk the order's index
+            clauses.append(
+                "EXISTS (SELECT 1 FROM ticket_tags WHERE tag = ? AND ticket_number = t.number)"
+            )
+        else:
+            clauses.append("t.number IN (SELECT ticket_number FROM ticket_tags WHERE tag = ?)")
         params.append(tag)
     if query.search is not None:
         match = fts_query(query.search)
@@ -407,9 +510,9 @@ def _where(query: ListQuery, now: datetime) -> tuple[str, list[Any]]:
         # A ticket reads as breached from its stored sla_breach_at on (see
         # domain.sla.breach_at), so "breached at now?" is a range over an index.
         if query.sla_breach:
-            clauses.append("t.sla_breach_at <= ?")
+            clauses.append(f"{t}sla_breach_at <= ?")
         else:
-            clauses.append("(t.sla_breach_at IS NULL OR t.sla_breach_at > ?)")
+            clauses.append(f"({t}sla_breach_at IS NULL OR {t}sla_breach_at > ?)")
         params.append(format_time(now))
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     return where, params

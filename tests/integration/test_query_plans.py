@@ -45,6 +45,13 @@ ORDERS: list[dict[str, Any]] = [
     {"contact_id": "contact_1"},
     {"status": "open", "priority": 2},
     {"status": "open", "sort_by": "due_date", "sort_order": "asc"},
+    # many matches and no index in the page's order for the filter: the order's index
+    # is walked and each ticket checked
+    {"tags": "refund"},
+    {"tags": "refund", "status": "open"},
+    {"category": "billing", "sort_by": "priority"},
+    {"assigned_to": "user_1", "sort_by": "updated_at"},
+    {"priority": 3, "sort_by": "due_date", "sort_order": "asc"},
 ]
 
 
@@ -103,3 +110,36 @@ def test_a_first_page_is_read_in_index_order_without_sorting(
 ) -> None:
     page = plans(engine, params)["page"]
     assert not any("TEMP B-TREE" in step for step in page), page
+
+
+def test_a_rare_tag_is_read_from_its_index_and_a_common_one_along_the_order(
+    engine: Engine,
+) -> None:
+    clock = engine._core.clock
+    rare = [
+        engine.tickets.create(subject=f"Rare {i}", description="x", tags=["rare", "vip"])
+        for i in range(3)
+    ]
+    clock.advance(minutes=1)  # type: ignore[attr-defined]
+    found = plans(engine, {"tags": "rare"})
+    assert found["count"] == ["SEARCH ticket_tags USING PRIMARY KEY (tag=?)"]
+    assert any("ticket_tags USING PRIMARY KEY (tag=?)" in step for step in found["page"])
+    common = plans(engine, {"tags": "vip"})["page"]
+    assert any("(tag=? AND ticket_number=?)" in step for step in common), common
+    assert not any("TEMP B-TREE" in step for step in common), common
+
+    # Either way, the same tickets in the same order as a plain filter of everything.
+    for params in ({"tags": "rare"}, {"tags": "vip"}, {"tags": "vip", "sort_by": "priority"}):
+        pages = engine.tickets.list(per_page=100, **params)
+        expected = sorted(
+            (t for t in engine.tickets.export() if params["tags"] in t["tags"]),
+            key=lambda t: (
+                (-t["priority"], -int(t["number"][5:]))
+                if params.get("sort_by") == "priority"
+                else (t["created_at"], int(t["number"][5:]))
+            ),
+            reverse=params.get("sort_by") != "priority",
+        )
+        assert pages.meta["total"] == len(expected)
+        assert [t.id for t in pages.data] == [t["id"] for t in expected[:100]]
+    assert [t.id for t in engine.tickets.list(tags="rare").data] == [t.id for t in rare[::-1]]

@@ -1,0 +1,41 @@
+"""The benchmark command runs end to end on a tiny dataset and writes every figure.
+
+No timing is asserted here (timings belong to the benchmark's own output); this keeps
+the command working and its JSON complete.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from benchmarks.__main__ import LIST_MIX, SEARCHES
+
+
+def test_the_benchmark_command_writes_every_measurement_and_ratio(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--tickets", "400", "--repeat", "1", "--json", out],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert "of raw throughput" in done.stdout
+    figures = json.loads(out.read_text())
+    results, ratios = figures["results"], figures["ratios"]
+    for op in ("create", "update", "close"):
+        for side in ("Python API", "engine.request", "raw sqlite3"):
+            assert results[f"{op} ({side})"]["ops_per_s"] > 0
+        assert ratios[f"{op} (Python API)"] > 0
+    assert ratios["bulk import (import_many)"] > 0
+    lists = [name for name in ratios if name.startswith("list+total")]
+    assert len(lists) == len(LIST_MIX) + len(SEARCHES)
+    for name in lists:
+        assert results[name]["p99_us"] > 0
+        assert results[f"{name} (raw sqlite3)"]["p99_us"] > 0
+    assert figures["export_tickets"] == 400
+    assert 0 < figures["export_peak_rss_mb"] < 1_000
+    assert figures["db_bytes_per_ticket"] > 0
