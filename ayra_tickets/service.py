@@ -156,8 +156,8 @@ class Tickets:
         clean = validate_create(fields)
         core = self._core
         with core.transaction():
-            now = core.now()
-            number = core.tickets.next_number()
+            number, last = core.tickets.next_number()
+            now = core.now() if last is None else max(core.now(), last)
             ticket, events = ops.create(
                 "ticket_" + random_token(TICKET_ID_LENGTH), number, clean, now, core.policy
             )
@@ -267,8 +267,8 @@ class Tickets:
                     rejected.append(Rejection(index, error.to_dict()["error"]))
             if valid:
                 with core.transaction():
-                    now = core.now()
-                    start = core.tickets.next_number()
+                    start, previous = core.tickets.next_number()
+                    now = core.now() if previous is None else max(core.now(), previous)
                     built = [
                         ops.create(
                             "ticket_" + random_token(TICKET_ID_LENGTH),

@@ -16,7 +16,7 @@ from sqlite_utils.migrations import Migrations
 
 migrations = Migrations("ayra_tickets")
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 """The number of the latest migration; a database past it is from a newer release."""
 
 
@@ -226,6 +226,21 @@ def _assignee_status_covers_priority(db: Database) -> None:
     db.execute(
         "CREATE INDEX tickets_by_assignee_status_created"
         " ON tickets (assigned_to, status, created_at, number, priority)"
+    )
+
+
+@migrations(name="0007_created_in_number_order")
+def _created_in_number_order(db: Database) -> None:
+    # From this release on, a ticket is never created before the one numbered before it,
+    # so newest-first is highest-number-first (searches read their index in that order).
+    # Tickets written before may break the rule; whether they do is recorded once here.
+    (broken,) = db.execute(
+        "SELECT EXISTS (SELECT 1 FROM tickets a JOIN tickets b ON b.number = a.number + 1"
+        " WHERE b.created_at < a.created_at)"
+    ).fetchone()
+    db.execute(
+        "INSERT INTO settings (key, value) VALUES ('created_in_number_order', ?)",
+        ("0" if broken else "1",),
     )
 
 

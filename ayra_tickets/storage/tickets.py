@@ -64,6 +64,12 @@ _SELECT = (
     + ", ".join(f"t.{name}" for name in _COLUMNS)
     + ", a.name FROM tickets t LEFT JOIN agents a ON a.id = t.assigned_to"
 )
+_SELECT_BY_TEXT = (
+    "SELECT "
+    + ", ".join(f"t.{name}" for name in _COLUMNS)
+    + ", a.name FROM tickets_fts JOIN tickets t ON t.number = tickets_fts.rowid"
+    + " LEFT JOIN agents a ON a.id = t.assigned_to"
+)
 _INSERT = f"INSERT INTO tickets ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
 # The full-text index (an external-content FTS5 table made by sqlite-utils) is written
 # here, with the tickets: through triggers it cost milliseconds a row on big tables.
@@ -234,12 +240,27 @@ class TicketStore:
         self.db = db
         self._conn = db.conn
         self._sorting: dict[str, bool] = {}
+        self._by_number: bool | None = None
 
-    def next_number(self) -> int:
-        (number,) = self._conn.execute(
-            "SELECT COALESCE(MAX(number), 0) + 1 FROM tickets"
+    def next_number(self) -> tuple[int, datetime | None]:
+        """The next ticket's number, and when the last ticket was created (a new one is
+        never created before it: creation times follow numbers, see ``by_number``)."""
+        row = self._conn.execute(
+            "SELECT number, created_at FROM tickets ORDER BY number DESC LIMIT 1"
         ).fetchone()
-        return int(number)
+        return (1, None) if row is None else (row[0] + 1, load_time(row[1]))
+
+    @property
+    def by_number(self) -> bool:
+        """Whether creation times never decrease with numbers in this database, so that
+        newest-first is highest-number-first. It holds for every ticket this release
+        creates; a database whose older tickets break it says so in ``settings``."""
+        if self._by_number is None:
+            row = self._conn.execute(
+                "SELECT value FROM settings WHERE key = 'created_in_number_order'"
+            ).fetchone()
+            self._by_number = row is not None and row[0] == "1"
+        return self._by_number
 
     def insert(self, ticket: Ticket, events: Iterable[Event]) -> None:
         self._conn.execute(_INSERT, ticket_to_row(ticket))
@@ -335,13 +356,19 @@ class TicketStore:
         """The page after ``query.cursor`` by keyset (no counting, no offset), and whether
         more follow."""
         assert query.cursor is not None
-        where, params = _where(query, now)
-        keyset, keys = _keyset(query, query.cursor)
-        where = f"{where} AND {keyset}" if where else f" WHERE {keyset}"
-        rows = self._conn.execute(
-            f"{_SELECT}{where} ORDER BY {_order(query)} LIMIT ?",
-            [*params, *keys, query.per_page + 1],
-        ).fetchall()
+        if self._text_driven(query):
+            where, params = _where(query, now, text_driven=True)
+            op = "<" if query.sort_order == "desc" else ">"
+            sql = f"{_SELECT_BY_TEXT}{where} AND tickets_fts.rowid {op} ?"
+            sql += f" ORDER BY {_order(query, text_driven=True)} LIMIT ?"
+            args = [*params, query.cursor.number, query.per_page + 1]
+        else:
+            where, params = _where(query, now)
+            keyset, keys = _keyset(query, query.cursor)
+            where = f"{where} AND {keyset}" if where else f" WHERE {keyset}"
+            sql = f"{_SELECT}{where} ORDER BY {_order(query)} LIMIT ?"
+            args = [*params, *keys, query.per_page + 1]
+        rows = self._conn.execute(sql, args).fetchall()
         found = [ticket_from_row(row, view) for row in rows[: query.per_page]]
         return found, len(rows) > query.per_page
 
@@ -395,6 +422,11 @@ class TicketStore:
             def statement(where: str) -> str:
                 return f"{_SELECT}{where} ORDER BY {_order(query)} LIMIT ? OFFSET ?"
 
+            if self._text_driven(query):
+                clauses, args = _where(query, now, probe_tags=True, text_driven=True)
+                order = _order(query, text_driven=True)
+                return f"{_SELECT_BY_TEXT}{clauses} ORDER BY {order} LIMIT ? OFFSET ?", args
+
             if total * WALK_SHARE < self._size():
                 return statement(where), params
             sql, args = statement(where), params
@@ -407,6 +439,17 @@ class TicketStore:
             return sql, args
 
         return count, page
+
+    def _text_driven(self, query: ListQuery) -> bool:
+        """Whether a search's page is read from the search index in number order (newest
+        or oldest first, where creation times follow numbers): it stops when full,
+        where sorting would gather every match first."""
+        return (
+            query.search is not None
+            and fts_query(query.search) is not None
+            and query.sort_by == "created_at"
+            and self.by_number
+        )
 
     def _sorts(self, sql: str, args: Sequence[Any]) -> bool:
         """Whether SQLite would gather and sort the matches for this page (asked once per
@@ -459,7 +502,12 @@ def fts_query(text: str) -> str | None:
 
 
 def _where(
-    query: ListQuery, now: datetime, *, probe_tags: bool = False, walk: bool = False
+    query: ListQuery,
+    now: datetime,
+    *,
+    probe_tags: bool = False,
+    walk: bool = False,
+    text_driven: bool = False,
 ) -> tuple[str, list[Any]]:
     """The WHERE clause for ``query``'s filters. ``probe_tags`` checks tags per ticket;
     ``walk`` also keeps the columns' own indexes out of the plan (a unary ``+``), so that
@@ -503,6 +551,9 @@ def _where(
         match = fts_query(query.search)
         if match is None:
             clauses.append("0")
+        elif text_driven:  # the statement reads from tickets_fts (_SELECT_BY_TEXT)
+            clauses.insert(0, "tickets_fts MATCH ?")
+            params.insert(0, match)
         else:
             clauses.append("t.number IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?)")
             params.append(match)
@@ -540,8 +591,10 @@ def _keyset(query: ListQuery, cursor: Cursor) -> tuple[str, list[Any]]:
     ]
 
 
-def _order(query: ListQuery) -> str:
+def _order(query: ListQuery, *, text_driven: bool = False) -> str:
     direction = "ASC" if query.sort_order == "asc" else "DESC"
+    if text_driven:  # creation order is number order (TicketStore.by_number)
+        return f"tickets_fts.rowid {direction}"
     column = _SORT_COLUMNS[query.sort_by]
     nulls_last = f"{column} IS NULL, " if query.sort_by == "due_date" else ""
     return f"{nulls_last}{column} {direction}, t.number {direction}"

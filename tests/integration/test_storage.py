@@ -140,8 +140,48 @@ def test_a_clock_that_steps_back_never_makes_a_tickets_history_run_backwards(
         assert closed.created_at <= closed.resolved_at == closed.closed_at
         times = [event.at for event in engine.tickets.events(made.id)]
         assert times == sorted(times)
-        # A ticket created now, by the clock that stepped back, is stamped now.
-        assert engine.tickets.create(subject="b", description="b").created_at == clock.at
+        # Nor is a ticket created before the one numbered before it: creation times
+        # follow numbers (newest first is highest number first), in bulk too.
+        assert engine.tickets.create(subject="b", description="b").created_at == made.created_at
+        engine.tickets.import_many([{"subject": "c", "description": "c"}])
+        assert engine.tickets.list(per_page=1, sort_order="asc", page=3).data[0].created_at == (
+            made.created_at
+        )
+        clock.at = datetime(2025, 1, 15, 18, 0, tzinfo=UTC)
+        assert engine.tickets.create(subject="d", description="d").created_at == clock.at
+        assert engine.db.conn.execute(
+            "SELECT value FROM settings WHERE key = 'created_in_number_order'"
+        ).fetchone() == ("1",)
+
+
+def test_a_database_whose_old_tickets_break_creation_order_still_lists_searches_in_order(
+    db_path: str, clock: ManualClock
+) -> None:
+    from sqlite_utils import Database
+
+    with Engine.open(db_path, clock=clock) as engine:
+        for i in range(4):
+            engine.tickets.create(subject=f"printer {i}", description="jam")
+            clock.advance(hours=1)
+    old = Database(db_path)  # as a release before schema 7 could have written it
+    old.execute("UPDATE tickets SET created_at = '2025-01-01T00:00:00Z' WHERE number = 3")
+    old.execute("DELETE FROM settings WHERE key = 'created_in_number_order'")
+    old.execute("DELETE FROM _sqlite_migrations WHERE name = '0007_created_in_number_order'")
+    old.conn.commit()
+    old.close()
+    with Engine.open(db_path, clock=clock) as engine:
+        assert not engine._core.tickets.by_number
+        newest = [t.subject for t in engine.tickets.list(search="printer").data]
+        assert newest == ["printer 3", "printer 1", "printer 0", "printer 2"]
+        walked, page = [], engine.tickets.list(search="printer", per_page=1)
+        while True:
+            walked += [t.subject for t in page.data]
+            if page.meta["next_cursor"] is None:
+                break
+            page = engine.tickets.list(
+                search="printer", per_page=1, cursor=page.meta["next_cursor"]
+            )
+        assert walked == newest
 
 
 def test_a_database_from_the_first_schema_opens_and_upgrades_in_place(
