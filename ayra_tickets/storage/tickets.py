@@ -356,7 +356,9 @@ class TicketStore:
         """The page after ``query.cursor`` by keyset (no counting, no offset), and whether
         more follow."""
         assert query.cursor is not None
-        if self._text_driven(query):
+        # A lone search reads on along its index (the first page may have done so too:
+        # either way the next page is the next numbers down, or up).
+        if _lone_filter(query) == "search" and self._text_driven(query):
             where, params = _where(query, now, text_driven=True)
             op = "<" if query.sort_order == "desc" else ">"
             sql = f"{_SELECT_BY_TEXT}{where} AND tickets_fts.rowid {op} ?"
@@ -407,7 +409,9 @@ class TicketStore:
         indexes and sorted. Many are found by walking an index in the page's order and
         checking each ticket, which stops when the page is full: tags are then probed per
         ticket, and when SQLite would still gather and sort, the other filters are kept
-        off their indexes too. Counting a lone tag or a lone search reads only that index.
+        off their indexes too, or, for a search in creation order, the search index is
+        read newest (or oldest) first. Counting a lone tag or a lone search reads only
+        that index.
         """
         where, params = _where(query, now)
         lone = _lone_filter(query)
@@ -422,12 +426,12 @@ class TicketStore:
             def statement(where: str) -> str:
                 return f"{_SELECT}{where} ORDER BY {_order(query)} LIMIT ? OFFSET ?"
 
-            if self._text_driven(query):
+            many = total * WALK_SHARE >= self._size()
+            if self._text_driven(query) and (many or lone == "search"):
                 clauses, args = _where(query, now, probe_tags=True, text_driven=True)
                 order = _order(query, text_driven=True)
                 return f"{_SELECT_BY_TEXT}{clauses} ORDER BY {order} LIMIT ? OFFSET ?", args
-
-            if total * WALK_SHARE < self._size():
+            if not many:
                 return statement(where), params
             sql, args = statement(where), params
             if query.tags:

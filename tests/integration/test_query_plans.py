@@ -52,6 +52,10 @@ ORDERS: list[dict[str, Any]] = [
     {"category": "billing", "sort_by": "priority"},
     {"assigned_to": "user_1", "sort_by": "updated_at"},
     {"priority": 3, "sort_by": "due_date", "sort_order": "asc"},
+    # a search in creation order reads the search index newest (or oldest) first
+    {"search": "printer"},
+    {"search": "printer", "sort_order": "asc"},
+    {"search": "printer", "status": "open"},
 ]
 
 
@@ -143,3 +147,38 @@ def test_a_rare_tag_is_read_from_its_index_and_a_common_one_along_the_order(
         assert pages.meta["total"] == len(expected)
         assert [t.id for t in pages.data] == [t["id"] for t in expected[:100]]
     assert [t.id for t in engine.tickets.list(tags="rare").data] == [t.id for t in rare[::-1]]
+
+
+def test_a_search_with_few_matches_and_one_with_many_list_the_same_as_a_plain_filter(
+    engine: Engine,
+) -> None:
+    everything = list(engine.tickets.export())
+    contact = max(
+        {t["contact_id"] for t in everything},
+        key=lambda c: sum(t["contact_id"] == c for t in everything),
+    )
+    for params in (
+        {"search": "printer", "contact_id": contact},  # few: gathered and sorted
+        {"search": "printer", "status": "open"},  # many: read from the index in order
+        {"search": "printer", "status": "open", "sort_order": "asc"},
+    ):
+        search = params["search"]
+        others = {k: v for k, v in params.items() if k not in ("search", "sort_order")}
+        expected = [
+            t["id"]
+            for t in everything
+            if search in (t["subject"] + " " + t["description"]).lower()
+            and all(t[k] == v for k, v in others.items())
+        ]
+        if params.get("sort_order") != "asc":
+            expected.reverse()
+        first = engine.tickets.list(per_page=100, **params)
+        assert first.meta["total"] == len(expected)
+        assert [t.id for t in first.data] == expected[:100]
+        walked, page = [], engine.tickets.list(per_page=7, **params)
+        while True:
+            walked += [t.id for t in page.data]
+            if page.meta["next_cursor"] is None:
+                break
+            page = engine.tickets.list(per_page=7, cursor=page.meta["next_cursor"], **params)
+        assert walked == expected
