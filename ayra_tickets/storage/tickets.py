@@ -64,6 +64,15 @@ _SELECT = (
     + ", ".join(f"t.{name}" for name in _COLUMNS)
     + ", a.name FROM tickets t LEFT JOIN agents a ON a.id = t.assigned_to"
 )
+# A tag row carries its ticket's status too, so that a tag and a status are counted from
+# one index (ticket_tags_by_tag_status).
+_INSERT_TAG = "INSERT INTO ticket_tags (tag, ticket_number, status) VALUES (?, ?, ?)"
+
+
+def _tag_rows(ticket: Ticket) -> list[tuple[str, int, str]]:
+    return [(tag, ticket.number, ticket.status.value) for tag in ticket.tags]
+
+
 _SELECT_BY_TEXT = (
     "SELECT "
     + ", ".join(f"t.{name}" for name in _COLUMNS)
@@ -265,10 +274,7 @@ class TicketStore:
     def insert(self, ticket: Ticket, events: Iterable[Event]) -> None:
         self._conn.execute(_INSERT, ticket_to_row(ticket))
         self._conn.execute(_INDEX_TEXT, (ticket.number, ticket.subject, ticket.description))
-        self._conn.executemany(
-            "INSERT INTO ticket_tags (tag, ticket_number) VALUES (?, ?)",
-            [(tag, ticket.number) for tag in ticket.tags],
-        )
+        self._conn.executemany(_INSERT_TAG, _tag_rows(ticket))
         self._append(ticket.number, events)
 
     def insert_many(self, built: Sequence[tuple[Ticket, Sequence[Event]]]) -> None:
@@ -278,8 +284,7 @@ class TicketStore:
             _INDEX_TEXT, [(t.number, t.subject, t.description) for t, _ in built]
         )
         self._conn.executemany(
-            "INSERT INTO ticket_tags (tag, ticket_number) VALUES (?, ?)",
-            [(tag, ticket.number) for ticket, _ in built for tag in ticket.tags],
+            _INSERT_TAG, [row for ticket, _ in built for row in _tag_rows(ticket)]
         )
         self._append_many((ticket.number, event) for ticket, events in built for event in events)
 
@@ -301,12 +306,9 @@ class TicketStore:
         if (before.subject, before.description) != (after.subject, after.description):
             self._conn.execute(_UNINDEX_TEXT, (before.number, before.subject, before.description))
             self._conn.execute(_INDEX_TEXT, (after.number, after.subject, after.description))
-        if before.tags != after.tags:
+        if (before.tags, before.status) != (after.tags, after.status):
             self._conn.execute("DELETE FROM ticket_tags WHERE ticket_number = ?", (after.number,))
-            self._conn.executemany(
-                "INSERT INTO ticket_tags (tag, ticket_number) VALUES (?, ?)",
-                [(tag, after.number) for tag in after.tags],
-            )
+            self._conn.executemany(_INSERT_TAG, _tag_rows(after))
         self._append(after.number, events)
 
     def _append(self, number: int, events: Iterable[Event]) -> None:
@@ -417,6 +419,13 @@ class TicketStore:
         lone = _lone_filter(query)
         if lone == "tags":
             count = ("SELECT COUNT(*) FROM ticket_tags WHERE tag = ?", [query.tags[0]])
+        elif lone == "tags+status":
+            statuses = [str(status) for status in query.status]
+            count = (
+                "SELECT COUNT(*) FROM ticket_tags WHERE tag = ?"
+                f" AND status IN ({', '.join('?' for _ in statuses)})",
+                [query.tags[0], *statuses],
+            )
         elif lone == "search" and params:
             count = ("SELECT COUNT(*) FROM tickets_fts WHERE tickets_fts MATCH ?", params)
         else:
@@ -479,15 +488,18 @@ order (about this many probes fill a row of the page) rather than gathered and s
 
 
 def _lone_filter(query: ListQuery) -> str | None:
-    """``"tags"`` or ``"search"`` when that is the query's only filter (one tag)."""
+    """``"tags"`` or ``"search"`` when that is the query's only filter (one tag), and
+    ``"tags+status"`` for one tag and a status."""
     others = (
-        query.status, query.priority, query.category, query.assigned_to, query.contact_id,
+        query.priority, query.category, query.assigned_to, query.contact_id,
         query.created_after, query.created_before, query.due_after, query.due_before,
     )  # fmt: skip
     if any(value for value in others) or query.sla_breach is not None:
         return None
     if len(query.tags) == 1 and query.search is None:
-        return "tags"
+        return "tags+status" if query.status else "tags"
+    if query.status:
+        return None
     if not query.tags and query.search is not None:
         return "search"
     return None

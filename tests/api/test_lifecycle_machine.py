@@ -554,6 +554,17 @@ class TicketLifecycle(RuleBasedStateMachine):
         assert listed == [view(t, now) for t in self.model.values()]
 
     @invariant()
+    def the_tag_index_agrees_with_the_tickets(self) -> None:
+        # one row per tag of each ticket, carrying the ticket's current status
+        rows = self.engine.db.conn.execute(
+            "SELECT g.ticket_number, g.tag, g.status FROM ticket_tags g ORDER BY 1, 2"
+        ).fetchall()
+        expected = sorted(
+            (t["number"], tag, t["status"]) for t in self.model.values() for tag in t["tags"]
+        )
+        assert rows == expected
+
+    @invariant()
     def times_are_in_order(self) -> None:
         for t in self.model.values():
             got = self.engine.tickets.get(t["id"])
