@@ -237,7 +237,7 @@ def bench_singles(folder: Path, work: list[dict[str, Any]], run: int) -> dict[st
     def raw_create(row: tuple[Any, ...], tags: list[Any], events: list[Any]) -> None:
         conn.execute("BEGIN")
         conn.execute(_INSERT, row)
-        conn.execute(_INDEX_TEXT, (row[0], row[2], row[3]))
+        conn.execute(_INDEX_TEXT, (row[0], row[2], row[3], "s" + row[5].replace("_", "")))
         conn.executemany(_RAW_TAG, tags)
         conn.executemany(_RAW_EVENT, events)
         conn.execute("COMMIT")
@@ -293,7 +293,10 @@ def bench_bulk(folder: Path, work: list[dict[str, Any]], run: int) -> dict[str, 
         chunk = rows[start : start + BULK_CHUNK]
         conn.execute("BEGIN")
         conn.executemany(_INSERT, [row for row, _, _ in chunk])
-        conn.executemany(_INDEX_TEXT, [(row[0], row[2], row[3]) for row, _, _ in chunk])
+        conn.executemany(
+            _INDEX_TEXT,
+            [(row[0], row[2], row[3], "s" + row[5].replace("_", "")) for row, _, _ in chunk],
+        )
         conn.executemany(_RAW_TAG, [tag for _, tags, _ in chunk for tag in tags])
         conn.executemany(_RAW_EVENT, [event for _, _, events in chunk for event in events])
         conn.execute("COMMIT")

@@ -16,7 +16,7 @@ from sqlite_utils.migrations import Migrations
 
 migrations = Migrations("ayra_tickets")
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 """The number of the latest migration; a database past it is from a newer release."""
 
 
@@ -255,6 +255,23 @@ def _tag_rows_carry_status(db: Database) -> None:
         " (SELECT status FROM tickets WHERE tickets.number = ticket_tags.ticket_number)"
     )
     db.execute("CREATE INDEX ticket_tags_by_tag_status ON ticket_tags (tag, status, ticket_number)")
+
+
+@migrations(name="0009_search_index_with_status_facets")
+def _search_index_with_status_facets(db: Database) -> None:
+    # The search index carries each ticket's status as a token in a third column, so a
+    # search with a status is counted by the index alone (it read every match's row).
+    # Contentless: the repository writes it with the tickets (see migration 4) and only
+    # rowids are read back, so it keeps no copy of the text.
+    db.execute("DROP TABLE tickets_fts")
+    db.execute(
+        "CREATE VIRTUAL TABLE tickets_fts USING fts5"
+        "(subject, description, facets, content='', tokenize='unicode61')"
+    )
+    db.execute(
+        "INSERT INTO tickets_fts (rowid, subject, description, facets)"
+        " SELECT number, subject, description, 's' || replace(status, '_', '') FROM tickets"
+    )
 
 
 def upgrade(db: Database) -> None:

@@ -82,10 +82,25 @@ _SELECT_BY_TEXT = (
 _INSERT = f"INSERT INTO tickets ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
 # The full-text index (an external-content FTS5 table made by sqlite-utils) is written
 # here, with the tickets: through triggers it cost milliseconds a row on big tables.
-_INDEX_TEXT = "INSERT INTO tickets_fts (rowid, subject, description) VALUES (?, ?, ?)"
+_INDEX_TEXT = "INSERT INTO tickets_fts (rowid, subject, description, facets) VALUES (?, ?, ?, ?)"
 _UNINDEX_TEXT = (
-    "INSERT INTO tickets_fts (tickets_fts, rowid, subject, description) VALUES ('delete', ?, ?, ?)"
+    "INSERT INTO tickets_fts (tickets_fts, rowid, subject, description, facets)"
+    " VALUES ('delete', ?, ?, ?, ?)"
 )
+
+
+def facets(status: Status) -> str:
+    """The search index's ``facets`` column for a ticket: a token for its status (so a
+    search and a status are answered by the index alone). The SQL of migration 9 makes
+    the same token."""
+    return "s" + status.value.replace("_", "")
+
+
+def text_row(ticket: Ticket) -> tuple[int, str, str, str]:
+    """A ticket's row of the search index."""
+    return (ticket.number, ticket.subject, ticket.description, facets(ticket.status))
+
+
 _UPDATE = (
     "UPDATE tickets SET " + ", ".join(f"{name} = ?" for name in _COLUMNS[2:]) + " WHERE number = ?"
 )
@@ -273,16 +288,14 @@ class TicketStore:
 
     def insert(self, ticket: Ticket, events: Iterable[Event]) -> None:
         self._conn.execute(_INSERT, ticket_to_row(ticket))
-        self._conn.execute(_INDEX_TEXT, (ticket.number, ticket.subject, ticket.description))
+        self._conn.execute(_INDEX_TEXT, text_row(ticket))
         self._conn.executemany(_INSERT_TAG, _tag_rows(ticket))
         self._append(ticket.number, events)
 
     def insert_many(self, built: Sequence[tuple[Ticket, Sequence[Event]]]) -> None:
         """Insert many new tickets with their events, in as few statements as possible."""
         self._conn.executemany(_INSERT, [ticket_to_row(ticket) for ticket, _ in built])
-        self._conn.executemany(
-            _INDEX_TEXT, [(t.number, t.subject, t.description) for t, _ in built]
-        )
+        self._conn.executemany(_INDEX_TEXT, [text_row(ticket) for ticket, _ in built])
         self._conn.executemany(
             _INSERT_TAG, [row for ticket, _ in built for row in _tag_rows(ticket)]
         )
@@ -303,9 +316,9 @@ class TicketStore:
     def save(self, before: Ticket, after: Ticket, events: Iterable[Event]) -> None:
         row = ticket_to_row(after)
         self._conn.execute(_UPDATE, (*row[2:], after.number))
-        if (before.subject, before.description) != (after.subject, after.description):
-            self._conn.execute(_UNINDEX_TEXT, (before.number, before.subject, before.description))
-            self._conn.execute(_INDEX_TEXT, (after.number, after.subject, after.description))
+        if text_row(before) != text_row(after):
+            self._conn.execute(_UNINDEX_TEXT, text_row(before))
+            self._conn.execute(_INDEX_TEXT, text_row(after))
         if (before.tags, before.status) != (after.tags, after.status):
             self._conn.execute("DELETE FROM ticket_tags WHERE ticket_number = ?", (after.number,))
             self._conn.executemany(_INSERT_TAG, _tag_rows(after))
@@ -426,7 +439,7 @@ class TicketStore:
                 f" AND status IN ({', '.join('?' for _ in statuses)})",
                 [query.tags[0], *statuses],
             )
-        elif lone == "search" and params:
+        elif lone == "search" and fts_query(query.search or "") is not None:
             count = ("SELECT COUNT(*) FROM tickets_fts WHERE tickets_fts MATCH ?", params)
         else:
             count = (f"SELECT COUNT(*) FROM tickets t{where}", params)
@@ -488,8 +501,8 @@ order (about this many probes fill a row of the page) rather than gathered and s
 
 
 def _lone_filter(query: ListQuery) -> str | None:
-    """``"tags"`` or ``"search"`` when that is the query's only filter (one tag), and
-    ``"tags+status"`` for one tag and a status."""
+    """``"tags"`` or ``"search"`` when that is the query's only filter (one tag; a
+    search may come with a status), and ``"tags+status"`` for one tag and a status."""
     others = (
         query.priority, query.category, query.assigned_to, query.contact_id,
         query.created_after, query.created_before, query.due_after, query.due_before,
@@ -498,10 +511,8 @@ def _lone_filter(query: ListQuery) -> str | None:
         return None
     if len(query.tags) == 1 and query.search is None:
         return "tags+status" if query.status else "tags"
-    if query.status:
-        return None
     if not query.tags and query.search is not None:
-        return "search"
+        return "search"  # with or without a status: both are in the search index
     return None
 
 
@@ -514,7 +525,7 @@ def fts_query(text: str) -> str | None:
     words = re.findall(r"\w+", text)
     if not words:
         return None
-    return " ".join(f'"{word}"*' for word in words)
+    return "{subject description} : (" + " ".join(f'"{word}"*' for word in words) + ")"
 
 
 def _where(
@@ -536,8 +547,13 @@ def _where(
         clauses.append(f"{t}{column} IN ({', '.join('?' for _ in values)})")
         params.extend(values)
 
+    match = None if query.search is None else fts_query(query.search)
     if query.status:
-        any_of("status", [str(s) for s in query.status])
+        if match is None:
+            any_of("status", [str(s) for s in query.status])
+        else:  # answered by the search index's facets, with the words
+            tokens = " OR ".join(f'"{facets(status)}"' for status in query.status)
+            match += f" AND facets : ({tokens})"
     if query.priority:
         any_of("priority", [int(p) for p in query.priority])
     for column in ("category", "assigned_to", "contact_id"):
@@ -564,7 +580,6 @@ def _where(
             clauses.append("t.number IN (SELECT ticket_number FROM ticket_tags WHERE tag = ?)")
         params.append(tag)
     if query.search is not None:
-        match = fts_query(query.search)
         if match is None:
             clauses.append("0")
         elif text_driven:  # the statement reads from tickets_fts (_SELECT_BY_TEXT)

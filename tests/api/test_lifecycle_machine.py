@@ -565,6 +565,17 @@ class TicketLifecycle(RuleBasedStateMachine):
         assert rows == expected
 
     @invariant()
+    def the_search_index_knows_each_tickets_status(self) -> None:
+        conn = self.engine.db.conn
+        for status in {t["status"] for t in self.model.values()}:
+            token = "s" + status.replace("_", "")
+            (indexed,) = conn.execute(
+                "SELECT COUNT(*) FROM tickets_fts WHERE tickets_fts MATCH ?",
+                (f'facets : "{token}"',),
+            ).fetchone()
+            assert indexed == sum(t["status"] == status for t in self.model.values())
+
+    @invariant()
     def times_are_in_order(self) -> None:
         for t in self.model.values():
             got = self.engine.tickets.get(t["id"])

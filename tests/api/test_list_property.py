@@ -288,6 +288,8 @@ def searched(api: Api, text: str) -> list[str]:
         ("printers", []),
         ("printer refund", []),
         ("zebra", []),
+        ("snew", []),  # the index's status tokens are never matched by words
+        ("s", ["printer"]),
     ],
 )
 def test_search_finds_whole_words_and_word_prefixes_in_subject_and_description_in_any_case(
@@ -331,6 +333,27 @@ def test_fts_syntax_in_search_text_is_searched_as_words_not_an_error(
         if finds(text, {"subject": subj, "description": desc})
     ]
     assert oracle_found == expected
+
+
+def test_a_search_with_a_status_counts_and_lists_only_that_status(
+    api: Api, texts: dict[str, str]
+) -> None:
+    api("PUT", f"/v1/tickets/{texts['invoice']}", json={"status": "open"})
+    api("PUT", f"/v1/tickets/{texts['printer']}/close", json={})
+
+    def found(query: str) -> tuple[int, list[str]]:
+        response = api("GET", "/v1/tickets?" + query)
+        assert response.status == 200, response.json
+        return response.json["meta"]["total"], [t["id"] for t in response.json["data"]]
+
+    assert found("search=the&status=open") == (1, [texts["invoice"]])
+    assert found("search=the&status=closed") == (1, [texts["printer"]])
+    assert found("search=the&status=open,closed&sort_order=asc") == (
+        2,
+        [texts["printer"], texts["invoice"]],
+    )
+    assert found("search=the&status=new") == (0, [])
+    assert found("search=!!!&status=new") == (0, [])  # no words: nothing, whatever else
 
 
 def test_a_list_of_nothing_has_zero_pages_and_page_one_is_empty(api: Api) -> None:

@@ -322,3 +322,40 @@ def test_events_written_before_schema_5_are_found_by_ticket_number_after_the_upg
         later = engine.tickets.update(made[0][0].id, status="open")
         assert engine.tickets.events(later.id)[-1].version == 2
         assert engine.db.conn.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_the_search_index_is_rebuilt_with_status_facets_by_schema_9(
+    db_path: str, clock: ManualClock
+) -> None:
+    from sqlite_utils import Database
+
+    from ayra_tickets.domain.sla import DEFAULT_POLICY
+    from ayra_tickets.domain.ticket import create as build
+    from ayra_tickets.storage.tickets import _COLUMNS, ticket_to_row
+
+    old = Database(db_path)
+    migrations.apply(old, stop_before="0009_search_index_with_status_facets")
+    for number, status in ((1, "open"), (2, "in_progress"), (3, "open")):
+        ticket, _ = build(
+            f"ticket_{number:016d}", number,
+            {"subject": f"Printer {number}", "description": "jam", "status": status},
+            START, DEFAULT_POLICY,
+        )  # fmt: skip
+        old.execute(
+            f"INSERT INTO tickets ({', '.join(_COLUMNS)})"
+            f" VALUES ({', '.join('?' for _ in _COLUMNS)})",
+            ticket_to_row(ticket),
+        )
+        old.execute(  # the schema-8 search index: text only
+            "INSERT INTO tickets_fts (rowid, subject, description) VALUES (?, ?, ?)",
+            (number, ticket.subject, ticket.description),
+        )
+    old.conn.commit()
+    old.close()
+
+    with Engine.open(db_path, clock=clock) as engine:
+        assert len(migrations.applied(engine.db)) == SCHEMA_VERSION
+        page = engine.tickets.list(search="printer", status="open")
+        assert (page.meta["total"], [t.number for t in page.data]) == (2, [3, 1])
+        assert engine.tickets.list(search="jam", status="in_progress").meta["total"] == 1
+        assert engine.tickets.list(search="printer").meta["total"] == 3
