@@ -6,6 +6,7 @@ Rows become :class:`~ayra_tickets.domain.Ticket` values only through
 
 from __future__ import annotations
 
+import builtins
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -421,7 +422,7 @@ class TicketStore:
 
     def _search_once(
         self, query: ListQuery, now: datetime, view: SlaView | None
-    ) -> tuple[list[Ticket], int] | None:
+    ) -> tuple[builtins.list[Ticket], int] | None:
         """A search (and status) read from the search index once, when it matches at most
         ``SEARCH_ONCE`` tickets: the numbers found give the total and the page, where
         counting and paging would evaluate the search twice. Several words match few
@@ -447,11 +448,11 @@ class TicketStore:
                 numbers.reverse()
             chosen = numbers[offset : offset + query.per_page]
             marks = ", ".join("?" for _ in chosen)
-            rows = {
+            by_number = {
                 row[0]: row
                 for row in self._conn.execute(f"{_SELECT} WHERE t.number IN ({marks})", chosen)
             }
-            return [ticket_from_row(rows[number], view) for number in chosen], total
+            return [ticket_from_row(by_number[number], view) for number in chosen], total
         rows = self._conn.execute(
             f"{_SELECT} WHERE t.number IN (SELECT value FROM json_each(?))"
             f" ORDER BY {_order(query)} LIMIT ? OFFSET ?",
