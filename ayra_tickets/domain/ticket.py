@@ -8,7 +8,7 @@ They check every rule of the lifecycle and close rules; they never touch storage
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -243,35 +243,55 @@ def create(
     policy: sla_clock.SlaPolicy,
 ) -> tuple[Ticket, list[Event]]:
     """A new ticket from validated create fields."""
-    status = Status(fields.get("status", Status.NEW))
-    priority = int(fields.get("priority", DEFAULT_PRIORITY))
-    clock = sla_clock.start(policy, priority, now)
-    first_response_at = None
-    if status is not Status.NEW:
-        first_response_at = now
-        clock = sla_clock.respond(clock, now)
-    ticket = Ticket(
-        id=ticket_id,
-        number=number,
-        subject=fields["subject"],
-        description=fields["description"],
-        priority=priority,
-        status=status,
-        created_at=now,
-        updated_at=now,
-        clock=clock,
-        category=fields.get("category"),
-        contact_id=fields.get("contact_id"),
-        conversation_id=fields.get("conversation_id"),
-        assigned_to=fields.get("assigned_to"),
-        due_date=fields.get("due_date"),
-        tags=tuple(fields.get("tags", ())),
-        custom_fields=dict(fields.get("custom_fields", {})),
-        metadata=dict(fields.get("metadata", {})),
-        first_response_at=first_response_at,
-    )
-    event = Event("created", now, 1, data=ticket.persistent(), ticket_id=ticket_id)
-    return ticket, [event, *_sla_events(None, ticket, now)]
+    return creator(now, policy)(ticket_id, number, fields)
+
+
+Creator = Callable[[str, int, Mapping[str, Any]], tuple[Ticket, list[Event]]]
+"""Makes a new ticket (and its events) from its id, number and validated create fields."""
+
+
+def creator(now: datetime, policy: sla_clock.SlaPolicy) -> Creator:
+    """:func:`create` for many tickets created at ``now`` under ``policy`` (an import):
+    tickets of one priority, answered or not, share one SLA clock and the data of its
+    events, worked out once."""
+    clocks: dict[tuple[int, bool], tuple[sla_clock.SlaClock, list[tuple[str, Any]]]] = {}
+
+    def make(ticket_id: str, number: int, fields: Mapping[str, Any]) -> tuple[Ticket, list[Event]]:
+        status = Status(fields.get("status", Status.NEW))
+        priority = int(fields.get("priority", DEFAULT_PRIORITY))
+        answered = status is not Status.NEW
+        shared = clocks.get((priority, answered))
+        if shared is None:
+            clock = sla_clock.start(policy, priority, now)
+            if answered:
+                clock = sla_clock.respond(clock, now)
+            shared = clocks[priority, answered] = (clock, sla_clock.audit(None, clock))
+        clock, audited = shared
+        ticket = Ticket(
+            id=ticket_id,
+            number=number,
+            subject=fields["subject"],
+            description=fields["description"],
+            priority=priority,
+            status=status,
+            created_at=now,
+            updated_at=now,
+            clock=clock,
+            category=fields.get("category"),
+            contact_id=fields.get("contact_id"),
+            conversation_id=fields.get("conversation_id"),
+            assigned_to=fields.get("assigned_to"),
+            due_date=fields.get("due_date"),
+            tags=tuple(fields.get("tags", ())),
+            custom_fields=dict(fields.get("custom_fields", {})),
+            metadata=dict(fields.get("metadata", {})),
+            first_response_at=now if answered else None,
+        )
+        events = [Event("created", now, 1, data=ticket.persistent(), ticket_id=ticket_id)]
+        events += [Event(kind, now, 1, data=data, ticket_id=ticket_id) for kind, data in audited]
+        return ticket, events
+
+    return make
 
 
 def _move(

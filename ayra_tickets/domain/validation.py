@@ -50,7 +50,7 @@ def _reject_unknown(given: Iterable[str], allowed: Iterable[str]) -> None:
 def _text(value: Any, param: str, limit: int, *, single_line: bool = False) -> str:
     if not isinstance(value, str):
         raise ParameterInvalid(f"{param} must be a string", param=param)
-    if not value.strip():
+    if not value or value.isspace():
         raise ParameterInvalid(f"{param} must not be blank", param=param)
     if len(value) > limit:
         raise ParameterTooLong(
@@ -58,10 +58,11 @@ def _text(value: Any, param: str, limit: int, *, single_line: bool = False) -> s
         )
     if "\x00" in value or (single_line and _CONTROL.search(value)):
         raise ParameterInvalid(f"{param} must not contain control characters", param=param)
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ParameterInvalid(f"{param} is not valid Unicode text", param=param) from None
+    if not value.isascii():  # ASCII text is valid Unicode; other text may hold surrogates
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ParameterInvalid(f"{param} is not valid Unicode text", param=param) from None
     return value
 
 

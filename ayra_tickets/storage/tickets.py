@@ -330,6 +330,19 @@ class TicketStore:
 
     def _append_many(self, events: Iterable[tuple[int, Event]]) -> None:
         """Append ``(ticket number, event)`` pairs to the log."""
+        # Events may share their data (an import's SLA events do): each object is
+        # encoded once, keyed by identity, which is safe while ``pairs`` holds them all.
+        pairs = list(events)
+        encoded: dict[int, str] = {}
+
+        def data(value: Any) -> str | None:
+            if value is None:
+                return None
+            text = encoded.get(id(value))
+            if text is None:
+                text = encoded[id(value)] = _dumps(value)
+            return text
+
         self._conn.executemany(
             "INSERT INTO ticket_events (ticket_number, ticket_id, version, type, field,"
             " old_value, new_value, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -342,10 +355,10 @@ class TicketStore:
                     event.field,
                     None if event.field is None else _dumps(event.old),
                     None if event.field is None else _dumps(event.new),
-                    None if event.data is None else _dumps(event.data),
+                    data(event.data),
                     format_time(event.at),
                 )
-                for number, event in events
+                for number, event in pairs
             ],
         )
 

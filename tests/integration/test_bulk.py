@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from ayra_tickets import Engine
@@ -99,3 +100,25 @@ def test_the_cli_imports_and_exports_json_lines(tmp_path: Path) -> None:
     clean = runner.invoke(main, ["--db", db, "import", "-"], input=lines[0] + "\n")
     assert clean.exit_code == 0
     assert json.loads(clean.stdout)["first_number"] == "TICK-6"
+
+
+def test_an_import_leaves_garbage_collection_as_it_found_it(engine: Engine) -> None:
+    import gc
+
+    assert gc.isenabled()
+    rows: list[Any] = [body(i) for i in range(5)]
+
+    class Broken(dict[str, Any]):
+        def __iter__(self) -> Any:
+            raise RuntimeError("the source broke")
+
+    with pytest.raises(RuntimeError, match="the source broke"):
+        engine.tickets.import_many([*rows[:2], Broken(), *rows[2:]], chunk_size=2)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert engine.tickets.import_many(rows).imported == 5
+        assert not gc.isenabled()  # the caller's choice stands
+    finally:
+        gc.enable()
+    assert engine.tickets.count() == 2 + 5  # the chunk before the failure was kept
