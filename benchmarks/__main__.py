@@ -129,7 +129,7 @@ _RAW_EVENT = (
     "INSERT INTO ticket_events (ticket_number, ticket_id, version, type, field, old_value,"
     " new_value, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_RAW_TAG = "INSERT INTO ticket_tags (tag, ticket_number) VALUES (?, ?)"
+_RAW_TAG = "INSERT INTO ticket_tags (tag, ticket_number, status) VALUES (?, ?, ?)"
 _RAW_UPDATE = (
     "UPDATE tickets SET " + ", ".join(f"{name} = ?" for name in _COLUMNS[2:]) + " WHERE number = ?"
 )
@@ -166,7 +166,7 @@ def raw_rows(work: list[dict[str, Any]], at: datetime = START) -> list[Rows]:
         ticket, events = build_ticket(
             "ticket_" + random_token(16), number, validate_create(body), at, DEFAULT_POLICY
         )
-        tags = [(tag, number) for tag in ticket.tags]
+        tags = [(tag, number, ticket.status.value) for tag in ticket.tags]
         prepared.append((ticket_to_row(ticket), tags, _event_rows(number, events)))
     return prepared
 
@@ -179,11 +179,15 @@ def raw_changes(work: list[dict[str, Any]], at: datetime) -> tuple[list[Rows], l
             "ticket_" + random_token(16), number, validate_create(body), at, DEFAULT_POLICY
         )
         for moves, change, body_ in ((updates, update_ticket, UPDATE_BODY), (closes, None, None)):
+            before = ticket
             if change is None:
                 ticket, events = close_ticket(ticket, CLOSE_BODY, at, DEFAULT_POLICY)
             else:
                 ticket, events = change(ticket, validate_update(body_), at, DEFAULT_POLICY)
-            moves.append((ticket_to_row(ticket), [], _event_rows(number, events)))
+            # tag rows carry the status: rewritten when it changes, as the engine does
+            moved = ticket.status != before.status
+            tags = [(tag, number, ticket.status.value) for tag in ticket.tags] if moved else []
+            moves.append((ticket_to_row(ticket), tags, _event_rows(number, events)))
     return updates, closes
 
 
@@ -242,11 +246,14 @@ def bench_singles(folder: Path, work: list[dict[str, Any]], run: int) -> dict[st
         conn.executemany(_RAW_EVENT, events)
         conn.execute("COMMIT")
 
-    def raw_change(row: tuple[Any, ...], _: list[Any], events: list[Any]) -> None:
+    def raw_change(row: tuple[Any, ...], tags: list[Any], events: list[Any]) -> None:
         # what a change costs in SQL: read the row, write it back, append its events
         conn.execute("BEGIN")
         conn.execute("SELECT * FROM tickets WHERE number = ?", (row[0],)).fetchone()
         conn.execute(_RAW_UPDATE, (*row[2:], row[0]))
+        if tags:
+            conn.execute("DELETE FROM ticket_tags WHERE ticket_number = ?", (row[0],))
+            conn.executemany(_RAW_TAG, tags)
         conn.executemany(_RAW_EVENT, events)
         conn.execute("COMMIT")
 

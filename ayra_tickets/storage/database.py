@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from .schema import upgrade
+from .tickets import restore_deferred_indexes
 
 BUSY_TIMEOUT_MS = 5_000
 CACHE_KIB = 65_536
@@ -33,4 +34,6 @@ def open_database(path: str | Path) -> Database:
         db.enable_wal()
         conn.execute("PRAGMA synchronous = NORMAL")
     upgrade(db)
+    with db.atomic():  # an import that was stopped before it rebuilt its indexes
+        restore_deferred_indexes(conn)
     return db

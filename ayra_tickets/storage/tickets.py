@@ -9,6 +9,7 @@ from __future__ import annotations
 import builtins
 import json
 import re
+import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -68,6 +69,26 @@ _SELECT = (
 # A tag row carries its ticket's status too, so that a tag and a status are counted from
 # one index (ticket_tags_by_tag_status).
 _INSERT_TAG = "INSERT INTO ticket_tags (tag, ticket_number, status) VALUES (?, ?, ?)"
+
+
+_DEFERRED_INDEXES = "deferred_indexes"
+"""The ``settings`` key under which indexes dropped for an import wait to be rebuilt."""
+
+
+def restore_deferred_indexes(conn: sqlite3.Connection) -> bool:
+    """Build the indexes an import dropped and has not rebuilt yet (it was stopped, or
+    still runs), in the caller's transaction; whether there were any."""
+    row = conn.execute("SELECT value FROM settings WHERE key = ?", (_DEFERRED_INDEXES,)).fetchone()
+    if row is None:
+        return False
+    for name, sql in json.loads(row[0]):
+        exists = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (name,)
+        ).fetchone()
+        if exists is None:
+            conn.execute(sql)
+    conn.execute("DELETE FROM settings WHERE key = ?", (_DEFERRED_INDEXES,))
+    return True
 
 
 def _tag_rows(ticket: Ticket) -> list[tuple[str, int, str]]:
@@ -301,6 +322,29 @@ class TicketStore:
             _INSERT_TAG, [row for ticket, _ in built for row in _tag_rows(ticket)]
         )
         self._append_many((ticket.number, event) for ticket, events in built for event in events)
+
+    def defer_indexes(self) -> None:
+        """Drop the tickets' secondary indexes for a big import, which then writes only
+        the rows, to have them built once, sorted, by :meth:`restore_indexes` (much
+        cheaper than updating them a row at a time). Their definitions are kept in
+        ``settings`` in the same transaction, so that they come back even if the import
+        never finishes (see :func:`restore_deferred_indexes`). Reads meanwhile are right,
+        only slower."""
+        indexes = self._conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+            " AND tbl_name = 'tickets' AND sql IS NOT NULL ORDER BY name"
+        ).fetchall()
+        self._conn.execute(
+            "INSERT INTO settings (key, value) VALUES (?, ?)",
+            (_DEFERRED_INDEXES, json.dumps(indexes)),
+        )
+        for name, _ in indexes:
+            self._conn.execute(f'DROP INDEX "{name}"')
+
+    def restore_indexes(self) -> None:
+        """Build the indexes :meth:`defer_indexes` dropped, if any are pending."""
+        restore_deferred_indexes(self._conn)
+        self._sorting.clear()  # the planner's answers may have changed with them
 
     def scan(
         self, query: ListQuery, now: datetime, after: int, limit: int, view: SlaView | None = None

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from ayra_tickets import Engine
+from ayra_tickets import Engine, service
 from ayra_tickets.cli import main
 from ayra_tickets.domain.ticket import replay
 from tests.conftest import table_counts
@@ -122,3 +122,89 @@ def test_an_import_leaves_garbage_collection_as_it_found_it(engine: Engine) -> N
     finally:
         gc.enable()
     assert engine.tickets.count() == 2 + 5  # the chunk before the failure was kept
+
+
+def index_sql(engine: Engine) -> list[tuple[str, str]]:
+    return engine.db.conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name"
+    ).fetchall()
+
+
+@pytest.fixture
+def defer_early(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Big-import behaviour from the third ticket on."""
+    monkeypatch.setattr(service, "DEFER_INDEXES_AFTER", 3)
+
+
+def test_a_big_import_builds_the_list_indexes_once_at_the_end(
+    engine: Engine, defer_early: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = index_sql(engine)
+    seen: list[int] = []
+
+    def counting_progress(rows: int) -> None:  # the indexes, as each chunk is done
+        seen.append(len(index_sql(engine)))
+
+    report = engine.tickets.import_many(
+        [body(i, tags=["bulk"], priority=1 + i % 4) for i in range(10)],
+        chunk_size=2,
+        progress=counting_progress,
+    )
+    assert report.imported == 10
+    # Two chunks with every index, then without the tickets' list indexes, then back.
+    tickets_indexes = [name for name, sql in before if " ON tickets " in sql]
+    assert len(tickets_indexes) >= 10
+    assert seen[:2] == [len(before)] * 2
+    assert seen[2:] == [len(before) - len(tickets_indexes)] * 3
+    assert index_sql(engine) == before
+    assert (
+        engine.db.conn.execute(
+            "SELECT value FROM settings WHERE key = 'deferred_indexes'"
+        ).fetchone()
+        is None
+    )
+    assert engine.db.conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert engine.tickets.list(priority=2, sort_order="asc").meta["total"] == 3
+    assert engine.tickets.list(tags="bulk").meta["total"] == 10
+
+
+def test_an_import_stopped_without_its_indexes_gets_them_back_when_the_file_is_opened(
+    db_path: str, clock: Any
+) -> None:
+    with Engine.open(db_path, clock=clock) as engine:
+        before = index_sql(engine)
+        engine.tickets.import_many([body(i) for i in range(4)])
+        with engine._core.transaction():
+            engine._core.tickets.defer_indexes()  # as a big import does, then "crashes"
+        assert len(index_sql(engine)) < len(before)
+    with Engine.open(db_path, clock=clock) as engine:
+        assert index_sql(engine) == before
+        assert engine.db.conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert engine.tickets.list(status="new").meta["total"] == 4
+
+
+def test_a_failed_big_import_still_rebuilds_its_indexes(engine: Engine, defer_early: None) -> None:
+    before = index_sql(engine)
+
+    def rows() -> Any:
+        yield from [body(i) for i in range(6)]
+        raise RuntimeError("the source broke")
+
+    with pytest.raises(RuntimeError, match="the source broke"):
+        engine.tickets.import_many(rows(), chunk_size=2)
+    assert index_sql(engine) == before
+    assert engine.tickets.count() == 6
+
+
+def test_an_import_smaller_than_what_the_database_holds_keeps_its_indexes(
+    engine: Engine, defer_early: None
+) -> None:
+    engine.tickets.import_many([body(i) for i in range(20)])  # deferred: nothing was there
+    before = index_sql(engine)
+    seen: list[int] = []
+    engine.tickets.import_many(
+        [body(i) for i in range(10)],
+        chunk_size=2,
+        progress=lambda _: seen.append(len(index_sql(engine))),
+    )
+    assert seen == [len(before)] * 5
