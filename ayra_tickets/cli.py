@@ -518,3 +518,48 @@ def demo(db: str, seed: int | None, start: datetime | None) -> None:
     click.echo(report.summary())
     click.echo()
     click.echo(f"Next: ayra-tickets --db {shlex.quote(db)} list --table --sla-breach")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", type=int, default=8787, show_default=True, help="0 picks a free port.")
+@click.option(
+    "--control",
+    is_flag=True,
+    help="Serve the control plane under /_local/ (reset, keys, clock, seed); the clock "
+    "then stands still until moved through it.",
+)
+@click.option(
+    "--start",
+    callback=_start_time,
+    help="With --control: where the clock starts (ISO 8601). Default: now.",
+)
+@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True)
+@click.pass_obj
+def serve(
+    db: str, host: str, port: int, control: bool, start: datetime | None, threads: int
+) -> None:
+    """Serve the API over HTTP (as at https://api.ayra.ai) until Ctrl-C.
+
+    One log line per request on stderr. Keys come from `ayra-tickets keys create`, or
+    from POST /_local/keys with --control.
+    """
+    import logging
+
+    from .domain.clock import Clock, ManualClock, SystemClock
+    from .server import LocalServer
+
+    if start is not None and not control:
+        raise click.UsageError("--start sets the manual clock of --control")
+    clock: Clock = ManualClock(start or datetime.now(UTC)) if control else SystemClock()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    logging.getLogger("waitress").setLevel(logging.WARNING)
+    with _answering(db), Engine.open(db, clock=clock) as engine:
+        try:
+            server = LocalServer(engine, host=host, port=port, control=control, threads=threads)
+        except OSError as error:
+            raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from error
+        plane = ", control plane at /_local/" if control else ""
+        click.echo(f"ayra-tickets: serving {db} on {server.url}{plane} (Ctrl-C stops)", err=True)
+        server.run()
+        click.echo("ayra-tickets: stopped", err=True)

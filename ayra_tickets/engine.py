@@ -60,6 +60,12 @@ class Engine:
         """
         return dispatch(self, method, path, headers, json, body)
 
+    def reset(self) -> None:
+        """Empty the database, keeping its schema: every ticket and its history, every
+        key, agent and SLA policy goes, and the next ticket is ``TICK-1`` again. For
+        tests and local servers (``/_local/reset``)."""
+        self._core.reset()
+
     def close(self) -> None:
         """Close the database, first letting SQLite refresh any planner statistics that
         this connection's queries showed to be stale (``PRAGMA optimize``)."""

@@ -10,6 +10,7 @@ import builtins
 import contextlib
 import gc
 import itertools
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
@@ -82,6 +83,24 @@ class Core:
 
     def now(self) -> datetime:
         return utc_seconds(self.clock.now())
+
+    def reset(self) -> None:
+        """Empty the database: tickets, events, tags, keys, agents, SLA policies."""
+        with self.transaction():
+            for table in ("ticket_events", "ticket_tags", "tickets", "agents", "api_keys"):
+                self.db.execute(f"DELETE FROM {table}")
+            self.db.execute("INSERT INTO tickets_fts (tickets_fts) VALUES ('delete-all')")
+            self.db.execute("DELETE FROM sla_policies")
+            # What describes the file, not its data, stays: an empty table keeps the
+            # creation-order rule, and an import's pending indexes are still pending.
+            self.db.execute(
+                "DELETE FROM settings WHERE key NOT IN"
+                " ('created_in_number_order', 'deferred_indexes')"
+            )
+            self.db.execute("UPDATE settings SET value = '1' WHERE key = 'created_in_number_order'")
+            self.policies = {DEFAULT_POLICY.name: DEFAULT_POLICY}
+            self.policy = DEFAULT_POLICY
+            self.tickets.forget()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -255,7 +274,8 @@ class Tickets:
 
         Each chunk of rows is one transaction; rows that fail validation are reported
         and skipped (they use no number), the others are created with the next numbers
-        and their events, as by ``create``. ``progress`` is called with the number of
+        and their events, as by ``create``. A row may also carry the ``id`` its ticket is
+        to keep (one that no ticket has), as an export writes it. ``progress`` is called with the number of
         rows read after each chunk. A big import into a database no bigger than itself
         builds the tickets' list indexes once at the end (see ``DEFER_INDEXES_AFTER``);
         if it is stopped before, they are built when the file is next opened.
@@ -268,18 +288,21 @@ class Tickets:
         deferred = False
         try:
             for chunk in _chunks(enumerate(rows), chunk_size):
-                valid = []
+                valid: builtins.list[tuple[int, str | None, dict[str, Any]]] = []
                 with _collector_paused():
                     for index, row in chunk:
                         try:
                             if not isinstance(row, Mapping):
                                 raise InvalidJson("each row must be a JSON object")
-                            valid.append(validate_create(row))
+                            given = _given_id(row)
+                            if given is not None:
+                                row = {name: value for name, value in row.items() if name != "id"}
+                            valid.append((index, given, validate_create(row)))
                         except ValidationError as error:
                             rejected.append(Rejection(index, error.to_dict()["error"]))
-                    numbers = self._create_many(valid) if valid else None
-                if numbers is not None:
-                    imported += len(valid)
+                    numbers = self._create_many(valid, rejected) if valid else None
+                if numbers:
+                    imported += len(numbers)
                     first = numbers.start if first is None else first
                     last = numbers[-1]
                 if progress is not None:
@@ -299,20 +322,37 @@ class Tickets:
                 core.db.execute("ANALYZE")  # the planner's statistics, for the new shape
         return ImportReport(imported, rejected, first, last)
 
-    def _create_many(self, valid: builtins.list[dict[str, Any]]) -> range:
-        """Create tickets from validated fields, in one transaction; their numbers."""
+    def _create_many(
+        self,
+        valid: builtins.list[tuple[int, str | None, dict[str, Any]]],
+        rejected: builtins.list[Rejection],
+    ) -> range:
+        """Create tickets from validated rows (their index, the id they ask for if any,
+        their fields), in one transaction; their numbers. A row asking for an id that a
+        ticket (or an earlier row) has is rejected instead."""
         core = self._core
+        accepted = []
         with core.transaction():
+            taken = core.tickets.existing_ids([given for _, given, _ in valid if given])
+            for index, given, fields in valid:
+                if given is not None and given in taken:
+                    error = ParameterInvalid(f"a ticket with id {given} exists", param="id")
+                    rejected.append(Rejection(index, error.to_dict()["error"]))
+                    continue
+                if given is not None:
+                    taken.add(given)
+                accepted.append((given, fields))
             start, previous = core.tickets.next_number()
             now = core.now() if previous is None else max(core.now(), previous)
             make = ops.creator(now, core.policy)
             core.tickets.insert_many(
                 [
-                    make("ticket_" + random_token(TICKET_ID_LENGTH), start + offset, fields)
-                    for offset, fields in enumerate(valid)
+                    make(given or "ticket_" + random_token(TICKET_ID_LENGTH), start + n, fields)
+                    for n, (given, fields) in enumerate(accepted)
                 ]
             )
-        return range(start, start + len(valid))
+        rejected.sort(key=lambda rejection: rejection.index)
+        return range(start, start + len(accepted))
 
     def export(self, /, *, chunk_size: int = 1_000, **filters: Any) -> Iterator[dict[str, Any]]:
         """Every ticket matching the list filters, as the API's JSON objects, in number
@@ -367,6 +407,19 @@ class ImportReport:
             "first_number": None if self.first_number is None else f"TICK-{self.first_number}",
             "last_number": None if self.last_number is None else f"TICK-{self.last_number}",
         }
+
+
+def _given_id(row: Mapping[str, Any]) -> str | None:
+    """The id an imported row asks for (``ticket_`` and 12 to 64 letters and digits), so
+    that tickets keep their ids when they move between databases."""
+    given = row.get("id")
+    if given is None:
+        return None
+    if not isinstance(given, str) or not re.fullmatch(r"ticket_[0-9A-Za-z]{12,64}", given):
+        raise ParameterInvalid(
+            "id must be 'ticket_' followed by 12 to 64 letters and digits", param="id"
+        )
+    return given
 
 
 @contextlib.contextmanager
@@ -431,19 +484,33 @@ class Keys:
     def __init__(self, core: Core) -> None:
         self._core = core
 
-    def create(self, scopes: Iterable[str] = SCOPES, name: str | None = None) -> str:
+    def create(
+        self, scopes: Iterable[str] = SCOPES, name: str | None = None, secret: str | None = None
+    ) -> str:
         """Create a key and return its secret (``sk_test_...``); it is not stored and
-        cannot be shown again."""
+        cannot be shown again. ``secret`` chooses it instead (8 to 200 letters, digits
+        and underscores, used by no other key), so that code written against a fixed key,
+        such as the reference's ``sk_live_abc123xyz789``, runs unchanged in tests."""
         chosen = tuple(dict.fromkeys(scopes))
         bad = [scope for scope in chosen if scope not in SCOPES]
         if bad or not chosen or isinstance(scopes, str):
             raise ParameterInvalid(
                 f"scopes must be a non-empty list of {', '.join(SCOPES)}", param="scopes"
             )
+        if name is not None and not isinstance(name, str):
+            raise ParameterInvalid("name must be a string", param="name")
+        if secret is not None and not (
+            isinstance(secret, str) and re.fullmatch(r"[A-Za-z0-9_]{8,200}", secret)
+        ):
+            raise ParameterInvalid(
+                "secret must be 8 to 200 letters, digits and underscores", param="secret"
+            )
         core = self._core
         with core.transaction():
-            secret, _ = core.keys.create(chosen, name, core.now())
-        return secret
+            if secret is not None and core.keys.exists(secret):
+                raise ParameterInvalid("another key already has this secret", param="secret")
+            made, _ = core.keys.create(chosen, name, core.now(), secret)
+        return made
 
     def authenticate(self, secret: str) -> ApiKey | None:
         with self._core.transaction():

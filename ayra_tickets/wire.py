@@ -8,9 +8,11 @@ only place that knows about HTTP.
 
 from __future__ import annotations
 
+import functools
 import json as jsonlib
 import re
 from collections.abc import Callable, Mapping
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -28,11 +30,13 @@ from .domain.errors import (
     RouteNotFound,
     TicketError,
 )
+from .storage.accounts import random_token
 
 if TYPE_CHECKING:
     from .engine import Engine
 
 MAX_BODY_BYTES = 1_048_576
+REQUEST_ID_LENGTH = 20
 READ, WRITE = "tickets:read", "tickets:write"
 
 
@@ -140,7 +144,8 @@ def _encode(json: Any) -> bytes:
         raise InvalidJson(f"The request body is not valid JSON: {error}") from None
 
 
-def _parse_body(json: Any, body: bytes | str | None) -> Any:
+def parse_body(json: Any, body: bytes | str | None) -> Any:
+    """A request's JSON payload (``NO_BODY`` for none), from ``json=`` or raw bytes."""
     if body is None:
         if json is None:
             return NO_BODY
@@ -170,7 +175,8 @@ def _authorize(engine: Engine, headers: Mapping[str, str], scope: str) -> None:
         raise InsufficientScope(scope)
 
 
-def _error(error: TicketError) -> Response:
+def error_response(error: TicketError) -> Response:
+    """The answer for a refused request."""
     headers = {"Content-Type": "application/json"}
     if isinstance(error, MethodNotAllowed):
         headers["Allow"] = ", ".join(error.allowed)
@@ -193,6 +199,12 @@ def dispatch(
     try:
         parts = urlsplit(path)
         route_path = parts.path
+        if route_path == "/openapi.json":  # the contract itself, open to all
+            if verb != "GET":
+                raise MethodNotAllowed(verb, route_path, ("GET",))
+            return with_request_id(
+                Response(200, openapi_document(), {"Content-Type": "application/json"})
+            )
         for pattern, methods in ROUTES:
             match = pattern.fullmatch(route_path)
             if match is None:
@@ -202,13 +214,27 @@ def dispatch(
             scope, handler = methods[verb]
             _authorize(engine, lowered, scope)
             query = _parse_query(parts.query)
-            payload = _parse_body(json, body)
+            payload = parse_body(json, body)
             ticket_id = unquote(match.groupdict().get("id") or "")
             status, answer = handler(engine, ticket_id, payload, query)
             response_headers = {"Content-Type": "application/json"}
             if status == 201:
                 response_headers["Location"] = f"/v1/tickets/{answer['data']['id']}"
-            return Response(status, answer, response_headers)
+            return with_request_id(Response(status, answer, response_headers))
         raise RouteNotFound(f"No route for {verb} {route_path}")
     except TicketError as error:
-        return _error(error)
+        return with_request_id(error_response(error))
+
+
+@functools.cache
+def openapi_document() -> Any:
+    """The OpenAPI 3.1 document of this wire layer, shipped in the package."""
+    text = resources.files("ayra_tickets").joinpath("openapi.json").read_text("utf-8")
+    return jsonlib.loads(text)
+
+
+def with_request_id(response: Response) -> Response:
+    """The answer with a ``Request-Id`` header, fresh for every answer (as the API's
+    support asks for when something went wrong)."""
+    headers = {**response.headers, "Request-Id": "req_" + random_token(REQUEST_ID_LENGTH)}
+    return attrs.evolve(response, headers=headers)

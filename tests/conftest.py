@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json as jsonlib
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import requests
 from hypothesis import HealthCheck, settings
 
 import ayra_tickets
 from ayra_tickets import Engine, ManualClock, Response
+from ayra_tickets.server import LocalServer
+from ayra_tickets.testing import mock_api
+from tests import openapi_check
 
 settings.register_profile(
     "ci", derandomize=True, deadline=None, print_blob=True,
@@ -19,6 +24,8 @@ settings.register_profile(
 )  # fmt: skip
 settings.register_profile("dev", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+pytest_plugins = ["pytester"]  # the pytest plugin's own tests run pytest
 
 START = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)
 """A Wednesday, 09:00 UTC: where every manual clock in the tests starts."""
@@ -48,7 +55,10 @@ def memory_engine(clock: ManualClock) -> Iterator[Engine]:
 
 
 class Api:
-    """Sends requests through ``engine.request`` with a key that has both scopes."""
+    """Sends requests through ``engine.request`` with a key that has both scopes; every
+    answer is checked against the shipped OpenAPI document."""
+
+    transport = "engine"
 
     def __init__(self, engine: Engine, key: str) -> None:
         self.engine = engine
@@ -60,7 +70,14 @@ class Api:
     ) -> Response:  # fmt: skip
         sent = {"Authorization": f"Bearer {key or self.key}", "Content-Type": "application/json"}
         sent.update(headers or {})
-        return self.engine.request(method, path, headers=sent, json=json, body=body)
+        response = self.send(method, path, sent, json, body)
+        openapi_check.check(method, path, response)
+        return response
+
+    def send(
+        self, method: str, path: str, headers: dict[str, str], json: Any, body: Any
+    ) -> Response:
+        return self.engine.request(method, path, headers=headers, json=json, body=body)
 
     def create(self, **fields: Any) -> dict[str, Any]:
         body = {"subject": "Printer on fire", "description": "Smoke from tray 2", **fields}
@@ -69,9 +86,51 @@ class Api:
         return response.json["data"]  # type: ignore[no-any-return]
 
 
-@pytest.fixture
-def api(engine: Engine) -> Api:
-    return Api(engine, engine.keys.create(scopes=["tickets:read", "tickets:write"]))
+class HttpApi(Api):
+    """The same requests as bytes over HTTP, with ``requests``: to a server on a loopback
+    port, or to https://api.ayra.ai answered by ``mock_api``."""
+
+    def __init__(self, engine: Engine, key: str, base_url: str, transport: str) -> None:
+        super().__init__(engine, key)
+        self.base_url = base_url
+        self.transport = transport
+        self.session = requests.Session()
+
+    def send(
+        self, method: str, path: str, headers: dict[str, str], json: Any, body: Any
+    ) -> Response:
+        if body is None and json is not None:
+            body = jsonlib.dumps(json, ensure_ascii=False)
+        if isinstance(body, str):
+            body = body.encode("utf-8", "surrogatepass")
+        answer = self.session.request(method, self.base_url + path, headers=headers, data=body)
+        return Response(answer.status_code, answer.json(), answer.headers)
+
+
+TRANSPORTS = ("engine", "http", "mock_api")
+"""The contract suite runs once per transport: ``engine.request``, the HTTP server on a
+loopback port, and ``mock_api`` answering ``requests``."""
+
+
+@pytest.fixture(scope="session")
+def http_server() -> Iterator[LocalServer]:
+    """One loopback server for the whole run; each test points it at its own engine."""
+    with Engine.open(":memory:") as idle, LocalServer(idle, port=0) as server:
+        yield server
+
+
+@pytest.fixture(params=TRANSPORTS)
+def api(request: pytest.FixtureRequest, engine: Engine) -> Iterator[Api]:
+    key = engine.keys.create(scopes=["tickets:read", "tickets:write"])
+    if request.param == "engine":
+        yield Api(engine, key)
+    elif request.param == "http":
+        server: LocalServer = request.getfixturevalue("http_server")
+        server.app.engine = engine
+        yield HttpApi(engine, key, server.url, "http")
+    else:
+        with mock_api(engine=engine, key=key) as mocked:
+            yield HttpApi(engine, key, mocked.base_url, "mock_api")
 
 
 def table_counts(engine: Engine) -> dict[str, int]:

@@ -68,8 +68,10 @@ class KeyStore:
     def __init__(self, db: Database) -> None:
         self._conn = db.conn
 
-    def create(self, scopes: Iterable[str], name: str | None, now: datetime) -> tuple[str, ApiKey]:
-        secret = "sk_test_" + random_token(32)
+    def create(
+        self, scopes: Iterable[str], name: str | None, now: datetime, secret: str | None = None
+    ) -> tuple[str, ApiKey]:
+        secret = secret or "sk_test_" + random_token(32)
         key = ApiKey(
             id="key_" + random_token(16),
             name=name,
@@ -84,6 +86,13 @@ class KeyStore:
              key.created_at),
         )  # fmt: skip
         return secret, key
+
+    def exists(self, secret: str) -> bool:
+        """Whether some key, live or revoked, has this secret."""
+        row = self._conn.execute(
+            "SELECT 1 FROM api_keys WHERE secret_hash = ?", (hash_secret(secret),)
+        ).fetchone()
+        return row is not None
 
     def find(self, secret: str) -> ApiKey | None:
         """The live key whose secret this is, or ``None``."""

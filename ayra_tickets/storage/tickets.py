@@ -288,6 +288,21 @@ class TicketStore:
         self._sorting: dict[str, bool] = {}
         self._by_number: bool | None = None
 
+    def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        """Which of these ticket ids are taken."""
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ", ".join("?" for _ in part)
+            rows = self._conn.execute(f"SELECT id FROM tickets WHERE id IN ({marks})", part)
+            found.update(row[0] for row in rows)
+        return found
+
+    def forget(self) -> None:
+        """Drop what this store remembers of the file (after it was emptied)."""
+        self._sorting.clear()
+        self._by_number = None
+
     def next_number(self) -> tuple[int, datetime | None]:
         """The next ticket's number, and when the last ticket was created (a new one is
         never created before it: creation times follow numbers, see ``by_number``)."""

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ayra_tickets import Response
+from ayra_tickets import Engine, Response
 from tests.conftest import Api, table_counts
 
 MISSING = object()
@@ -461,13 +461,32 @@ def test_a_body_that_is_not_a_json_object_is_invalid_json(
         ("POST", "/v1/tickets", create_body(custom_fields={"score": float("nan")})),
         ("PUT", "/v1/tickets/{id}", {"priority": float("nan")}),
         ("PUT", "/v1/tickets/{id}/close", {"resolution_time": float("inf")}),
-        ("POST", "/v1/tickets", create_body(due_date=datetime(2025, 1, 16, 17, 0, tzinfo=UTC))),
-        ("PUT", "/v1/tickets/{id}", {"tags": {"a", "b"}}),
     ],
 )
-def test_a_json_value_that_json_cannot_carry_is_invalid_json_as_on_the_wire(
+def test_nan_and_infinity_are_invalid_json(
     api: Api, witness: Witness, ticket: dict[str, Any], method: str, path: str, json: Any
 ) -> None:
+    # Sent as NaN / Infinity by an HTTP client (what Python's json writes for them).
+    assert_invalid(api(method, path.format(id=ticket["id"]), json), "invalid_json", None)
+    witness.assert_unchanged()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "json"),
+    [
+        ("POST", "/v1/tickets", create_body(due_date=datetime(2025, 1, 16, 17, 0, tzinfo=UTC))),
+        ("PUT", "/v1/tickets/{id}", {"tags": {"a", "b"}}),
+        ("PUT", "/v1/tickets/{id}", {"priority": float("nan")}),
+    ],
+)
+def test_a_python_value_that_json_cannot_carry_is_invalid_json_as_on_the_wire(
+    engine: Engine, method: str, path: str, json: Any
+) -> None:
+    # engine.request's json= is checked as a client's encoder would check it (no HTTP
+    # client can send a set or a datetime, so this is about the Python entry point).
+    api = Api(engine, engine.keys.create())
+    ticket = api.create()
+    witness = Witness(api, ticket["id"])
     assert_invalid(api(method, path.format(id=ticket["id"]), json), "invalid_json", None)
     witness.assert_unchanged()
 

@@ -1,0 +1,64 @@
+"""Schemathesis, driven by the shipped OpenAPI document, sends generated requests (valid
+and invalid) to the running server: no answer may be a 5xx, and every answer must be
+one the document describes (status, content type, headers, body schema). Bounded so
+that CI stays fast; ``FUZZ_EXAMPLES`` raises the bound for a longer run."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+import schemathesis
+from hypothesis import settings
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from ayra_tickets import Engine, ManualClock
+from ayra_tickets.server import LocalServer
+from ayra_tickets.wire import openapi_document
+from tests.conftest import START
+
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
+SECRET = "sk_test_fuzzing_key_1"
+
+schema = schemathesis.openapi.from_dict(openapi_document(), config=schemathesis.Config())
+schema.config.phases.update(phases=["examples", "fuzzing"])
+
+
+@pytest.fixture(scope="module")
+def fuzz_server() -> Iterator[LocalServer]:
+    """A server with a key and a few tickets, so that generated ids sometimes exist."""
+    with Engine.open(":memory:", clock=ManualClock(START)) as engine:
+        engine.keys.create(secret=SECRET)
+        engine.tickets.import_many(
+            [
+                {"id": f"ticket_fuzz{n:08d}", "subject": f"Seeded {n}", "description": "For fuzzing"}
+                for n in range(5)
+            ]
+        )
+        with LocalServer(engine, port=0) as server:
+            yield server
+
+
+@schema.parametrize()
+@settings(max_examples=EXAMPLES, deadline=None)
+def test_generated_requests_get_no_5xx_and_answers_the_document_describes(
+    case: schemathesis.Case, fuzz_server: LocalServer
+) -> None:
+    case.call_and_validate(
+        base_url=fuzz_server.url,
+        headers={"Authorization": f"Bearer {SECRET}"},
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
+            response_headers_conformance,
+            response_schema_conformance,
+        ],
+    )
