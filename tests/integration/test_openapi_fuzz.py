@@ -38,7 +38,11 @@ def fuzz_server() -> Iterator[LocalServer]:
         engine.keys.create(secret=SECRET)
         engine.tickets.import_many(
             [
-                {"id": f"ticket_fuzz{n:08d}", "subject": f"Seeded {n}", "description": "For fuzzing"}
+                {
+                    "id": f"ticket_fuzz{n:08d}",
+                    "subject": f"Seeded {n}",
+                    "description": "For fuzzing",
+                }
                 for n in range(5)
             ]
         )
