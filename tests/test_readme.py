@@ -11,8 +11,21 @@ import pytest
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
+TEST_FILE = "# test_support_flow.py"
+"""The first line of the README's pytest example, a test file of its own."""
+
+
 def python_blocks() -> list[str]:
-    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    return [block for block in blocks if not block.startswith(TEST_FILE)]
+
+
+def test_the_readme_pytest_example_passes_as_pasted(pytester: pytest.Pytester) -> None:
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    (example,) = [block for block in blocks if block.startswith(TEST_FILE)]
+    pytester.makepyfile(test_support_flow=example)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
 
 
 def test_the_readme_python_examples_run_in_order_and_hold(

@@ -24,7 +24,7 @@ from ayra_tickets.server import LocalServer
 from ayra_tickets.wire import openapi_document
 from tests.conftest import START
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 SECRET = "sk_test_fuzzing_key_1"
 
 schema = schemathesis.openapi.from_dict(openapi_document(), config=schemathesis.Config())
