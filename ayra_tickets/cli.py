@@ -542,7 +542,8 @@ def serve(
     """Serve the API over HTTP (as at https://api.ayra.ai) until Ctrl-C.
 
     One log line per request on stderr. Keys come from `ayra-tickets keys create`, or
-    from POST /_local/keys with --control.
+    from POST /_local/keys with --control, which needs an explicit --db and a loopback
+    --host.
     """
     import logging
 
@@ -551,6 +552,18 @@ def serve(
 
     if start is not None and not control:
         raise click.UsageError("--start sets the manual clock of --control")
+    if control:
+        from .local import is_loopback
+
+        if not is_loopback(host):
+            raise click.UsageError("--control serves this machine only: use a loopback --host")
+        parent = click.get_current_context().parent
+        source = parent.get_parameter_source("db") if parent else None
+        if source is click.core.ParameterSource.DEFAULT:
+            raise click.UsageError(
+                "--control can empty the database: name it with --db"
+                " (':memory:' for one that lives as long as the server)"
+            )
     clock: Clock = ManualClock(start or datetime.now(UTC)) if control else SystemClock()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     logging.getLogger("waitress").setLevel(logging.WARNING)

@@ -3,33 +3,44 @@
 It does over HTTP what a Python test does with the engine directly, so that code under
 test in another process or language can be given a known state:
 
-=========================  ===================================================
-``POST /_local/reset``     empty the database (``engine.reset()``)
-``POST /_local/keys``      create a key: ``{"scopes": [...], "name": ..., "secret": ...}``
-                           (``engine.keys.create(...)``)
-``GET /_local/clock``      the engine's now
-``PUT /_local/clock``      ``{"now": "2025-01-15T09:00:00Z"}`` (``clock.set(...)``)
-``POST /_local/clock/advance``  ``{"seconds": 3600}`` (``clock.advance(...)``)
-``POST /_local/seed``      JSON Lines of create bodies, each may keep its ``id``
-                           (``engine.tickets.import_many(...)``)
-=========================  ===================================================
+=============================  ==================================================
+``POST /_local/reset``         empty the database (``engine.reset()``)
+``POST /_local/keys``          create a key: ``{"scopes": [...], "name": ...,
+                               "secret": ...}`` (``engine.keys.create(...)``)
+``GET /_local/clock``          the engine's now
+``PUT /_local/clock``          ``{"now": "2025-01-15T09:00:00Z"}`` (``clock.set``)
+``POST /_local/clock/advance``  ``{"seconds": 3600}`` (``clock.advance``)
+``POST /_local/seed``          JSON Lines of create bodies, each may keep its ``id``
+                               (``engine.tickets.import_many(...)``)
+=============================  ==================================================
 
-Answers and errors have the API's shapes (``{"data": ...}``, ``{"error": ...}``). The
-clock can be moved only when the engine runs on a :class:`ManualClock`.
+Answers and errors have the API's shapes (``{"data": ...}``, ``{"error": ...}``). A
+seed is an import: good rows are created and bad ones reported, by line number; a line
+that is not JSON refuses the whole seed. The clock moves only when the engine runs on a
+:class:`ManualClock`, and not past the year 9000.
+
+The plane answers only programs on this machine: a request that names a host other than
+a loopback one (DNS rebinding), or that comes from a web page (it carries ``Origin``), is
+refused with 403 ``local_only`` before anything is read.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from .domain.clock import ManualClock
 from .domain.errors import (
     InvalidJson,
     MethodNotAllowed,
     ParameterInvalid,
+    ParameterMissing,
+    ParameterUnknown,
+    PermissionDenied,
     RouteNotFound,
     TicketError,
 )
@@ -40,20 +51,37 @@ if TYPE_CHECKING:
     from .engine import Engine
 
 PREFIX = "/_local/"
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+"""The clock is not moved past this: later instants leave no room for deadlines."""
 
 Handler = Callable[["Engine", Any], tuple[int, Any]]
 
 
+class LocalOnly(PermissionDenied):
+    """A control-plane request that did not come from a program on this machine."""
+
+    code = "local_only"
+
+
+def _fields(body: Any, allowed: set[str], required: frozenset[str] = frozenset()) -> dict[str, Any]:
+    fields = _object(body)
+    unknown = sorted(set(fields) - allowed)
+    if unknown:
+        raise ParameterUnknown(f"Unknown parameter: {unknown[0]}", param=unknown[0])
+    missing = sorted(required - set(fields))
+    if missing:
+        raise ParameterMissing(f"{missing[0]} is required", param=missing[0])
+    return fields
+
+
 def _reset(engine: Engine, body: Any) -> tuple[int, Any]:
+    _fields(body, set())
     engine.reset()
     return 200, {"data": {"reset": True}}
 
 
 def _keys(engine: Engine, body: Any) -> tuple[int, Any]:
-    fields = _object(body)
-    unknown = sorted(set(fields) - {"scopes", "name", "secret"})
-    if unknown:
-        raise ParameterInvalid(f"Unknown parameter: {unknown[0]}", param=unknown[0])
+    fields = _fields(body, {"scopes", "name", "secret"})
     scopes = fields.get("scopes", ["tickets:read", "tickets:write"])
     if not isinstance(scopes, list):
         raise ParameterInvalid("scopes must be a list", param="scopes")
@@ -61,10 +89,14 @@ def _keys(engine: Engine, body: Any) -> tuple[int, Any]:
     return 201, {"data": {"key": secret, "scopes": list(dict.fromkeys(scopes))}}
 
 
-def _manual(engine: Engine) -> ManualClock:
+def _manual(engine: Engine, param: str) -> ManualClock:
     clock = engine.clock
     if not isinstance(clock, ManualClock):
-        raise ParameterInvalid("this server's clock is the system clock; it cannot be moved")
+        raise ParameterInvalid(
+            "this server runs on the system clock, which cannot be moved"
+            " (serve --control runs on a manual one)",
+            param=param,
+        )
     return clock
 
 
@@ -75,11 +107,11 @@ def _now(engine: Engine) -> dict[str, Any]:
 def _clock(engine: Engine, body: Any) -> tuple[int, Any]:
     if body is NO_BODY:  # GET
         return 200, _now(engine)
-    fields = _object(body)
-    if set(fields) != {"now"}:
-        raise ParameterInvalid('send {"now": <date-time>}', param="now")
-    clock = _manual(engine)
+    fields = _fields(body, {"now"}, frozenset({"now"}))
+    clock = _manual(engine, "now")
     target = parse_time(fields["now"], "now")
+    if target > LATEST:
+        raise ParameterInvalid(f"now must be before {format_time(LATEST)}", param="now")
     try:
         clock.set(target)
     except ValueError as error:
@@ -88,37 +120,35 @@ def _clock(engine: Engine, body: Any) -> tuple[int, Any]:
 
 
 def _advance(engine: Engine, body: Any) -> tuple[int, Any]:
-    fields = _object(body)
-    seconds = fields.get("seconds")
-    if (
-        set(fields) != {"seconds"}
-        or isinstance(seconds, bool)
-        or not isinstance(seconds, int | float)
-        or not 0 <= seconds <= 100 * 366 * 86400
-    ):
-        raise ParameterInvalid('send {"seconds": <0 or more>}', param="seconds")
-    _manual(engine).advance(timedelta(seconds=seconds))
+    seconds = _fields(body, {"seconds"}, frozenset({"seconds"}))["seconds"]
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds >= 0:
+        raise ParameterInvalid("seconds must be a number, 0 or more", param="seconds")
+    clock = _manual(engine, "seconds")
+    if seconds > (LATEST - clock.now()).total_seconds():
+        raise ParameterInvalid(
+            f"that would move the clock past {format_time(LATEST)}", param="seconds"
+        )
+    clock.advance(timedelta(seconds=seconds))
     return 200, _now(engine)
 
 
-def _seed(engine: Engine, body: Any) -> tuple[int, Any]:
-    if not isinstance(body, str):
-        raise InvalidJson("send the tickets as JSON Lines, one create body a line")
-    rows = []
-    for line_number, line in enumerate(body.splitlines(), start=1):
+def _seed(engine: Engine, text: Any) -> tuple[int, Any]:
+    rows, lines = [], []
+    for line_number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             rows.append(json.loads(line, parse_constant=_refuse_constant))
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:
             raise InvalidJson(f"line {line_number} is not valid JSON: {error}") from None
+        lines.append(line_number)
     report = engine.tickets.import_many(rows)
     return 200, {
         "data": {
             "imported": report.imported,
             "first_number": report.first_number,
             "last_number": report.last_number,
-            "rejected": [{"index": r.index, "error": r.error} for r in report.rejected],
+            "rejected": [{"line": lines[r.index], "error": r.error} for r in report.rejected],
         }
     }
 
@@ -144,18 +174,32 @@ def _object(body: Any) -> dict[str, Any]:
     return body
 
 
+def is_loopback(host: str) -> bool:
+    """Whether a Host header names this machine (``localhost``, 127.x.x.x, ``[::1]``)."""
+    name = urlsplit(f"//{host}").hostname or ""
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 def control(
     engine: Engine, method: str, path: str, headers: Mapping[str, str], body: bytes
 ) -> Response:
-    """Answer one request to the control plane."""
+    """Answer one request to the control plane (``path`` without scheme and host)."""
     verb = method.upper()
+    lowered = {name.lower(): value for name, value in headers.items()}
     try:
-        methods = ROUTES.get(path.split("?", 1)[0])
+        if "origin" in lowered or not is_loopback(lowered.get("host", "")):
+            raise LocalOnly("the control plane answers programs on this machine only")
+        methods = ROUTES.get(path)
         if methods is None:
             raise RouteNotFound(f"No route for {verb} {path}")
         if verb not in methods:
             raise MethodNotAllowed(verb, path, tuple(methods))
-        if path.endswith("/seed"):
+        if path == "/_local/seed":
             try:
                 payload: Any = body.decode("utf-8")
             except UnicodeDecodeError:

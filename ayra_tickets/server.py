@@ -13,20 +13,29 @@ from __future__ import annotations
 import http
 import logging
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from .local import PREFIX, control
-from .wire import MAX_BODY_BYTES
+from .wire import MAX_BODY_BYTES, Response, with_request_id
 
 if TYPE_CHECKING:
     from .engine import Engine
 
 log = logging.getLogger("ayra_tickets.server")
+
+INTERNAL_ERROR = {
+    "error": {
+        "type": "api_error",
+        "code": "internal_error",
+        "message": "The server failed to answer; the request may not have been applied",
+    }
+}
 
 StartResponse = Callable[..., Any]
 
@@ -43,15 +52,23 @@ class WireApp:
         self.control = control
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """Answer one WSGI request, and log it in one line."""
         began = time.perf_counter()
         method = environ["REQUEST_METHOD"]
         target = _request_target(environ)
-        headers = _headers(environ)
-        body = _read_body(environ)
-        if self.control and target.startswith(PREFIX):
-            response = control(self.engine, method, target, headers, body)
-        else:
-            response = self.engine.request(method, target, headers=headers, body=body)
+        try:
+            headers = _headers(environ)
+            body = _read_body(environ)
+            path = urlsplit(target).path
+            if self.control and path.startswith(PREFIX):
+                response = control(self.engine, method, path, headers, body)
+            else:
+                response = self.engine.request(method, target, headers=headers, body=body)
+        except Exception:  # a bug: say so in the API's envelope, never a bare page
+            log.exception("%s %s failed", method, target)
+            response = with_request_id(
+                Response(500, INTERNAL_ERROR, {"Content-Type": "application/json"})
+            )
         payload = response.body
         reason = http.HTTPStatus(response.status).phrase
         sent = [*response.headers.items(), ("Content-Length", str(len(payload)))]
@@ -129,6 +146,9 @@ class LocalServer:
                 "serving over HTTP needs the server extra: pip install 'ayra-tickets[server]'"
             ) from error
         self.app = WireApp(engine, control=control)
+        # One address: a name such as localhost may stand for several (IPv4 and IPv6),
+        # and waitress would then listen on each, as a server of another kind.
+        host = str(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][4][0])
         self._server: Any = create_server(
             self.app,
             host=host,
@@ -160,6 +180,7 @@ class LocalServer:
             self._close_connections()
 
     def start(self) -> LocalServer:
+        """Serve from a background thread; :meth:`stop` ends it."""
         self._thread = threading.Thread(
             target=self._server.run, name="ayra-tickets-server", daemon=True
         )

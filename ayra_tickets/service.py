@@ -23,6 +23,7 @@ from .domain import sla as sla_clock
 from .domain import ticket as ops
 from .domain.clock import Clock
 from .domain.errors import InvalidJson, ParameterInvalid, TicketNotFound, ValidationError
+from .domain.ids import random_token
 from .domain.paging import Cursor
 from .domain.paging import encode as encode_cursor
 from .domain.sla import DEFAULT_POLICY, Sla, SlaClock, SlaPolicy
@@ -38,7 +39,6 @@ from .domain.validation import (
     validate_update,
 )
 from .storage import SCOPES, AgentStore, ApiKey, KeyStore, TicketStore
-from .storage.accounts import random_token
 from .storage.policies import PolicyStore
 from .storage.tickets import SlaView, sort_key
 
@@ -295,7 +295,7 @@ class Tickets:
                             if not isinstance(row, Mapping):
                                 raise InvalidJson("each row must be a JSON object")
                             given = _given_id(row)
-                            if given is not None:
+                            if "id" in row:
                                 row = {name: value for name, value in row.items() if name != "id"}
                             valid.append((index, given, validate_create(row)))
                         except ValidationError as error:
@@ -491,12 +491,12 @@ class Keys:
         cannot be shown again. ``secret`` chooses it instead (8 to 200 letters, digits
         and underscores, used by no other key), so that code written against a fixed key,
         such as the reference's ``sk_live_abc123xyz789``, runs unchanged in tests."""
-        chosen = tuple(dict.fromkeys(scopes))
-        bad = [scope for scope in chosen if scope not in SCOPES]
-        if bad or not chosen or isinstance(scopes, str):
+        listed = () if isinstance(scopes, str) else tuple(scopes)
+        if not listed or not all(isinstance(scope, str) and scope in SCOPES for scope in listed):
             raise ParameterInvalid(
                 f"scopes must be a non-empty list of {', '.join(SCOPES)}", param="scopes"
             )
+        chosen = tuple(dict.fromkeys(listed))
         if name is not None and not isinstance(name, str):
             raise ParameterInvalid("name must be a string", param="name")
         if secret is not None and not (
@@ -521,9 +521,15 @@ class Keys:
             return self._core.keys.all()
 
     def revoke(self, key_id: str) -> bool:
-        """Revoke a key by its id or its prefix; True if a live key was revoked."""
+        """Revoke a key by its id or its prefix; True if a live key was revoked. A prefix
+        that several live keys share is refused (name the key by its id)."""
         core = self._core
         with core.transaction():
+            if core.keys.live_matches(key_id) > 1:
+                raise ParameterInvalid(
+                    f"{key_id} is the prefix of several keys; revoke by the key's id",
+                    param="key",
+                )
             return core.keys.revoke(key_id, core.now())
 
 

@@ -30,7 +30,7 @@ from .domain.errors import (
     RouteNotFound,
     TicketError,
 )
-from .storage.accounts import random_token
+from .domain.ids import random_token
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -226,11 +226,15 @@ def dispatch(
         return with_request_id(error_response(error))
 
 
-@functools.cache
 def openapi_document() -> Any:
-    """The OpenAPI 3.1 document of this wire layer, shipped in the package."""
-    text = resources.files("ayra_tickets").joinpath("openapi.json").read_text("utf-8")
-    return jsonlib.loads(text)
+    """The OpenAPI 3.1 document of this wire layer, shipped in the package (a fresh copy:
+    callers may change theirs)."""
+    return jsonlib.loads(_openapi_text())
+
+
+@functools.cache
+def _openapi_text() -> str:
+    return resources.files("ayra_tickets").joinpath("openapi.json").read_text("utf-8")
 
 
 def with_request_id(response: Response) -> Response:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ayra_tickets import Engine, ManualClock
+from ayra_tickets.domain.ids import random_token
 from ayra_tickets.domain.sla import DEFAULT_POLICY
 from ayra_tickets.domain.ticket import Event
 from ayra_tickets.domain.ticket import close as close_ticket
@@ -29,7 +30,6 @@ from ayra_tickets.domain.ticket import create as build_ticket
 from ayra_tickets.domain.ticket import update as update_ticket
 from ayra_tickets.domain.times import format_time
 from ayra_tickets.domain.validation import validate_create, validate_list, validate_update
-from ayra_tickets.storage.accounts import random_token
 from ayra_tickets.storage.database import CACHE_KIB
 from ayra_tickets.storage.tickets import _COLUMNS, _INDEX_TEXT, _INSERT, ticket_to_row
 

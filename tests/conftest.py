@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json as jsonlib
 import os
 from collections.abc import Iterator
@@ -74,6 +75,14 @@ class Api:
         openapi_check.check(method, path, response)
         return response
 
+    def bare(
+        self, method: str, path: str, json: Any = None, *, headers: dict[str, str] | None = None
+    ) -> Response:
+        """A request with only the headers given (no key, no content type)."""
+        response = self.send(method, path, dict(headers or {}), json, None)
+        openapi_check.check(method, path, response)
+        return response
+
     def send(
         self, method: str, path: str, headers: dict[str, str], json: Any, body: Any
     ) -> Response:
@@ -106,6 +115,9 @@ class HttpApi(Api):
         answer = self.session.request(method, self.base_url + path, headers=headers, data=body)
         return Response(answer.status_code, answer.json(), answer.headers)
 
+    def close(self) -> None:
+        self.session.close()
+
 
 TRANSPORTS = ("engine", "http", "mock_api")
 """The contract suite runs once per transport: ``engine.request``, the HTTP server on a
@@ -127,10 +139,14 @@ def api(request: pytest.FixtureRequest, engine: Engine) -> Iterator[Api]:
     elif request.param == "http":
         server: LocalServer = request.getfixturevalue("http_server")
         server.app.engine = engine
-        yield HttpApi(engine, key, server.url, "http")
+        with contextlib.closing(HttpApi(engine, key, server.url, "http")) as api:
+            yield api
     else:
-        with mock_api(engine=engine, key=key) as mocked:
-            yield HttpApi(engine, key, mocked.base_url, "mock_api")
+        with (
+            mock_api(engine=engine, key=key) as mocked,
+            contextlib.closing(HttpApi(engine, key, mocked.base_url, "mock_api")) as api,
+        ):
+            yield api
 
 
 def table_counts(engine: Engine) -> dict[str, int]:

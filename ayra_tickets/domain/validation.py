@@ -75,8 +75,11 @@ def _label(value: Any, param: str) -> str:
 
 
 def _integer(value: Any, param: str, low: int, high: int | None, *, text_ok: bool) -> int:
-    """An integer in ``[low, high]``; a string of digits too when ``text_ok``."""
+    """An integer in ``[low, high]``; a string of digits too when ``text_ok``. A JSON
+    number with a zero fraction (``2.0``) is that integer, as JSON Schema has it."""
     if text_ok and isinstance(value, str) and re.fullmatch(r"[0-9]{1,12}", value):
+        value = int(value)
+    if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         bounds = f"from {low} to {high}" if high is not None else f"of {low} or more"

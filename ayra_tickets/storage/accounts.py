@@ -4,33 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
-import string
 from collections.abc import Iterable
 from datetime import datetime
 
 import attrs
 from sqlite_utils import Database
 
+from ..domain.ids import random_token
 from ..domain.times import format_time
 
 SCOPES = ("tickets:read", "tickets:write")
-_BASE62 = string.digits + string.ascii_letters
-# Random bytes below 248 (4 x 62) map evenly onto the 62 characters; the rest are dropped.
-_TO_BASE62 = bytes(ord(_BASE62[b % 62]) for b in range(256))
-_UNEVEN = bytes(range(248, 256))
-
-
-def random_token(length: int) -> str:
-    """``length`` characters from [0-9A-Za-z], each uniformly random (``secrets``)."""
-    while True:
-        chars = secrets.token_bytes(length + 8).translate(_TO_BASE62, _UNEVEN)
-        if len(chars) >= length:
-            return chars[:length].decode("ascii")
 
 
 def hash_secret(secret: str) -> str:
-    # Secrets are 32 random base62 characters: a fast hash is enough, no stretching needed.
+    # Made secrets are 32 random base62 characters: a fast hash is enough, no stretching
+    # needed. (A chosen secret is a test's fixed key, not a password to protect.)
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
@@ -75,7 +63,7 @@ class KeyStore:
         key = ApiKey(
             id="key_" + random_token(16),
             name=name,
-            prefix=secret[:12],
+            prefix=secret[: min(12, len(secret) // 2)],  # never more than half of it
             scopes=tuple(scopes),
             created_at=format_time(now),
         )
@@ -111,6 +99,14 @@ class KeyStore:
             "SELECT id, name, prefix, scopes, created_at, revoked_at FROM api_keys ORDER BY rowid"
         )
         return [ApiKey(r[0], r[1], r[2], tuple(r[3].split()), r[4], r[5]) for r in rows]
+
+    def live_matches(self, key_id: str) -> int:
+        """How many live keys have this id or this prefix."""
+        (count,) = self._conn.execute(
+            "SELECT COUNT(*) FROM api_keys WHERE (id = ? OR prefix = ?) AND revoked_at IS NULL",
+            (key_id, key_id),
+        ).fetchone()
+        return int(count)
 
     def revoke(self, key_id: str, now: datetime) -> bool:
         cursor = self._conn.execute(

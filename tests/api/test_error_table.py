@@ -133,7 +133,7 @@ REPRESENTATIVE: dict[str, tuple[bool, Provoke]] = {
     "parameter_too_long": (False, lambda api, tid, _: api("PUT", f"/v1/tickets/{tid}", {"subject": "x" * 201})),
     "parameter_unknown": (False, lambda api, tid, _: api("PUT", f"/v1/tickets/{tid}", {"colour": "red"})),
     "invalid_json": (False, lambda api, tid, _: api("PUT", f"/v1/tickets/{tid}", body='{"subject": ')),
-    "missing_api_key": (False, lambda api, tid, _: api.engine.request("PUT", f"/v1/tickets/{tid}/close")),
+    "missing_api_key": (False, lambda api, tid, _: api.bare("PUT", f"/v1/tickets/{tid}/close")),
     "invalid_api_key": (False, lambda api, tid, _: api("PUT", f"/v1/tickets/{tid}/close", key="sk_test_no")),
     "insufficient_scope": (False, lambda api, tid, key: api("PUT", f"/v1/tickets/{tid}/close", key=key)),
     "ticket_not_found": (False, lambda api, _, __: api("PUT", f"/v1/tickets/{UNKNOWN_ID}", {"priority": 1})),
@@ -257,7 +257,7 @@ def test_a_request_without_a_valid_key_is_unauthenticated(
 ) -> None:
     ticket_id = api.create()["id"]
     before = snapshot(api, ticket_id)
-    response = engine.request(method, path.format(id=ticket_id), headers=headers, json=json)
+    response = api.bare(method, path.format(id=ticket_id), json, headers=headers)
     assert_error(response, code)
     assert snapshot(api, ticket_id) == before
 

@@ -94,7 +94,7 @@ CREATE_REFUSALS = [
     ),
     *[
         pytest.param({"priority": value}, "parameter_invalid", "priority", id=f"priority-{value!r}")
-        for value in (0, 5, -1, "2", 2.0, True, False, [2], "High")
+        for value in (0, 5, -1, "2", 2.5, 5.0, True, False, [2], "High")
     ],
     *[
         pytest.param({"status": value}, "parameter_invalid", "status", id=f"status-{value!r}")
@@ -243,7 +243,7 @@ UPDATE_REFUSALS = [
     ],
     *[
         pytest.param({"priority": value}, "parameter_invalid", "priority", id=f"priority-{value!r}")
-        for value in (0, 5, "2", 2.0, True)
+        for value in (0, 5, "2", 2.5, True)
     ],
     *[
         pytest.param({"status": value}, "parameter_invalid", "status", id=f"status-{value!r}")
@@ -347,11 +347,11 @@ CLOSE_REFUSALS = [
         pytest.param(
             {"customer_satisfaction": v}, "parameter_invalid", "customer_satisfaction", id=f"csat-{v!r}"
         )
-        for v in (0, 11, -1, "5", 5.0, 7.5, True)
+        for v in (0, 11, -1, "5", 11.0, 7.5, True)
     ],
     *[
         pytest.param({"resolution_time": v}, "parameter_invalid", "resolution_time", id=f"time-{v!r}")
-        for v in (-1, 1.5, 30.0, "30", True, [30])
+        for v in (-1, 1.5, -30.0, "30", True, [30])
     ],
     *[
         pytest.param({"root_cause": v}, "parameter_invalid", "root_cause", id=f"cause-{v!r}")
@@ -564,3 +564,18 @@ def test_per_page_is_echoed_in_meta(
     meta = api("GET", f"/v1/tickets{query}").json["meta"]
     assert meta["per_page"] == expected
     assert meta["page"] == 1
+
+
+def test_a_whole_number_written_with_a_fraction_is_that_integer(api: Api) -> None:
+    # JSON (and the published JSON Schema) do not tell 2 from 2.0: both are the integer 2.
+    made = api.create(priority=2.0)
+    assert (made["priority"], made["priority_label"]) == (2, "High")
+    assert isinstance(made["priority"], int)
+    closed = api(
+        "PUT", f"/v1/tickets/{made['id']}/close",
+        {"customer_satisfaction": 9.0, "resolution_time": 30.0},
+    )  # fmt: skip
+    assert (
+        closed.json["data"]["customer_satisfaction"],
+        closed.json["data"]["resolution_time"],
+    ) == (9, 30)

@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import queue
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -24,7 +26,7 @@ import requests
 from ayra_tickets import Engine, ManualClock, SystemClock
 from ayra_tickets.server import LocalServer
 from ayra_tickets.testing import DEFAULT_BASE_URL, DEFAULT_START, mock_api
-from tests.conftest import START
+from tests.conftest import START, table_counts
 
 REFERENCE = Path(__file__).parents[1] / "reference"
 SECRET = "sk_live_abc123xyz789"
@@ -63,7 +65,7 @@ def check_reference_outcome(engine: Engine, outcome: dict[str, Any], *, satisfac
     assert created["tags"] == ["refund", "duplicate_charge", "urgent"]
     assert created["priority_label"] == "High"
     assert outcome["all"]["meta"]["total"] == 2
-    # The new ticket is open at priority 2; the seeded one has moved on by then.
+    # The new ticket is new, not open; the seeded one has moved on by then.
     assert [t["id"] for t in outcome["urgent"]["data"]] == []
     assert outcome["breached"]["meta"]["total"] == 0
     closed = outcome["closed"]["data"]
@@ -115,35 +117,95 @@ def test_mock_api_answers_requests_and_httpx_sync_and_async_as_the_wire_layer() 
 
 
 def test_mock_api_lets_calls_to_other_hosts_through(http_server: LocalServer) -> None:
-    elsewhere = Engine.open(":memory:")
-    http_server.app.engine = elsewhere
-    other_key = elsewhere.keys.create()
+    with Engine.open(":memory:") as elsewhere:
+        http_server.app.engine = elsewhere
+        other_key = elsewhere.keys.create()
+        with mock_api() as api:
+            assert api.engine is not elsewhere
+            # The loopback server is another host: both clients reach it over the network.
+            theirs = {"Authorization": f"Bearer {other_key}"}
+            assert requests.get(f"{http_server.url}/v1/tickets", headers=theirs).status_code == 200
+            assert httpx.get(f"{http_server.url}/v1/tickets", headers=theirs).status_code == 200
+            # ... and a key of the mocked engine means nothing there.
+            mine = {"Authorization": f"Bearer {api.key}"}
+            assert requests.get(f"{http_server.url}/v1/tickets", headers=mine).status_code == 401
+
+
+def test_a_mock_of_the_callers_own_stays_in_force_for_other_hosts() -> None:
+    import responses
+
+    with responses.RequestsMock() as theirs:
+        theirs.get("https://hooks.example.invalid/ping", json={"pong": True})
+        with mock_api() as api:
+            assert requests.get("https://hooks.example.invalid/ping").json() == {"pong": True}
+            headers = {"Authorization": f"Bearer {api.key}"}
+            listed = requests.get(f"{DEFAULT_BASE_URL}/v1/tickets", headers=headers)
+            assert listed.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("base_url", "called"),
+    [
+        ("https://API.Ayra.AI", "https://api.ayra.ai/v1/tickets"),
+        ("https://api.ayra.ai", "https://API.ayra.ai:443/v1/tickets"),
+        ("https://api.ayra.ai:443/", "https://api.ayra.ai/v1/tickets"),
+        ("http://localhost:9/api", "http://LOCALHOST:9/api/v1/tickets"),
+    ],
+)
+def test_mock_api_matches_its_host_in_any_case_and_port_spelling(
+    base_url: str, called: str
+) -> None:
+    with mock_api(base_url=base_url) as api:
+        headers = {"Authorization": f"Bearer {api.key}"}
+        assert requests.get(called, headers=headers).json()["meta"]["total"] == 0
+        assert httpx.get(called, headers=headers).json()["meta"]["total"] == 0
+
+
+def test_mock_api_refuses_to_start_when_a_client_could_not_be_intercepted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "respx", None)  # httpx is installed, respx is not
+    with pytest.raises(RuntimeError, match="respx, which is not installed"), mock_api():
+        pass
+    # Nothing was left patched by the half-made start.
+    with pytest.raises(requests.ConnectionError):
+        requests.get("https://api.ayra.invalid/v1/tickets", timeout=5)
+
+
+def test_mock_api_takes_a_streamed_body() -> None:
     with mock_api() as api:
-        assert api.engine is not elsewhere
-        # The loopback server is another host: both clients reach it over the network.
-        headers = {"Authorization": f"Bearer {other_key}"}
-        assert requests.get(f"{http_server.url}/v1/tickets", headers=headers).status_code == 200
-        assert httpx.get(f"{http_server.url}/v1/tickets", headers=headers).status_code == 200
-        # ... and a key of the mocked engine means nothing there.
-        mine = {"Authorization": f"Bearer {api.key}"}
-        assert requests.get(f"{http_server.url}/v1/tickets", headers=mine).status_code == 401
-    elsewhere.close()
+        headers = {"Authorization": f"Bearer {api.key}", "Content-Type": "application/json"}
+        chunks = iter([b'{"subject": "Streamed", ', b'"description": "in parts"}'])
+        made = requests.post(f"{DEFAULT_BASE_URL}/v1/tickets", data=chunks, headers=headers)
+        assert made.status_code == 201, made.json()
 
 
 def test_mock_api_as_a_decorator_gives_each_call_a_fresh_engine() -> None:
-    seen: list[int] = []
+    api = mock_api(base_url="https://api.ayra.invalid")
+    seen: list[tuple[int, int]] = []
 
-    @mock_api()
+    @api
     def integration() -> None:
-        # Without the key, as code under test that is handed a bad one would see it.
-        seen.append(requests.get(f"{DEFAULT_BASE_URL}/v1/tickets").status_code)
+        headers = {"Authorization": f"Bearer {api.key}"}
+        body = {"subject": "One more", "description": "From the decorated code"}
+        requests.post("https://api.ayra.invalid/v1/tickets", json=body, headers=headers)
+        listed = requests.get("https://api.ayra.invalid/v1/tickets", headers=headers).json()
+        seen.append((id(api.engine), listed["meta"]["total"]))
 
     integration()
     integration()
-    assert seen == [401, 401]
-    # Outside, nothing is intercepted any more: the host does not resolve here.
+    assert [total for _, total in seen] == [1, 1]  # the second call did not see the first's
+    assert seen[0][0] != seen[1][0]
+    # Outside, nothing is intercepted any more (and .invalid never resolves).
     with pytest.raises(requests.ConnectionError):
-        requests.get(f"{DEFAULT_BASE_URL}/v1/tickets", timeout=5)
+        requests.get("https://api.ayra.invalid/v1/tickets", timeout=5)
+
+
+def test_mock_api_on_a_callers_engine_leaves_no_live_key_behind() -> None:
+    with Engine.open(":memory:") as engine:
+        with mock_api(engine) as api:
+            assert engine.keys.authenticate(api.key) is not None
+        assert engine.keys.authenticate(api.key) is None
 
 
 def test_mock_api_on_a_given_engine_and_its_clock_controls_the_sla() -> None:
@@ -200,7 +262,7 @@ def test_the_control_plane_resets_makes_keys_moves_the_clock_and_seeds(
     assert seeded.status_code == 200
     report = seeded.json()["data"]
     assert (report["imported"], report["first_number"], report["last_number"]) == (2, 1, 2)
-    assert [(r["index"], r["error"]["param"]) for r in report["rejected"]] == [(1, "description")]
+    assert [(r["line"], r["error"]["param"]) for r in report["rejected"]] == [(2, "description")]
     assert engine.tickets.get(TICKET_ID).subject == "Seeded"
 
     assert call(control_server, "GET", "/_local/clock").json() == {
@@ -216,9 +278,20 @@ def test_the_control_plane_resets_makes_keys_moves_the_clock_and_seeds(
     ticket = call(control_server, "GET", f"/v1/tickets/{TICKET_ID}", headers=headers).json()
     assert ticket["data"]["sla"]["breached"] is True  # 17 days later, never answered
 
+    engine.agents.add("user_jane", "Jane")
     assert call(control_server, "POST", "/_local/reset").json() == {"data": {"reset": True}}
     assert call(control_server, "GET", "/v1/tickets", headers=headers).status_code == 401
-    assert engine.tickets.count() == 0
+    # Every table is empty but those that describe the file: its schema's history, its
+    # settings (the creation-order rule), the planner's statistics and the search index's
+    # own bookkeeping (its documents are gone: docsize is empty). A table added later
+    # must be reset too.
+    left = {name: n for name, n in table_counts(engine).items() if n}
+    described = {"_sqlite_migrations", "settings", "sqlite_stat1"}
+    assert set(left) <= described | {"tickets_fts_data", "tickets_fts_config"}, left
+    settings = engine.db.execute("SELECT key FROM settings").fetchall()
+    assert settings == [("created_in_number_order",)]
+    searched = "SELECT COUNT(*) FROM tickets_fts WHERE tickets_fts MATCH 'seeded'"
+    assert engine.db.execute(searched).fetchone() == (0,)
     key = call(control_server, "POST", "/_local/keys", json={}).json()["data"]["key"]
     made_after = call(
         control_server, "POST", "/v1/tickets",
@@ -236,7 +309,13 @@ def test_the_control_plane_resets_makes_keys_moves_the_clock_and_seeds(
         ("POST", "/_local/keys", b"[1]", 400, "invalid_json"),
         ("POST", "/_local/keys", b'{"scopes": ["tickets:delete"]}', 400, "parameter_invalid"),
         ("POST", "/_local/keys", b'{"secret": "short"}', 400, "parameter_invalid"),
-        ("POST", "/_local/keys", b'{"owner": "me"}', 400, "parameter_invalid"),
+        ("POST", "/_local/keys", b'{"owner": "me"}', 400, "parameter_unknown"),
+        ("POST", "/_local/keys", b'{"scopes": [{}]}', 400, "parameter_invalid"),
+        ("POST", "/_local/keys", b'{"scopes": [["tickets:read"]]}', 400, "parameter_invalid"),
+        ("POST", "/_local/reset", b'{"everything": true}', 400, "parameter_unknown"),
+        ("POST", "/_local/clock/advance", b'{"seconds": 1e300}', 400, "parameter_invalid"),
+        ("POST", "/_local/clock/advance", b"{}", 400, "parameter_missing"),
+        ("PUT", "/_local/clock", b'{"now": "9999-12-31T00:00:00Z"}', 400, "parameter_invalid"),
         ("POST", "/_local/clock/advance", b'{"seconds": -1}', 400, "parameter_invalid"),
         ("POST", "/_local/clock/advance", b'{"seconds": true}', 400, "parameter_invalid"),
         ("PUT", "/_local/clock", b'{"now": "soon"}', 400, "parameter_invalid"),
@@ -254,12 +333,37 @@ def test_the_control_plane_refuses_bad_requests_in_the_apis_envelope_and_changes
     control_server: LocalServer, method: str, path: str, body: bytes | None, status: int, code: str
 ) -> None:
     engine = control_server.app.engine
-    before = (engine.tickets.count(), len(engine.keys.list()), engine.clock.now())
+    engine.tickets.create(subject="Kept", description="Through every refusal")
+    before = (table_counts(engine), engine.clock.now())
     answer = call(control_server, method, path, data=body)
     assert answer.status_code == status
     assert answer.json()["error"]["code"] == code
     assert re.fullmatch(r"req_[0-9A-Za-z]+", answer.headers["Request-Id"])
-    assert (engine.tickets.count(), len(engine.keys.list()), engine.clock.now()) == before
+    assert (table_counts(engine), engine.clock.now()) == before
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "http://evil.example"},  # a web page's request
+        {"Origin": "null"},
+        {"Host": "evil.example"},  # DNS rebinding: the page's own name for our address
+        {"Host": "192.168.1.20:8787"},
+    ],
+)
+def test_the_control_plane_answers_no_web_page_and_no_other_host(
+    control_server: LocalServer, headers: dict[str, str]
+) -> None:
+    engine = control_server.app.engine
+    engine.tickets.create(subject="Precious", description="Not to be wiped by a web page")
+    before = table_counts(engine)
+    sent = {"Content-Type": "text/plain", **headers}
+    answer = call(control_server, "POST", "/_local/reset", headers=sent)
+    assert (answer.status_code, answer.json()["error"]["code"]) == (403, "local_only")
+    assert table_counts(engine) == before
+    # The API itself answers as usual: it needs a key anyway.
+    listed = call(control_server, "GET", "/v1/tickets", headers=headers)
+    assert listed.json()["error"]["code"] == "missing_api_key"
 
 
 def test_a_system_clock_cannot_be_moved_through_the_control_plane() -> None:
@@ -334,34 +438,81 @@ def test_the_reference_javascript_examples_run_under_node_against_the_server(
     assert refused["body"]["error"]["code"] == "ticket_already_closed"
 
 
-def test_serve_starts_logs_a_line_per_request_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    command = [sys.executable, "-c", "from ayra_tickets.cli import main; main()", "--db", str(tmp_path / "t.db"),
+CLI = [sys.executable, "-c", "from ayra_tickets.cli import main; main()"]
+
+
+class Lines:
+    """A process's stderr a line at a time, waiting at most ``timeout`` for each (a hung
+    server fails the test instead of hanging it)."""
+
+    def __init__(self, stream: Any, timeout: float = 15) -> None:
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.timeout = timeout
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream: Any) -> None:
+        for line in stream:
+            self.lines.put(line)
+        self.lines.put("")
+
+    def next(self) -> str:
+        return self.lines.get(timeout=self.timeout)
+
+    def rest(self) -> str:
+        found = []
+        while (line := self.next()) != "":
+            found.append(line)
+        return "".join(found)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_serve_starts_logs_a_line_per_request_and_stops_cleanly(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
+    command = [*CLI, "--db", str(tmp_path / "t.db"),
                "serve", "--port", "0", "--control", "--start", "2025-01-15T09:00:00Z"]  # fmt: skip
     server = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     try:
         assert server.stderr is not None
-        banner = server.stderr.readline()
+        output = Lines(server.stderr)
+        banner = output.next()
         found = re.search(r"on (http://127\.0\.0\.1:\d+), control plane at /_local/", banner)
         assert found, banner
         url = found.group(1)
         key = requests.post(f"{url}/_local/keys", json={}, timeout=10).json()["data"]["key"]
-        listed = requests.get(
-            f"{url}/v1/tickets?status=new", headers={"Authorization": f"Bearer {key}"}, timeout=10
-        )
+        auth = {"Authorization": f"Bearer {key}"}
+        listed = requests.get(f"{url}/v1/tickets?status=new", headers=auth, timeout=10)
         assert listed.status_code == 200
-        logged = [server.stderr.readline() for _ in range(2)]
+        logged = [output.next() for _ in range(2)]
         assert re.search(r"POST /_local/keys 201 \d+B", logged[0]), logged
         assert re.search(r"GET /v1/tickets\?status=new 200 \d+B", logged[1]), logged
         assert key not in "".join(logged)  # secrets are never logged
-        server.send_signal(signal.SIGINT)
+        server.send_signal(stop)
         assert server.wait(timeout=10) == 0
-        assert "stopped" in server.stderr.read()
+        assert "stopped" in output.rest()
     finally:
         if server.poll() is None:
             server.kill()
             server.wait()
         if server.stderr is not None:
             server.stderr.close()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["serve", "--control"], "name it with --db"),
+        (["--db", ":memory:", "serve", "--control", "--host", "0.0.0.0"], "loopback --host"),
+        (["--db", ":memory:", "serve", "--start", "2025-01-15T09:00:00Z"], "--start sets"),
+    ],
+)
+def test_serve_refuses_a_control_plane_it_could_not_keep_safe(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    run = subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=30, cwd=tmp_path)
+    assert run.returncode == 2
+    assert message in run.stderr
+    assert not (tmp_path / "tickets.db").exists()
 
 
 # -- the pytest plugin ------------------------------------------------------------------
@@ -378,33 +529,30 @@ LEFT = {}
 def auth(key):
     return {"Authorization": "Bearer " + key}
 """
-PLUGIN_WRITER = """
-def test_writes(ayra_api, ayra_engine, ayra_clock, ayra_key):
+PLUGIN_TEST = """
+@pytest.mark.parametrize("name", ["first", "second"])
+def test_each_sees_only_its_own(name, ayra_api, ayra_engine, ayra_clock, ayra_key):
+    # Whatever ran before, in this process or another: a fresh engine, clock and key.
     assert ayra_api.engine is ayra_engine and ayra_api.key == ayra_key
-    made = requests.post(URL, json={"subject": "mine", "description": "only"}, headers=auth(ayra_key))
-    assert made.status_code == 201
-    LEFT["key"] = ayra_key
-    ayra_engine.keys.create(secret="sk_test_chosen_1")
-    ayra_clock.advance(hours=5)
-"""
-PLUGIN_READER = """
-def test_reads(ayra_api, ayra_engine, ayra_clock, ayra_key):
-    listed = requests.get(URL, headers=auth(ayra_key))
-    assert listed.json()["meta"]["total"] == 0
     assert ayra_clock.now() == DEFAULT_START
-    assert ayra_engine.keys.authenticate("sk_test_chosen_1") is None
-    if "key" in LEFT:  # the other test ran first, in this process
-        assert requests.get(URL, headers=auth(LEFT["key"])).status_code == 401
+    assert requests.get(URL, headers=auth(ayra_key)).json()["meta"]["total"] == 0
+    for earlier in LEFT.values():  # the keys of tests before, in this process
+        assert requests.get(URL, headers=auth(earlier)).status_code == 401
+    # The same chosen secret in each test: a leaked key table would refuse the second.
+    ayra_engine.keys.create(secret="sk_test_chosen_1")
+    made = requests.post(URL, json={"subject": name, "description": "mine"}, headers=auth(ayra_key))
+    assert made.status_code == 201
+    assert made.json()["data"]["number"] == "TICK-1"
+    LEFT[name] = ayra_key
+    ayra_clock.advance(hours=5)
 """
 
 
 @pytest.mark.parametrize("workers", [None, "2"], ids=["one process", "xdist -n 2"])
-@pytest.mark.parametrize("writer_first", [True, False], ids=["writer first", "writer last"])
 def test_the_plugins_fixtures_keep_tests_apart(
-    pytester: pytest.Pytester, workers: str | None, writer_first: bool
+    pytester: pytest.Pytester, workers: str | None
 ) -> None:
-    tests = [PLUGIN_WRITER, PLUGIN_READER] if writer_first else [PLUGIN_READER, PLUGIN_WRITER]
-    pytester.makepyfile("\n".join([PLUGIN_HEADER, *tests]))
+    pytester.makepyfile("\n".join(["import pytest", PLUGIN_HEADER, PLUGIN_TEST]))
     args = ["-p", "no:cacheprovider"] + (["-n", workers] if workers else [])
     result = pytester.runpytest_subprocess(*args)
     result.assert_outcomes(passed=2)
