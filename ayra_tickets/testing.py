@@ -22,18 +22,22 @@ for httpx (the ``[testing]`` extra), each only if its client library is installe
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import importlib.util
+import inspect
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 from .domain.clock import ManualClock
 from .engine import Engine
 from .wire import Response
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_BASE_URL = "https://api.ayra.ai"
 DEFAULT_START = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)
@@ -77,6 +81,18 @@ class mock_api(contextlib.ContextDecorator):
         """The engine's clock: a :class:`ManualClock`, unless the engine given runs on
         another clock (then that one)."""
         return cast(ManualClock, self.engine.clock)
+
+    def __call__(self, func: F) -> F:
+        """Decorate ``func`` (a plain or an ``async`` function) to run inside the mock."""
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def inside(*args: Any, **kwargs: Any) -> Any:
+                with self:
+                    return await func(*args, **kwargs)
+
+            return cast(F, inside)
+        return super().__call__(func)
 
     def __enter__(self) -> mock_api:
         if self._stack is not None:

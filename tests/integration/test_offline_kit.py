@@ -201,6 +201,19 @@ def test_mock_api_as_a_decorator_gives_each_call_a_fresh_engine() -> None:
         requests.get("https://api.ayra.invalid/v1/tickets", timeout=5)
 
 
+def test_mock_api_decorates_async_functions_too() -> None:
+    api = mock_api(base_url="https://api.ayra.invalid")
+
+    @api
+    async def integration() -> int:
+        async with httpx.AsyncClient() as client:
+            headers = {"Authorization": f"Bearer {api.key}"}
+            listed = await client.get("https://api.ayra.invalid/v1/tickets", headers=headers)
+            return int(listed.json()["meta"]["total"])
+
+    assert asyncio.run(integration()) == 0
+
+
 def test_mock_api_on_a_callers_engine_leaves_no_live_key_behind() -> None:
     with Engine.open(":memory:") as engine:
         with mock_api(engine) as api:
