@@ -22,7 +22,13 @@ from sqlite_utils import Database
 from .domain import sla as sla_clock
 from .domain import ticket as ops
 from .domain.clock import Clock
-from .domain.errors import InvalidJson, ParameterInvalid, TicketNotFound, ValidationError
+from .domain.errors import (
+    InvalidJson,
+    ParameterInvalid,
+    TicketNotFound,
+    ValidationError,
+    VersionMismatch,
+)
 from .domain.ids import random_token
 from .domain.paging import Cursor
 from .domain.paging import encode as encode_cursor
@@ -196,31 +202,44 @@ class Tickets:
             ticket = self._load(ticket_id)
         return self._read(ticket, now)
 
-    def update(self, ticket_id: str, /, **fields: Any) -> Ticket:
+    def update(
+        self, ticket_id: str, /, *, expected_version: int | None = None, **fields: Any
+    ) -> Ticket:
         """Change only the fields given: ``subject``, ``description``, ``priority``,
         ``status``, ``category``, ``assigned_to``, ``due_date``, ``tags`` (replaces the
-        list), ``custom_fields`` (merged), ``internal_note`` (adds a private note)."""
+        list), ``custom_fields`` (merged), ``internal_note`` (adds a private note).
+
+        ``expected_version``: change the ticket only if it is still at that version
+        (else ``VersionMismatch``, 412, and nothing changes): no lost updates."""
         clean = validate_update(fields)
         return self._change(
             ticket_id,
             lambda ticket, now: ops.update(ticket, clean, now, self._core.policy_for(ticket)),
+            _expected(expected_version),
         )
 
-    def close(self, ticket_id: str, /, **fields: Any) -> Ticket:
+    def close(
+        self, ticket_id: str, /, *, expected_version: int | None = None, **fields: Any
+    ) -> Ticket:
         """Close a ticket, marking it resolved. Optional: ``resolution_note``,
-        ``customer_satisfaction`` (1-10), ``resolution_time`` (minutes), ``root_cause``."""
+        ``customer_satisfaction`` (1-10), ``resolution_time`` (minutes), ``root_cause``;
+        ``expected_version`` as for :meth:`update`."""
         clean = validate_close(fields)
         return self._change(
             ticket_id,
             lambda ticket, now: ops.close(ticket, clean, now, self._core.policy_for(ticket)),
+            _expected(expected_version),
         )
 
-    def _change(self, ticket_id: str, apply: Change) -> Ticket:
-        """Load, apply a domain operation, save what it changed: one transaction."""
+    def _change(self, ticket_id: str, apply: Change, expected_version: int | None) -> Ticket:
+        """Load, check the version, apply a domain operation, save what it changed: one
+        transaction."""
         core = self._core
         with core.transaction():
             now = core.now()
             before = self._load(ticket_id)
+            if expected_version is not None and before.version != expected_version:
+                raise VersionMismatch(expected_version, before.version)
             after, events = apply(before, now)
             if events:
                 core.tickets.save(before, after, events)
@@ -407,6 +426,16 @@ class ImportReport:
             "first_number": None if self.first_number is None else f"TICK-{self.first_number}",
             "last_number": None if self.last_number is None else f"TICK-{self.last_number}",
         }
+
+
+def _expected(version: object) -> int | None:
+    if version is None:
+        return None
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ParameterInvalid(
+            "expected_version must be a ticket version, 1 or more", param="expected_version"
+        )
+    return version
 
 
 def _given_id(row: Mapping[str, Any]) -> str | None:

@@ -53,42 +53,79 @@ class Response:
         return jsonlib.dumps(self.json, ensure_ascii=False).encode("utf-8")
 
 
-Handler = Callable[["Engine", str, Any, dict[str, str]], tuple[int, Any]]
+@attrs.frozen
+class Call:
+    """One routed request: the ticket id in its path, its parsed body and query, its
+    headers (names in lower case)."""
+
+    ticket_id: str
+    body: Any
+    query: dict[str, str]
+    headers: Mapping[str, str]
 
 
-def _one(engine: Engine, ticket: Any) -> dict[str, Any]:
+Handler = Callable[["Engine", Call], tuple[int, Any]]
+
+
+def _one(ticket: Any) -> dict[str, Any]:
     return {"data": ticket.to_dict()}
 
 
-def _create(engine: Engine, _: str, body: Any, query: dict[str, str]) -> tuple[int, Any]:
-    _no_query(query)
-    return 201, _one(engine, engine.tickets.create(**_object(body)))
+def _create(engine: Engine, call: Call) -> tuple[int, Any]:
+    _no_query(call.query)
+    return 201, _one(engine.tickets.create(**_object(call.body)))
 
 
-def _list(engine: Engine, _: str, body: Any, query: dict[str, str]) -> tuple[int, Any]:
-    return 200, engine.tickets.list(**query).to_dict()
+def _list(engine: Engine, call: Call) -> tuple[int, Any]:
+    return 200, engine.tickets.list(**call.query).to_dict()
 
 
-def _get(engine: Engine, ticket_id: str, body: Any, query: dict[str, str]) -> tuple[int, Any]:
-    _no_query(query)
-    return 200, _one(engine, engine.tickets.get(ticket_id))
+def _get(engine: Engine, call: Call) -> tuple[int, Any]:
+    _no_query(call.query)
+    return 200, _one(engine.tickets.get(call.ticket_id))
 
 
-def _update(engine: Engine, ticket_id: str, body: Any, query: dict[str, str]) -> tuple[int, Any]:
-    _no_query(query)
-    fields = _object(body)
-    return 200, _one(engine, engine.tickets.update(ticket_id, **fields))
+def _update(engine: Engine, call: Call) -> tuple[int, Any]:
+    _no_query(call.query)
+    fields = _object(call.body)
+    expected = _if_match(call.headers)
+    return 200, _one(engine.tickets.update(call.ticket_id, expected_version=expected, **fields))
 
 
-def _close(engine: Engine, ticket_id: str, body: Any, query: dict[str, str]) -> tuple[int, Any]:
-    _no_query(query)
-    return 200, _one(engine, engine.tickets.close(ticket_id, **_object(body)))
+def _close(engine: Engine, call: Call) -> tuple[int, Any]:
+    _no_query(call.query)
+    fields = _object(call.body)
+    expected = _if_match(call.headers)
+    return 200, _one(engine.tickets.close(call.ticket_id, expected_version=expected, **fields))
 
 
-def _events(engine: Engine, ticket_id: str, body: Any, query: dict[str, str]) -> tuple[int, Any]:
-    _no_query(query)
-    events = engine.tickets.events(ticket_id)
+def _events(engine: Engine, call: Call) -> tuple[int, Any]:
+    _no_query(call.query)
+    events = engine.tickets.events(call.ticket_id)
     return 200, {"data": [e.to_dict() for e in events], "meta": {"total": len(events)}}
+
+
+def etag(version: int) -> str:
+    """A ticket's entity tag: its version, quoted (``"v3"``)."""
+    return f'"v{version}"'
+
+
+_ETAG = re.compile(r'"v([1-9][0-9]{0,17})"')
+
+
+def _if_match(headers: Mapping[str, str]) -> int | None:
+    """The version an ``If-Match`` header holds the change to (``None``: no header, or
+    ``*``, which any existing ticket matches)."""
+    value = headers.get("if-match")
+    if value is None or value.strip() == "*":
+        return None
+    found = _ETAG.fullmatch(value.strip())
+    if found is None:
+        raise ParameterInvalid(
+            'If-Match must be a ticket\'s ETag, such as "v3" (quotes included), or *',
+            param="If-Match",
+        )
+    return int(found.group(1))
 
 
 # (pattern, {method: (scope, handler)}); the id group is the ticket id.
@@ -216,8 +253,11 @@ def dispatch(
             query = _parse_query(parts.query)
             payload = parse_body(json, body)
             ticket_id = unquote(match.groupdict().get("id") or "")
-            status, answer = handler(engine, ticket_id, payload, query)
+            status, answer = handler(engine, Call(ticket_id, payload, query, lowered))
             response_headers = {"Content-Type": "application/json"}
+            data = answer.get("data")
+            if isinstance(data, dict):  # one ticket: its version, for If-Match
+                response_headers["ETag"] = etag(data["version"])
             if status == 201:
                 response_headers["Location"] = f"/v1/tickets/{answer['data']['id']}"
             return with_request_id(Response(status, answer, response_headers))

@@ -31,6 +31,10 @@ SECRET = "sk_test_fuzzing_key_1"
 
 schema = schemathesis.openapi.from_dict(openapi_document(), config=schemathesis.Config())
 schema.config.phases.update(phases=["examples", "fuzzing"])
+# A valid request may still find the ticket missing, closed or at another version.
+schema.config.checks.positive_data_acceptance.expected_statuses = [
+    "2xx", "401", "403", "404", "409", "412",
+]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
