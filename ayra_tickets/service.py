@@ -9,11 +9,13 @@ from __future__ import annotations
 import builtins
 import contextlib
 import gc
+import hashlib
 import itertools
+import json
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -23,6 +25,7 @@ from .domain import sla as sla_clock
 from .domain import ticket as ops
 from .domain.clock import Clock
 from .domain.errors import (
+    IdempotencyKeyReused,
     InvalidJson,
     ParameterInvalid,
     TicketNotFound,
@@ -41,6 +44,7 @@ from .domain.validation import (
     validate_close,
     validate_create,
     validate_filters,
+    validate_idempotency_key,
     validate_list,
     validate_update,
 )
@@ -178,21 +182,42 @@ class Tickets:
             name = row[0] if row else None
         return ticket.read_at(self._core.policy_for(ticket).measure, now, name)
 
-    def create(self, /, **fields: Any) -> Ticket:
+    def create(self, /, *, idempotency_key: str | None = None, **fields: Any) -> Ticket:
         """Create a ticket. Required: ``subject``, ``description``. Optional: ``priority``
         (1-4), ``status`` (new, open, in_progress), ``category``, ``contact_id``,
         ``conversation_id``, ``assigned_to``, ``due_date``, ``tags``, ``custom_fields``,
-        ``metadata``."""
+        ``metadata``.
+
+        ``idempotency_key``: a retry with the same key and the same fields, within 24
+        hours of the engine's clock, makes no second ticket and answers the first call's
+        ticket exactly as it answered it; the same key with other fields is
+        ``IdempotencyKeyReused`` (409). A refused call does not use the key up."""
         clean = validate_create(fields)
+        key = validate_idempotency_key(idempotency_key, "idempotency_key")
         core = self._core
         with core.transaction():
+            if key is not None:
+                request = _fingerprint(clean)
+                cutoff = core.now() - IDEMPOTENCY_WINDOW
+                core.tickets.forget_keys_before(cutoff)
+                seen = core.tickets.remembered(key, cutoff)
+                if seen is not None:
+                    if seen[0] != request:
+                        raise IdempotencyKeyReused(idempotency_key=key)
+                    first = seen[1]
+                    return first.read_at(
+                        core.policy_for(first).measure, first.created_at, first.assigned_name
+                    )
             number, last = core.tickets.next_number()
             now = core.now() if last is None else max(core.now(), last)
             ticket, events = ops.create(
                 "ticket_" + random_token(TICKET_ID_LENGTH), number, clean, now, core.policy
             )
             core.tickets.insert(ticket, events)
-        return self._written(ticket, now)
+            made = self._written(ticket, now)
+            if key is not None:
+                core.tickets.remember(key, request, made, now)
+        return made
 
     def get(self, ticket_id: str) -> Ticket:
         """One ticket by id."""
@@ -426,6 +451,16 @@ class ImportReport:
             "first_number": None if self.first_number is None else f"TICK-{self.first_number}",
             "last_number": None if self.last_number is None else f"TICK-{self.last_number}",
         }
+
+
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+"""How long an idempotency key is remembered, by the engine's clock."""
+
+
+def _fingerprint(fields: Mapping[str, Any]) -> str:
+    """A create's validated fields, canonically: equal bodies, equal fingerprints."""
+    text = json.dumps(fields, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _expected(version: object) -> int | None:

@@ -31,6 +31,7 @@ from .domain.errors import (
     TicketError,
 )
 from .domain.ids import random_token
+from .domain.validation import validate_idempotency_key
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -73,7 +74,9 @@ def _one(ticket: Any) -> dict[str, Any]:
 
 def _create(engine: Engine, call: Call) -> tuple[int, Any]:
     _no_query(call.query)
-    return 201, _one(engine.tickets.create(**_object(call.body)))
+    fields = _object(call.body, "idempotency_key")
+    key = validate_idempotency_key(call.headers.get("idempotency-key"), "Idempotency-Key")
+    return 201, _one(engine.tickets.create(idempotency_key=key, **fields))
 
 
 def _list(engine: Engine, call: Call) -> tuple[int, Any]:
@@ -87,14 +90,14 @@ def _get(engine: Engine, call: Call) -> tuple[int, Any]:
 
 def _update(engine: Engine, call: Call) -> tuple[int, Any]:
     _no_query(call.query)
-    fields = _object(call.body)
+    fields = _object(call.body, "expected_version")
     expected = _if_match(call.headers)
     return 200, _one(engine.tickets.update(call.ticket_id, expected_version=expected, **fields))
 
 
 def _close(engine: Engine, call: Call) -> tuple[int, Any]:
     _no_query(call.query)
-    fields = _object(call.body)
+    fields = _object(call.body, "expected_version")
     expected = _if_match(call.headers)
     return 200, _one(engine.tickets.close(call.ticket_id, expected_version=expected, **fields))
 
@@ -147,11 +150,16 @@ NO_BODY: Any = object()
 """The payload of a request that sent no body at all (as opposed to a JSON ``null``)."""
 
 
-def _object(body: Any) -> dict[str, Any]:
+def _object(body: Any, *headers_only: str) -> dict[str, Any]:
+    """The body's JSON object. ``headers_only``: Python arguments that the wire takes as
+    headers, never as body fields."""
     if body is NO_BODY:
         return {}
     if not isinstance(body, dict):
         raise InvalidJson("The request body must be a JSON object")
+    for name in headers_only:
+        if name in body:
+            raise ParameterUnknown(f"Unknown parameter: {name}", param=name)
     return body
 
 

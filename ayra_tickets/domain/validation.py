@@ -178,6 +178,17 @@ def validate_create(fields: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def validate_idempotency_key(value: object, param: str) -> str | None:
+    """An idempotency key: 1 to 255 printable ASCII characters without spaces."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"[\x21-\x7e]{1,255}", value):
+        raise ParameterInvalid(
+            f"{param} must be 1 to 255 printable ASCII characters, no spaces", param=param
+        )
+    return value
+
+
 # -- update ---------------------------------------------------------------------------
 
 _UPDATE_RULES: dict[str, Callable[[Any], Any]] = {

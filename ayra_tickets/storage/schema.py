@@ -16,7 +16,7 @@ from sqlite_utils.migrations import Migrations
 
 migrations = Migrations("ayra_tickets")
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 """The number of the latest migration; a database past it is from a newer release."""
 
 
@@ -288,6 +288,24 @@ def _search_index_without_positions(db: Database) -> None:
         "INSERT INTO tickets_fts (rowid, subject, description, facets)"
         " SELECT number, subject, description, 's' || replace(status, '_', '') FROM tickets"
     )
+
+
+@migrations(name="0011_idempotency_keys")
+def _idempotency_keys(db: Database) -> None:
+    # A create sent with an Idempotency-Key: what it made, so that a retry answers the
+    # same. ``request`` fingerprints the body; ``ticket_row`` is the ticket as created.
+    db.execute(
+        """
+        CREATE TABLE idempotency_keys (
+            key TEXT PRIMARY KEY,
+            request TEXT NOT NULL,
+            ticket_row TEXT NOT NULL,
+            assigned_name TEXT,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idempotency_keys_by_created ON idempotency_keys (created_at)")
 
 
 def upgrade(db: Database) -> None:
