@@ -16,15 +16,19 @@ from .domain.sla import SlaPolicy, Targets
 from .domain.ticket import Event, Ticket
 from .engine import Engine
 from .service import Page
+from .storage.locking import DatabaseBusy
+from .storage.schema import NewerSchema
 from .wire import Response
 
 __all__ = [
     "TRANSITIONS",
     "BusinessCalendar",
     "Clock",
+    "DatabaseBusy",
     "Engine",
     "Event",
     "ManualClock",
+    "NewerSchema",
     "Page",
     "Priority",
     "Response",

@@ -25,6 +25,8 @@ from .domain.errors import TicketError
 from .domain.lifecycle import Status
 from .domain.ticket import Ticket
 from .engine import Engine
+from .storage.locking import DatabaseBusy
+from .storage.schema import NewerSchema
 
 DB_ENVVAR = "AYRA_TICKETS_DB"
 SUBJECT_WIDTH = 48
@@ -163,7 +165,7 @@ def _answering(path: str) -> Iterator[None]:
     except TicketError as err:
         _fail(err)
         raise click.exceptions.Exit(1) from err
-    except (sqlite3.Error, OSError) as err:
+    except (sqlite3.Error, OSError, NewerSchema, DatabaseBusy) as err:
         raise click.ClickException(f"cannot use the database {path!r}: {err}") from err
 
 

@@ -48,7 +48,7 @@ from .domain.validation import (
     validate_list,
     validate_update,
 )
-from .storage import SCOPES, AgentStore, ApiKey, KeyStore, TicketStore
+from .storage import SCOPES, AgentStore, ApiKey, KeyStore, TicketStore, locking
 from .storage.policies import PolicyStore
 from .storage.tickets import SlaView, sort_key
 
@@ -96,7 +96,7 @@ class Core:
 
     def reset(self) -> None:
         """Empty the database: tickets, events, tags, keys, agents, SLA policies."""
-        with self.transaction():
+        with self.transaction(write=True):
             for table in ("ticket_events", "ticket_tags", "tickets", "agents", "api_keys"):
                 self.db.execute(f"DELETE FROM {table}")
             self.db.execute("INSERT INTO tickets_fts (tickets_fts) VALUES ('delete-all')")
@@ -113,9 +113,10 @@ class Core:
             self.tickets.forget()
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        """One call, one transaction; the lock lets threads share the engine."""
-        with self.lock, self.db.atomic():
+    def transaction(self, *, write: bool = False) -> Iterator[None]:
+        """One call, one transaction; the lock lets threads share the engine. A write
+        takes the database's write lock first (other processes may be writing too)."""
+        with self.lock, locking.transaction(self.db, write=write):
             self._refresh()
             yield
 
@@ -195,7 +196,7 @@ class Tickets:
         clean = validate_create(fields)
         key = validate_idempotency_key(idempotency_key, "idempotency_key")
         core = self._core
-        with core.transaction():
+        with core.transaction(write=True):
             if key is not None:
                 request = _fingerprint(clean)
                 cutoff = core.now() - IDEMPOTENCY_WINDOW
@@ -260,7 +261,7 @@ class Tickets:
         """Load, check the version, apply a domain operation, save what it changed: one
         transaction."""
         core = self._core
-        with core.transaction():
+        with core.transaction(write=True):
             now = core.now()
             before = self._load(ticket_id)
             if expected_version is not None and before.version != expected_version:
@@ -354,12 +355,12 @@ class Tickets:
                 if not deferred and imported >= max(DEFER_INDEXES_AFTER, held_before):
                     # A big import, at least as big as what was there: the rest is
                     # written without the list indexes, which are then built once.
-                    with core.transaction():
+                    with core.transaction(write=True):
                         core.tickets.defer_indexes()
                     deferred = True
         finally:
             if deferred:
-                with core.transaction():
+                with core.transaction(write=True):
                     core.tickets.restore_indexes()
         if imported >= ANALYZE_AFTER:
             with core.lock:
@@ -376,7 +377,7 @@ class Tickets:
         ticket (or an earlier row) has is rejected instead."""
         core = self._core
         accepted = []
-        with core.transaction():
+        with core.transaction(write=True):
             taken = core.tickets.existing_ids([given for _, given, _ in valid if given])
             for index, given, fields in valid:
                 if given is not None and given in taken:
@@ -524,7 +525,7 @@ class SlaSettings:
         if not isinstance(policy, SlaPolicy):
             raise TypeError(f"configure takes an SlaPolicy, not {type(policy).__name__}")
         core = self._core
-        with core.transaction():
+        with core.transaction(write=True):
             core.policy_store.put(policy, core.now())
             core.policies, core.policy = core.policy_store.load()
         return core.policy
@@ -570,7 +571,7 @@ class Keys:
                 "secret must be 8 to 200 letters, digits and underscores", param="secret"
             )
         core = self._core
-        with core.transaction():
+        with core.transaction(write=True):
             if secret is not None and core.keys.exists(secret):
                 raise ParameterInvalid("another key already has this secret", param="secret")
             made, _ = core.keys.create(chosen, name, core.now(), secret)
@@ -588,7 +589,7 @@ class Keys:
         """Revoke a key by its id or its prefix; True if a live key was revoked. A prefix
         that several live keys share is refused (name the key by its id)."""
         core = self._core
-        with core.transaction():
+        with core.transaction(write=True):
             if core.keys.live_matches(key_id) > 1:
                 raise ParameterInvalid(
                     f"{key_id} is the prefix of several keys; revoke by the key's id",
@@ -606,11 +607,11 @@ class Agents:
     def add(self, agent_id: str, name: str) -> None:
         """Add an agent, or rename one."""
         clean_id, clean_name = validate_agent(agent_id, name)
-        with self._core.transaction():
+        with self._core.transaction(write=True):
             self._core.agents.put(clean_id, clean_name)
 
     def remove(self, agent_id: str) -> bool:
-        with self._core.transaction():
+        with self._core.transaction(write=True):
             return self._core.agents.remove(agent_id)
 
     def list(self) -> dict[str, str]:

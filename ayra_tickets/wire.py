@@ -32,6 +32,7 @@ from .domain.errors import (
 )
 from .domain.ids import random_token
 from .domain.validation import validate_idempotency_key
+from .storage.locking import DatabaseBusy
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -272,6 +273,10 @@ def dispatch(
         raise RouteNotFound(f"No route for {verb} {route_path}")
     except TicketError as error:
         return with_request_id(error_response(error))
+    except DatabaseBusy as busy:  # another process held the write lock too long
+        answer = {"error": {"type": "api_error", "code": "database_busy", "message": str(busy)}}
+        sent = {"Content-Type": "application/json", "Retry-After": "1"}
+        return with_request_id(Response(503, answer, sent))
 
 
 def openapi_document() -> Any:

@@ -7,10 +7,12 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from .locking import transaction
 from .schema import upgrade
 from .tickets import restore_deferred_indexes
 
-BUSY_TIMEOUT_MS = 5_000
+BUSY_TIMEOUT_MS = 1_000
+"""How long SQLite itself waits for a lock; writes then wait on (see ``locking``)."""
 CACHE_KIB = 65_536
 """The page cache's bound per connection: big enough to hold the hot parts of the
 indexes of a million tickets (SQLite's default, 2 MiB, is not); used only as filled."""
@@ -33,7 +35,12 @@ def open_database(path: str | Path) -> Database:
     if target != ":memory:":
         db.enable_wal()
         conn.execute("PRAGMA synchronous = NORMAL")
-    upgrade(db)
-    with db.atomic():  # an import that was stopped before it rebuilt its indexes
-        restore_deferred_indexes(conn)
+    try:
+        # One process upgrades at a time: the others wait, then find nothing to do.
+        with transaction(db, write=True):
+            upgrade(db)
+            restore_deferred_indexes(conn)  # an import stopped before it rebuilt them
+    except BaseException:
+        conn.close()
+        raise
     return db

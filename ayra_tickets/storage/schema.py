@@ -308,6 +308,19 @@ def _idempotency_keys(db: Database) -> None:
     db.execute("CREATE INDEX idempotency_keys_by_created ON idempotency_keys (created_at)")
 
 
+class NewerSchema(Exception):
+    """The file was written by a newer release of ayra-tickets, whose schema this one
+    does not know; it is left untouched."""
+
+
 def upgrade(db: Database) -> None:
-    """Bring the database to the latest schema."""
+    """Bring the database to the latest schema (the caller holds the write lock). A file
+    with migrations this release does not know is refused before anything changes."""
+    known = {migration.name for migration in migrations.pending(Database(memory=True))}
+    unknown = [m.name for m in migrations.applied(db) if m.name not in known]
+    if unknown:
+        raise NewerSchema(
+            f"this database was written by a newer release of ayra-tickets (its schema has"
+            f" {', '.join(unknown)}); upgrade ayra-tickets to open it"
+        )
     migrations.apply(db)
