@@ -495,6 +495,38 @@ def keys_create(db: str, /, scopes: tuple[str, ...], name: str | None) -> None:
     )
 
 
+def _key_record(key: Any) -> dict[str, Any]:
+    return {
+        "id": key.id,
+        "name": key.name,
+        "prefix": key.prefix,
+        "scopes": list(key.scopes),
+        "created_at": key.created_at,
+        "revoked_at": key.revoked_at,
+    }
+
+
+@keys.command(name="list")
+@click.pass_obj
+def keys_list(db: str) -> None:
+    """Print the keys: id, name, prefix, scopes, dates; never a secret."""
+    with _engine(db) as engine:
+        found = engine.keys.list()
+    emit({"data": [_key_record(key) for key in found]})
+
+
+@keys.command(name="revoke")
+@click.argument("key_id")
+@click.pass_obj
+def keys_revoke(db: str, key_id: str) -> None:
+    """Revoke a key by its id (key_...) or its prefix; it stops working at once."""
+    with _engine(db) as engine:
+        if not engine.keys.revoke(key_id):
+            raise click.ClickException(f"no live key has the id or prefix {key_id!r}")
+        revoked = [key for key in engine.keys.list() if key_id in (key.id, key.prefix)]
+    emit(_key_record(revoked[-1]))
+
+
 @main.command()
 @click.option("--seed", type=int, default=None, help="Vary the day's events.")
 @click.option(

@@ -11,6 +11,7 @@ from typing import Any
 from .domain.clock import Clock, SystemClock
 from .service import Agents, Core, Keys, SlaSettings, Tickets
 from .storage import open_database
+from .storage.database import BUSY_TIMEOUT_MS
 from .wire import Response, dispatch
 
 
@@ -31,9 +32,43 @@ class Engine:
         self.sla = SlaSettings(core)
 
     @classmethod
-    def open(cls, path: str | Path = "tickets.db", clock: Clock | None = None) -> Engine:
-        db = open_database(path)
+    def open(
+        cls,
+        path: str | Path = "tickets.db",
+        clock: Clock | None = None,
+        *,
+        durability: str = "normal",
+    ) -> Engine:
+        """Open (creating and upgrading as needed) the database at ``path``.
+
+        ``durability``: ``"normal"`` (the default) survives any crash of the program,
+        and a power cut may lose the last moments' commits, never the file's
+        consistency; ``"full"`` makes every commit survive a power cut too, at the cost
+        of a disk flush per write (SQLite's ``synchronous`` NORMAL and FULL, in WAL).
+        """
+        db = open_database(path, durability=durability)
         return cls(Core(db, clock or SystemClock()), str(path))
+
+    def backup(self, path: str | Path) -> Path:
+        """Copy the database to ``path`` as it is at one instant, while others go on
+        writing (SQLite's online backup). The copy is a complete database file."""
+        target = Path(path)
+        if target.exists():
+            raise FileExistsError(f"{target} exists; a backup does not overwrite a file")
+        source = self._core.db.conn
+        if self.path != ":memory:":  # a connection of its own: this engine stays free
+            source = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+        copy = sqlite3.connect(target)
+        try:
+            with contextlib.ExitStack() as held:
+                if source is self._core.db.conn:
+                    held.enter_context(self._core.lock)
+                source.backup(copy)
+        finally:
+            copy.close()
+            if source is not self._core.db.conn:
+                source.close()
+        return target
 
     @property
     def clock(self) -> Clock:

@@ -18,12 +18,19 @@ CACHE_KIB = 65_536
 indexes of a million tickets (SQLite's default, 2 MiB, is not); used only as filled."""
 
 
-def open_database(path: str | Path) -> Database:
+DURABILITY = {"normal": "NORMAL", "full": "FULL"}
+
+
+def open_database(path: str | Path, *, durability: str = "normal") -> Database:
     """Open (creating if needed) and upgrade the database at ``path``; ``":memory:"`` too.
 
-    Files use WAL with ``synchronous=NORMAL``: a committed call survives a crash of the
-    process; a power cut may lose the last few commits, never consistency.
+    Files use WAL with ``synchronous=NORMAL`` (``durability="normal"``): a committed
+    call survives a crash of the process; a power cut may lose the last few commits,
+    never consistency. ``durability="full"`` (``synchronous=FULL``) flushes every
+    commit to disk, so that it survives a power cut too.
     """
+    if durability not in DURABILITY:
+        raise ValueError(f"durability must be 'normal' or 'full', not {durability!r}")
     target = str(path)
     conn = sqlite3.connect(target, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -34,7 +41,7 @@ def open_database(path: str | Path) -> Database:
     db = Database(conn)
     if target != ":memory:":
         db.enable_wal()
-        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute(f"PRAGMA synchronous = {DURABILITY[durability]}")
     try:
         # One process upgrades at a time: the others wait, then find nothing to do.
         with transaction(db, write=True):
