@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from .engine import Engine
 
 MAX_BODY_BYTES = 1_048_576
+MAX_HEADER_BYTES = 32_768
+"""The headers of one request, names and values together, at most (413 beyond)."""
 REQUEST_ID_LENGTH = 20
 READ, WRITE = "tickets:read", "tickets:write"
 
@@ -207,6 +209,33 @@ def parse_body(json: Any, body: bytes | str | None) -> Any:
         raise InvalidJson(f"The request body is not valid JSON: {error}") from None
 
 
+def _headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """The request's headers, names in lower case; oversized ones refused (413)."""
+    lowered: dict[str, str] = {}
+    size = 0
+    for name, value in (headers or {}).items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise ParameterInvalid("header names and values must be text", param="headers")
+        size += len(name) + len(value)
+        if size > MAX_HEADER_BYTES:
+            raise RequestTooLarge(MAX_HEADER_BYTES, "The request's headers are")
+        lowered[name.lower()] = value
+    return lowered
+
+
+def _json_content(headers: Mapping[str, str]) -> None:
+    """A body must be sent as JSON: a Content-Type, if given, names it."""
+    given = headers.get("content-type")
+    if given is None:
+        return
+    media = given.split(";", 1)[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise InvalidJson(
+            f"The request body must be sent as application/json, not {media or 'nothing'}",
+            param="Content-Type",
+        )
+
+
 def _authorize(engine: Engine, headers: Mapping[str, str], scope: str) -> None:
     value = headers.get("authorization", "").strip()
     if not value:
@@ -240,9 +269,9 @@ def dispatch(
     body: bytes | str | None = None,
 ) -> Response:
     """Answer one request as the API would."""
-    lowered = {name.lower(): value for name, value in (headers or {}).items()}
-    verb = method.upper()
+    verb = method.upper() if isinstance(method, str) else ""
     try:
+        lowered = _headers(headers)
         parts = urlsplit(path)
         route_path = parts.path
         if route_path == "/openapi.json":  # the contract itself, open to all
@@ -261,6 +290,8 @@ def dispatch(
             _authorize(engine, lowered, scope)
             query = _parse_query(parts.query)
             payload = parse_body(json, body)
+            if payload is not NO_BODY:
+                _json_content(lowered)
             ticket_id = unquote(match.groupdict().get("id") or "")
             status, answer = handler(engine, Call(ticket_id, payload, query, lowered))
             response_headers = {"Content-Type": "application/json"}

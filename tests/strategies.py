@@ -292,7 +292,7 @@ UPDATE_DEFECTS: list[tuple[str, Any, str]] = [
 ]
 
 CLOSE_DEFECTS: list[tuple[str, Any, str]] = [
-    *_invalid("customer_satisfaction", [0, 11, "5", True, 5.0]),
+    *_invalid("customer_satisfaction", [0, 11, "5", True, 5.5, 11.0]),
     *_invalid("resolution_time", [-1, 1.5, "30"]),
     *_invalid("resolution_note", _BAD_TEXT),
     ("resolution_note", _long("r", 5_001), TOO_LONG),

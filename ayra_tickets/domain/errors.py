@@ -185,8 +185,8 @@ class RequestTooLarge(TicketError):
     type = "request_too_large"
     code = "request_too_large"
 
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"Request body is larger than {limit} bytes", limit=limit)
+    def __init__(self, limit: int, what: str = "Request body") -> None:
+        super().__init__(f"{what} is larger than {limit} bytes", limit=limit)
 
 
 ALL_ERRORS: tuple[type[TicketError], ...] = (
