@@ -35,11 +35,13 @@ def _locked(error: sqlite3.OperationalError) -> bool:
     return "locked" in str(error) or "busy" in str(error)
 
 
-def begin(conn: sqlite3.Connection, *, write: bool, wait: float = WRITE_WAIT) -> None:
-    """Begin a transaction; a write one holds the write lock from its first statement."""
+def begin(conn: sqlite3.Connection, *, write: bool, wait: float | None = None) -> None:
+    """Begin a transaction; a write one holds the write lock from its first statement,
+    waiting for it at most ``wait`` seconds (default ``WRITE_WAIT``)."""
     if not write:
         conn.execute("BEGIN")
         return
+    wait = WRITE_WAIT if wait is None else wait
     deadline = time.monotonic() + wait
     pause = _PAUSE
     while True:

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ayra_tickets import DatabaseBusy, Engine, ManualClock, TicketError
 from ayra_tickets.domain.ticket import PERSISTENT_FIELDS, replay
 
@@ -137,3 +139,32 @@ def run_all(jobs: list[Callable[[], None]]) -> None:
         thread.start()
     for thread in threads:
         thread.join()
+
+
+def test_a_write_lock_held_past_the_bound_is_a_clear_error_that_changes_nothing(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    from ayra_tickets.storage import locking
+
+    path = tmp_path / "held.db"
+    with Engine.open(path, clock=ManualClock(START)) as engine:
+        key = engine.keys.create()
+        engine.tickets.create(subject="Before", description="the lock")
+        monkeypatch.setattr(locking, "WRITE_WAIT", 0.3)
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # another process, mid-write, for too long
+        try:
+            with pytest.raises(DatabaseBusy, match="write lock"):
+                engine.tickets.create(subject="Blocked", description="by the lock")
+            answer = engine.request(
+                "POST", "/v1/tickets", headers={"Authorization": f"Bearer {key}"},
+                json={"subject": "Blocked", "description": "over the wire"},
+            )  # fmt: skip
+            assert answer.status == 503
+            assert answer.json["error"]["code"] == "database_busy"
+            assert answer.headers["Retry-After"] == "1"
+            assert engine.tickets.count() == 1  # reads go on meanwhile
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert engine.tickets.create(subject="After", description="the lock").number == 2
