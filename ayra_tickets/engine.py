@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import Any
 
 from .domain.clock import Clock, SystemClock
-from .service import Agents, Core, Keys, SlaSettings, Tickets
+from .service import Agents, Core, Keys, Reports, SlaSettings, Tickets
 from .storage import open_database
 from .storage.database import BUSY_TIMEOUT_MS
 from .wire import Response, dispatch
@@ -30,6 +30,7 @@ class Engine:
         self.keys = Keys(core)
         self.agents = Agents(core)
         self.sla = SlaSettings(core)
+        self.metrics = Reports(core)
 
     @classmethod
     def open(

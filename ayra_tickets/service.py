@@ -28,16 +28,18 @@ from .domain.errors import (
     IdempotencyKeyReused,
     InvalidJson,
     ParameterInvalid,
+    ParameterUnknown,
     TicketNotFound,
     ValidationError,
     VersionMismatch,
 )
 from .domain.ids import random_token
+from .domain.metrics import INTERVALS, Metrics
 from .domain.paging import Cursor
 from .domain.paging import encode as encode_cursor
 from .domain.sla import DEFAULT_POLICY, Sla, SlaClock, SlaPolicy
 from .domain.ticket import Event, Ticket
-from .domain.times import utc_seconds
+from .domain.times import parse_time, utc_seconds
 from .domain.validation import (
     total_pages,
     validate_agent,
@@ -49,6 +51,7 @@ from .domain.validation import (
     validate_update,
 )
 from .storage import SCOPES, AgentStore, ApiKey, KeyStore, TicketStore, locking
+from .storage.metrics import MetricsStore
 from .storage.policies import PolicyStore
 from .storage.tickets import SlaView, sort_key
 
@@ -506,6 +509,36 @@ def _chunks(items: Iterable[Any], size: int) -> Iterator[builtins.list[Any]]:
     iterator = iter(items)
     while chunk := builtins.list(itertools.islice(iterator, size)):
         yield chunk
+
+
+METRIC_FILTERS = ("assigned_to", "category", "priority", "contact_id", "tags")
+
+
+class Reports:
+    """``engine.metrics(...)``: the support figures of a window of time."""
+
+    def __init__(self, core: Core) -> None:
+        self._core = core
+        self._store = MetricsStore(core.db)
+
+    def __call__(self, start: Any, end: Any, *, interval: str = "day", **filters: Any) -> Metrics:
+        """The figures of ``[start, end)`` (see :mod:`ayra_tickets.domain.metrics`), over
+        the tickets matching ``filters``: ``assigned_to``, ``category``, ``priority``,
+        ``contact_id``, ``tags`` (as for lists). ``interval``: ``"day"`` or ``"week"``."""
+        unknown = sorted(set(filters) - set(METRIC_FILTERS))
+        if unknown:
+            raise ParameterUnknown(f"Unknown parameter: {unknown[0]}", param=unknown[0])
+        query = validate_list(filters)
+        first, last = parse_time(start, "start"), parse_time(end, "end")
+        if last <= first:
+            raise ParameterInvalid("end must be after start", param="end")
+        if interval not in INTERVALS:
+            raise ParameterInvalid(
+                f"interval must be one of {', '.join(INTERVALS)}", param="interval"
+            )
+        core = self._core
+        with core.transaction():
+            return self._store.figures(query, first, last, interval, core.now())
 
 
 class SlaSettings:
