@@ -33,7 +33,7 @@ def test_the_readme_python_examples_run_in_order_and_hold(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     blocks = python_blocks()
-    assert len(blocks) == 5
+    assert len(blocks) == 6
     scope: dict[str, Any] = {}
     for block in blocks:
         exec(block.replace("engine.close()", ""), scope)
@@ -44,6 +44,9 @@ def test_the_readme_python_examples_run_in_order_and_hold(
     assert [e.type for e in history if not e.type.startswith("sla_")] == [
         "created", "field_changed", "status_changed", "note_added", "closed",
     ]  # fmt: skip
+    figures = scope["figures"]  # the first ticket: priority 2, created and closed that day
+    assert (figures.volume[0].created, figures.volume[0].closed) == (1, 1)
+    assert figures.sla[2].response_rate == 1.0
     assert scope["report"].imported == 1
     assert [r.error["param"] for r in scope["report"].rejected] == ["description"]
     assert capsys.readouterr().out == "409 ticket_already_closed\n"
