@@ -512,6 +512,8 @@ def _chunks(items: Iterable[Any], size: int) -> Iterator[builtins.list[Any]]:
 
 
 METRIC_FILTERS = ("assigned_to", "category", "priority", "contact_id", "tags")
+MAX_BUCKETS = 1_000
+"""The most days (or weeks) one metrics window may hold."""
 
 
 class Reports:
@@ -535,6 +537,12 @@ class Reports:
         if interval not in INTERVALS:
             raise ParameterInvalid(
                 f"interval must be one of {', '.join(INTERVALS)}", param="interval"
+            )
+        days = (last - first).days
+        if (days if interval == "day" else days // 7) > MAX_BUCKETS:
+            raise ParameterInvalid(
+                f"the window holds more than {MAX_BUCKETS} {interval}s; narrow it or use weeks",
+                param="end",
             )
         core = self._core
         with core.transaction():

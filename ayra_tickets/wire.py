@@ -25,6 +25,7 @@ from .domain.errors import (
     MethodNotAllowed,
     MissingApiKey,
     ParameterInvalid,
+    ParameterMissing,
     ParameterUnknown,
     RequestTooLarge,
     RouteNotFound,
@@ -105,6 +106,18 @@ def _close(engine: Engine, call: Call) -> tuple[int, Any]:
     return 200, _one(engine.tickets.close(call.ticket_id, expected_version=expected, **fields))
 
 
+def _metrics(engine: Engine, call: Call) -> tuple[int, Any]:
+    query = dict(call.query)
+    window = {}
+    for name in ("start", "end"):
+        if not query.get(name):
+            raise ParameterMissing(f"{name} is required", param=name)
+        window[name] = query.pop(name)
+    interval = query.pop("interval", "day")
+    figures = engine.metrics(window["start"], window["end"], interval=interval, **query)
+    return 200, {"data": figures.to_dicts()}
+
+
 def _events(engine: Engine, call: Call) -> tuple[int, Any]:
     _no_query(call.query)
     events = engine.tickets.events(call.ticket_id)
@@ -137,6 +150,8 @@ def _if_match(headers: Mapping[str, str]) -> int | None:
 # (pattern, {method: (scope, handler)}); the id group is the ticket id.
 ROUTES: tuple[tuple[re.Pattern[str], dict[str, tuple[str, Handler]]], ...] = (
     (re.compile(r"/v1/tickets"), {"GET": (READ, _list), "POST": (WRITE, _create)}),
+    # before the one-ticket route, which would read "metrics" as an id
+    (re.compile(r"/v1/tickets/metrics"), {"GET": (READ, _metrics)}),
     (re.compile(r"/v1/tickets/(?P<id>[^/]+)"), {"GET": (READ, _get), "PUT": (WRITE, _update)}),
     (re.compile(r"/v1/tickets/(?P<id>[^/]+)/close"), {"PUT": (WRITE, _close)}),
     (re.compile(r"/v1/tickets/(?P<id>[^/]+)/events"), {"GET": (READ, _events)}),
@@ -296,7 +311,7 @@ def dispatch(
             status, answer = handler(engine, Call(ticket_id, payload, query, lowered))
             response_headers = {"Content-Type": "application/json"}
             data = answer.get("data")
-            if isinstance(data, dict):  # one ticket: its version, for If-Match
+            if isinstance(data, dict) and "version" in data:  # one ticket, for If-Match
                 response_headers["ETag"] = etag(data["version"])
             if status == 201:
                 response_headers["Location"] = f"/v1/tickets/{answer['data']['id']}"
