@@ -548,6 +548,19 @@ class Reports:
         with core.transaction():
             return self._store.figures(query, first, last, interval, core.now())
 
+    def backlog(self, at: Any = None, **filters: Any) -> dict[str, dict[int, int]]:
+        """Tickets by status, then priority, as they stood at ``at`` (default: now), over
+        the tickets matching ``filters`` (as for a call)."""
+        unknown = sorted(set(filters) - set(METRIC_FILTERS))
+        if unknown:
+            raise ParameterUnknown(f"Unknown parameter: {unknown[0]}", param=unknown[0])
+        query = validate_list(filters)
+        core = self._core
+        with core.transaction():
+            now = core.now()
+            moment = now if at is None else parse_time(at, "at")
+            return self._store.backlog(query, moment, now)
+
 
 class SlaSettings:
     """``engine.sla``: the SLA policy that new tickets get, stored in the database.

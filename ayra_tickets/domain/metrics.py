@@ -14,7 +14,16 @@ the filters (by their values now):
 - **CSAT**: the satisfaction of the tickets closed in the window (as it stands), its mean
   and distribution, by agent, by root cause and by category;
 - **reopen rate**: of the tickets resolved in the window, the share reopened at least once;
-- **root causes** of the tickets closed in the window.
+- **root causes** of the tickets closed in the window;
+- **time in each status**: the seconds the tickets spent in each status within the
+  window (up to the moment of asking, if the window runs past it);
+- **agents**: per assignee (as now), the tickets created in the window assigned to them,
+  the resolutions in the window, the median first response and resolution times, the mean
+  CSAT of the tickets closed in the window, and the tickets created in the window whose
+  SLA reads as breached now.
+
+``engine.metrics.backlog(at)`` counts the tickets by status and priority as they stood
+at any instant, from the event log.
 
 Durations are whole seconds of calendar time: count, mean, median and 90th percentile
 (nearest rank: the smallest value with at least that share of the values at or below it).
@@ -105,6 +114,19 @@ class Satisfaction:
 
 
 @attrs.frozen
+class AgentRow:
+    """One assignee's figures in a window (``agent`` ``None``: unassigned)."""
+
+    agent: str | None
+    assigned: int
+    resolved: int
+    first_response_median: int | None
+    resolution_median: int | None
+    csat_mean: float | None
+    breaches: int
+
+
+@attrs.frozen
 class Metrics:
     """The support figures of one window (see the module's documentation)."""
 
@@ -121,6 +143,8 @@ class Metrics:
     csat_by_category: dict[str | None, Satisfaction]
     reopen_rate: float | None
     root_causes: dict[str | None, int]
+    time_in_status: dict[str, int]
+    agents: list[AgentRow]
 
     def to_dicts(self) -> dict[str, Any]:
         """Every figure as plain JSON values (times as RFC 3339)."""

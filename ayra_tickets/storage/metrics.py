@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from ..domain.metrics import Bucket, Compliance, Durations, Metrics, Satisfaction
+from ..domain.metrics import AgentRow, Bucket, Compliance, Durations, Metrics, Satisfaction
 from ..domain.times import format_time, load_time
 from ..domain.validation import ListQuery
 from .tickets import _where
@@ -122,6 +122,21 @@ class MetricsStore:
         root_causes = dict(
             rows(f", closed AS ({closed}) SELECT root_cause, COUNT(*) FROM closed GROUP BY 1")
         )
+        # Each ticket's stretches in a status: from its creation (in the status it was
+        # created with) or a status event, to the next one or to now; clipped to the window.
+        stretches = (
+            ", moves AS (SELECT e.ticket_number AS number, e.id AS id, e.created_at AS at,"
+            " CASE WHEN e.type = 'created' THEN json_extract(e.data, '$.status')"
+            " ELSE json_extract(e.new_value, '$') END AS status"
+            f" {events} WHERE e.type = 'created' OR e.field = 'status'),"
+            " spans AS (SELECT status, at AS began, COALESCE(LEAD(at) OVER"
+            " (PARTITION BY number ORDER BY id), :now) AS ended FROM moves)"
+            " SELECT status,"
+            " SUM(unixepoch(MIN(ended, :end, :now)) - unixepoch(MAX(began, :start)))"
+            " FROM spans WHERE began < MIN(:end, :now) AND ended > :start GROUP BY status"
+        )
+        time_in_status = {status: int(seconds) for status, seconds in rows(stretches) if seconds}
+        agents = _agents(rows, created_in, events, closed)
         return Metrics(
             start=start,
             end=end,
@@ -136,7 +151,84 @@ class MetricsStore:
             csat_by_category=satisfaction("category"),
             reopen_rate=reopened / resolved_tickets if resolved_tickets else None,
             root_causes=root_causes,
+            time_in_status=time_in_status,
+            agents=agents,
         )
+
+    def backlog(self, query: ListQuery, at: datetime, now: datetime) -> dict[str, dict[int, int]]:
+        """Tickets by status and priority as they stood at ``at`` (the filters match them
+        as they are now), from the event log."""
+        where, params = _where(query, now)
+        latest = (
+            "(SELECT json_extract(e.new_value, '$') FROM ticket_events e"
+            " WHERE e.ticket_number = b.number AND e.field = '{0}' AND e.created_at <= ?"
+            " ORDER BY e.id DESC LIMIT 1)"
+        )
+        sql = (
+            f"WITH chosen AS (SELECT t.number FROM tickets t{where}),"
+            " born AS (SELECT e.ticket_number AS number, e.data FROM ticket_events e"
+            " JOIN chosen c ON c.number = e.ticket_number"
+            " WHERE e.type = 'created' AND e.created_at <= ?),"
+            f" state AS (SELECT COALESCE({latest.format('status')},"
+            " json_extract(b.data, '$.status')) AS status,"
+            f" COALESCE({latest.format('priority')}, json_extract(b.data, '$.priority'))"
+            " AS priority FROM born b)"
+            " SELECT status, priority, COUNT(*) FROM state GROUP BY 1, 2 ORDER BY 1, 2"
+        )
+        moment = format_time(at)
+        found: dict[str, dict[int, int]] = {}
+        for status, priority, count in self._conn.execute(sql, [*params, moment, moment, moment]):
+            found.setdefault(status, {})[int(priority)] = count
+        return found
+
+
+def _agents(rows: Any, created_in: str, events: str, closed: str) -> list[AgentRow]:
+    """The agent table: one statement per column, grouped by assignee."""
+    median = (
+        ", r AS (SELECT agent, s, ROW_NUMBER() OVER (PARTITION BY agent ORDER BY s) AS k,"
+        " COUNT(*) OVER (PARTITION BY agent) AS n FROM d)"
+        " SELECT agent, MIN(CASE WHEN k = (n + 1) / 2 THEN s END) FROM r GROUP BY agent"
+    )
+    columns: dict[str, dict[Any, Any]] = {
+        "assigned": dict(rows(
+            f"SELECT c.assigned_to, COUNT(*) FROM chosen c WHERE {created_in} GROUP BY 1"
+        )),
+        "resolved": dict(rows(
+            f"SELECT c.assigned_to, COUNT(*) {events} WHERE {_IN_WINDOW} AND {_RESOLVES}"
+            " GROUP BY 1"
+        )),
+        "first_response_median": dict(rows(
+            ", d AS (SELECT c.assigned_to AS agent, unixepoch(c.first_response_at)"
+            " - unixepoch(c.created_at) AS s FROM chosen c"
+            f" WHERE {created_in} AND c.first_response_at IS NOT NULL)" + median
+        )),
+        "resolution_median": dict(rows(
+            ", d AS (SELECT c.assigned_to AS agent, unixepoch(e.created_at)"
+            f" - unixepoch(c.created_at) AS s {events} WHERE {_IN_WINDOW} AND {_RESOLVES})"
+            + median
+        )),
+        "csat_mean": dict(rows(
+            f", closed AS ({closed}) SELECT assigned_to, AVG(score) FROM closed"
+            " WHERE score IS NOT NULL GROUP BY 1"
+        )),
+        "breaches": dict(rows(
+            f"SELECT c.assigned_to, COUNT(*) FROM chosen c WHERE {created_in}"
+            " AND c.sla_breach_at <= :now GROUP BY 1"
+        )),
+    }  # fmt: skip
+    agents: set[Any] = set().union(*(column.keys() for column in columns.values()))
+    return [
+        AgentRow(
+            agent=agent,
+            assigned=columns["assigned"].get(agent, 0),
+            resolved=columns["resolved"].get(agent, 0),
+            first_response_median=columns["first_response_median"].get(agent),
+            resolution_median=columns["resolution_median"].get(agent),
+            csat_mean=columns["csat_mean"].get(agent),
+            breaches=columns["breaches"].get(agent, 0),
+        )
+        for agent in sorted(agents, key=lambda name: (name is None, name or ""))
+    ]
 
 
 def _satisfaction(scores: dict[int, int]) -> Satisfaction:

@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ayra_tickets import Engine, ManualClock, TicketError
-from ayra_tickets.domain.metrics import Bucket, Compliance, Durations, Satisfaction
+from ayra_tickets.domain.metrics import AgentRow, Bucket, Compliance, Durations, Satisfaction
+from ayra_tickets.domain.ticket import replay
 from ayra_tickets.storage.metrics import buckets
 from tests.conftest import START
 
@@ -46,9 +47,13 @@ step = st.one_of(
 def oracle(
     engine: Engine, start: datetime, end: datetime, interval: str, filters: dict[str, Any]
 ) -> dict[str, Any]:
-    tickets = [t for t in engine.tickets.export()]
+    chosen = chosen_tickets(engine, filters)
+    return _figures(engine, chosen, start, end, interval)
+
+
+def chosen_tickets(engine: Engine, filters: dict[str, Any]) -> list[dict[str, Any]]:
     chosen = []
-    for ticket in tickets:
+    for ticket in engine.tickets.export():
         if "assigned_to" in filters and ticket["assigned_to"] != filters["assigned_to"]:
             continue
         if "category" in filters and ticket["category"] != filters["category"]:
@@ -58,7 +63,12 @@ def oracle(
         if "tags" in filters and not set(filters["tags"]) <= set(ticket["tags"]):
             continue
         chosen.append(ticket)
+    return chosen
 
+
+def _figures(
+    engine: Engine, chosen: list[dict[str, Any]], start: datetime, end: datetime, interval: str
+) -> dict[str, Any]:
     def at(text: str) -> datetime:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
@@ -117,6 +127,46 @@ def oracle(
         return {key: scores([t for t in closed_tickets if t[name] == key]) for key in keys}
 
     reopened = [t for t in chosen if t["id"] in resolved_tickets and t["reopened_count"] > 0]
+    now = engine.clock.now()
+    in_status: Counter[str] = Counter()
+    for ticket in chosen:
+        history = engine.tickets.events(ticket["id"])
+        moves = [(e.at, e.data["status"] if e.type == "created" else e.new)
+                 for e in history if e.type == "created" or e.field == "status"]  # fmt: skip
+        for (began, status), after in zip(moves, [*moves[1:], (now, None)], strict=True):
+            low, high = max(began, start), min(after[0], end, now)
+            if began < min(end, now) and after[0] > start:
+                in_status[status] += int((high - low).total_seconds())
+    agents = []
+    names = {t["assigned_to"] for t in chosen}
+    for name in sorted(names, key=lambda n: (n is None, n or "")):
+        mine = [t for t in chosen if t["assigned_to"] == name]
+        born = [t for t in mine if inside(at(t["created_at"]))]
+        responses = [int((at(t["first_response_at"]) - at(t["created_at"])).total_seconds())
+                     for t in born if t["first_response_at"] is not None]  # fmt: skip
+        resolutions = []
+        for ticket in mine:
+            for event in engine.tickets.events(ticket["id"]):
+                if (
+                    inside(event.at)
+                    and event.field == "status"
+                    and (
+                        event.new == "resolved"
+                        or (event.type == "closed" and event.old != "resolved")
+                    )
+                ):
+                    resolutions.append(int((event.at - at(ticket["created_at"])).total_seconds()))
+        scores_given = [t["customer_satisfaction"] for t in closed_tickets
+                        if t["assigned_to"] == name and t["customer_satisfaction"] is not None]  # fmt: skip
+        breaches = sum(t["sla"]["breached"] for t in born)
+        if born or resolutions or scores_given or breaches:
+            agents.append(AgentRow(
+                agent=name, assigned=len(born), resolved=len(resolutions),
+                first_response_median=Durations.of(responses).median,
+                resolution_median=Durations.of(resolutions).median,
+                csat_mean=sum(scores_given) / len(scores_given) if scores_given else None,
+                breaches=breaches,
+            ))  # fmt: skip
     return {
         "volume": [
             Bucket(first, created[first], resolved[first], closed[first]) for first in firsts
@@ -130,7 +180,21 @@ def oracle(
         "csat_by_category": by("category"),
         "reopen_rate": len(reopened) / len(resolved_tickets) if resolved_tickets else None,
         "root_causes": dict(Counter(t["root_cause"] for t in closed_tickets)),
+        "time_in_status": {status: n for status, n in in_status.items() if n},
+        "agents": agents,
     }
+
+
+def backlog_oracle(
+    engine: Engine, at: datetime, filters: dict[str, Any]
+) -> dict[str, dict[int, int]]:
+    found: dict[str, Counter[int]] = {}
+    for ticket in chosen_tickets(engine, filters):
+        history = [e for e in engine.tickets.events(ticket["id"]) if e.at <= at]
+        if history:
+            state = replay(history)
+            found.setdefault(state["status"], Counter())[state["priority"]] += 1
+    return {status: dict(counts) for status, counts in found.items()}
 
 
 @settings(max_examples=int(os.environ.get("METRICS_EXAMPLES", "100")), deadline=None)
@@ -187,3 +251,5 @@ def test_every_figure_equals_the_oracles(
         expected = oracle(engine, start, end, interval, filters)
         for name, value in expected.items():
             assert getattr(figures, name) == value, name
+        moment = START + timedelta(hours=data.draw(st.integers(-1, 400), label="backlog at"))
+        assert engine.metrics.backlog(moment, **query) == backlog_oracle(engine, moment, filters)
