@@ -16,7 +16,7 @@ from sqlite_utils.migrations import Migrations
 
 migrations = Migrations("ayra_tickets")
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 """The number of the latest migration; a database past it is from a newer release."""
 
 
@@ -306,6 +306,41 @@ def _idempotency_keys(db: Database) -> None:
         """
     )
     db.execute("CREATE INDEX idempotency_keys_by_created ON idempotency_keys (created_at)")
+
+
+@migrations(name="0012_analytics_views")
+def _analytics_views(db: Database) -> None:
+    # For people reading the file in Datasette or any SQLite tool: each ticket's
+    # durations, and the volume of each day (UTC), as engine.metrics defines them.
+    db.execute(
+        """
+        CREATE VIEW ticket_durations AS
+        SELECT number, id, priority, status, category, assigned_to, contact_id,
+               created_at, first_response_at, resolved_at, closed_at,
+               unixepoch(first_response_at) - unixepoch(created_at) AS first_response_seconds,
+               unixepoch(resolved_at) - unixepoch(created_at) AS resolution_seconds,
+               sla_response_met, sla_resolution_met, customer_satisfaction, root_cause,
+               reopened_count
+        FROM tickets
+        """
+    )
+    db.execute(
+        """
+        CREATE VIEW daily_volume AS
+        SELECT day, SUM(created) AS created, SUM(resolved) AS resolved, SUM(closed) AS closed
+        FROM (
+            SELECT substr(created_at, 1, 10) AS day, 1 AS created, 0 AS resolved, 0 AS closed
+            FROM tickets
+            UNION ALL
+            SELECT substr(created_at, 1, 10), 0, 1, 0 FROM ticket_events e
+            WHERE e.field = 'status' AND (json_extract(e.new_value, '$') = 'resolved'
+                OR (e.type = 'closed' AND json_extract(e.old_value, '$') != 'resolved'))
+            UNION ALL
+            SELECT substr(created_at, 1, 10), 0, 0, 1 FROM ticket_events WHERE type = 'closed'
+        )
+        GROUP BY day
+        """
+    )
 
 
 class NewerSchema(Exception):
