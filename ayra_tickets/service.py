@@ -546,7 +546,12 @@ class Reports:
             )
         core = self._core
         with core.transaction():
-            return self._store.figures(query, first, last, interval, core.now())
+            policies = core.policies
+
+            def calendar(name: str) -> sla_clock.Calendar:
+                return policies.get(name, DEFAULT_POLICY).measure
+
+            return self._store.figures(query, first, last, interval, core.now(), calendar)
 
     def backlog(self, at: Any = None, **filters: Any) -> dict[str, dict[int, int]]:
         """Tickets by status, then priority, as they stood at ``at`` (default: now), over

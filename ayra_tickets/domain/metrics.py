@@ -7,8 +7,10 @@ the filters (by their values now):
   ``resolved``, or a close of a ticket that was not resolved: closing resolves it); and
   tickets *closed*;
 - **first response**: for tickets created in the window and answered, the time from
-  creation to the first response;
-- **resolution**: for each resolution in the window, the time from the ticket's creation;
+  creation to the first response, in calendar time and in the business time of the
+  ticket's SLA policy (its calendar; round the clock by default);
+- **resolution**: for each resolution in the window, the time from the ticket's creation,
+  in calendar and in business time;
 - **SLA compliance** by priority: of the tickets created in the window whose response
   (resolution) is decided, how many met it;
 - **CSAT**: the satisfaction of the tickets closed in the window (as it stands), its mean
@@ -136,6 +138,8 @@ class Metrics:
     volume: list[Bucket]
     first_response: Durations
     resolution: Durations
+    first_response_business: Durations
+    resolution_business: Durations
     sla: dict[int, Compliance]
     csat: Satisfaction
     csat_by_agent: dict[str | None, Satisfaction]

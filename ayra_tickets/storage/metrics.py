@@ -7,12 +7,14 @@ times, and medians and percentiles by nearest rank over ``ROW_NUMBER()``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
 
 from ..domain.metrics import AgentRow, Bucket, Compliance, Durations, Metrics, Satisfaction
+from ..domain.sla import Calendar
 from ..domain.times import format_time, load_time
 from ..domain.validation import ListQuery
 from .tickets import _where
@@ -43,7 +45,13 @@ class MetricsStore:
         self._conn = db.conn
 
     def figures(
-        self, query: ListQuery, start: datetime, end: datetime, interval: str, now: datetime
+        self,
+        query: ListQuery,
+        start: datetime,
+        end: datetime,
+        interval: str,
+        now: datetime,
+        calendars: Callable[[str], Calendar],
     ) -> Metrics:
         where, params = _where(query, now)
         named = {f"p{i}": value for i, value in enumerate(params)}
@@ -78,6 +86,18 @@ class MetricsStore:
             for first in buckets(start, end, interval)
         ]  # fmt: skip
 
+        def business(policy: str, began: str, ended: str) -> int:
+            return calendars(policy).seconds_between(load_time(began), load_time(ended))
+
+        self._conn.create_function("business_seconds", 3, business, deterministic=True)
+        first_response_business = summary(
+            "SELECT business_seconds(c.sla_policy, c.created_at, c.first_response_at) AS s"
+            f" FROM chosen c WHERE {created_in} AND c.first_response_at IS NOT NULL"
+        )
+        resolution_business = summary(
+            f"SELECT business_seconds(c.sla_policy, c.created_at, e.created_at) AS s {events}"
+            f" WHERE {_IN_WINDOW} AND {_RESOLVES}"
+        )
         first_response = summary(
             "SELECT unixepoch(c.first_response_at) - unixepoch(c.created_at) AS s FROM chosen c"
             f" WHERE {created_in} AND c.first_response_at IS NOT NULL"
@@ -144,6 +164,8 @@ class MetricsStore:
             volume=volume,
             first_response=first_response,
             resolution=resolution,
+            first_response_business=first_response_business,
+            resolution_business=resolution_business,
             sla=sla,
             csat=overall,
             csat_by_agent=satisfaction("assigned_to"),

@@ -12,7 +12,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ayra_tickets import Engine, ManualClock, TicketError
+from ayra_tickets import BusinessCalendar, Engine, ManualClock, SlaPolicy, TicketError
 from ayra_tickets.domain.metrics import AgentRow, Bucket, Compliance, Durations, Satisfaction
 from ayra_tickets.domain.ticket import replay
 from ayra_tickets.storage.metrics import buckets
@@ -21,6 +21,15 @@ from tests.conftest import START
 AGENTS = ["user_a", "user_b", None]
 CATEGORIES = ["billing", "technical", None]
 TAGS = ["refund", "urgent", "vip"]
+OFFICE_HOURS = SlaPolicy(
+    name="office-hours",
+    calendar=BusinessCalendar(
+        timezone="Europe/Berlin",
+        hours={day: "09:00-12:30,13:30-17:30" for day in ("mon", "tue", "wed", "thu", "fri")},
+        holidays=["2025-01-17"],
+    ),
+    targets={},
+)
 
 create_body = st.fixed_dictionaries(
     {
@@ -76,6 +85,10 @@ def _figures(
         return start <= when < end
 
     firsts = buckets(start, end, interval)
+    policies = engine.sla.policies
+
+    def business(ticket: dict[str, Any], began: datetime, ended: datetime) -> int:
+        return policies[ticket["sla"]["policy"]].measure.seconds_between(began, ended)
 
     def bucket_of(when: datetime) -> datetime:
         return max(first for first in firsts if first <= when)
@@ -84,6 +97,7 @@ def _figures(
     resolved: Counter[datetime] = Counter()
     closed: Counter[datetime] = Counter()
     first_response, resolution = [], []
+    first_response_business, resolution_business = [], []
     resolved_tickets, closed_tickets = set(), []
     sla: dict[int, list[int]] = {}
     for ticket in chosen:
@@ -91,7 +105,9 @@ def _figures(
         if inside(born):
             created[bucket_of(born)] += 1
             if ticket["first_response_at"] is not None:
-                first_response.append(int((at(ticket["first_response_at"]) - born).total_seconds()))
+                answered = at(ticket["first_response_at"])
+                first_response.append(int((answered - born).total_seconds()))
+                first_response_business.append(business(ticket, born, answered))
             tally = sla.setdefault(ticket["priority"], [0, 0, 0, 0])
             view = ticket["sla"]
             tally[0] += view["response_met"] is True
@@ -105,6 +121,7 @@ def _figures(
             if event.new == "resolved" or (event.type == "closed" and event.old != "resolved"):
                 resolved[bucket_of(event.at)] += 1
                 resolution.append(int((event.at - born).total_seconds()))
+                resolution_business.append(business(ticket, born, event.at))
                 resolved_tickets.add(ticket["id"])
             if event.type == "closed":
                 closed[bucket_of(event.at)] += 1
@@ -173,6 +190,8 @@ def _figures(
         ],
         "first_response": Durations.of(first_response),
         "resolution": Durations.of(resolution),
+        "first_response_business": Durations.of(first_response_business),
+        "resolution_business": Durations.of(resolution_business),
         "sla": {priority: Compliance(*tally) for priority, tally in sorted(sla.items())},
         "csat": scores(closed_tickets),
         "csat_by_agent": by("assigned_to"),
@@ -220,7 +239,12 @@ def test_every_figure_equals_the_oracles(
     clock = ManualClock(START)
     with Engine.open(":memory:", clock=clock) as engine:
         ids: list[str] = []
-        for (kind, value), gap in steps:
+        business_from = data.draw(
+            st.one_of(st.none(), st.integers(0, len(steps))), label="office hours from step"
+        )
+        for index, ((kind, value), gap) in enumerate(steps):
+            if index == business_from:  # tickets from here on run on office hours
+                engine.sla.configure(OFFICE_HOURS)
             clock.advance(timedelta(seconds=gap))
             if kind == "create" or not ids:
                 body = value if kind == "create" else {}  # the first step makes a ticket
