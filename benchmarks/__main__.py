@@ -413,6 +413,22 @@ print(count, peak)
 """
 
 
+def bench_metrics(path: Path, now: datetime) -> dict[str, list[float]]:
+    """engine.metrics over the whole dataset's week, by day, and the backlog half way."""
+    engine = Engine.open(path, clock=ManualClock(now))
+    start, end = START - timedelta(days=1), now
+    middle = START + (now - START) / 2
+    calls = {
+        "metrics, whole window by day": lambda: engine.metrics(start, end),
+        "metrics, whole window, priority 1": lambda: engine.metrics(start, end, priority=1),
+        "metrics, one day by day": lambda: engine.metrics(START, START + timedelta(days=1)),
+        "backlog at a past instant": lambda: engine.metrics.backlog(middle),
+    }
+    results = {name: timed(call for _ in range(3)) for name, call in calls.items()}
+    engine.close()
+    return results
+
+
 def bench_export(folder: Path) -> dict[str, float]:
     """Export the read database in a child process; its peak RSS is the figure."""
     import subprocess
@@ -456,6 +472,7 @@ def main() -> None:
                 **bench_singles(Path(folder), singles, run),
                 **bench_bulk(Path(folder), work, run),
                 **bench_reads(Path(folder) / "read.db", now, len(work)),
+                **bench_metrics(Path(folder) / "read.db", now),
             }.items():
                 runs.setdefault(name, []).append(summary(samples))
         extra = bench_export(Path(folder))
