@@ -7,6 +7,7 @@ Rows become :class:`~ayra_tickets.domain.Ticket` values only through
 from __future__ import annotations
 
 import builtins
+import functools
 import json
 import re
 import sqlite3
@@ -154,6 +155,13 @@ def _json(text: str) -> Any:
     return {} if text == "{}" else json.loads(text)
 
 
+@functools.lru_cache(maxsize=1024)
+def _tags(text: str) -> tuple[str, ...]:
+    """A ticket's tags from their column: few sets recur on many tickets, and a tuple can
+    be shared."""
+    return tuple(json.loads(text))
+
+
 Statement = tuple[str, list[Any]]
 """SQL and its parameters."""
 
@@ -204,7 +212,7 @@ def ticket_from_row(row: Sequence[Any], view: SlaView | None = None) -> Ticket:
         conversation_id=conversation_id,
         assigned_to=assigned_to,
         due_date=load_optional(due_date),
-        tags=() if tags == "[]" else tuple(json.loads(tags)),
+        tags=_tags(tags),
         custom_fields=_json(custom_fields),
         metadata=_json(metadata),
         resolution_note=resolution_note,
