@@ -29,12 +29,17 @@ at any instant, from the event log.
 
 Durations are whole seconds of calendar time: count, mean, median and 90th percentile
 (nearest rank: the smallest value with at least that share of the values at or below it).
+
+A :class:`Metrics` reads as plain JSON values with ``to_dicts()``, as a table in a
+notebook (``_repr_html_``), and as pandas DataFrames with ``to_pandas()`` when pandas is
+installed (the ``[pandas]`` extra; it is imported only then).
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+import importlib
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -43,6 +48,8 @@ import attrs
 from .times import format_time
 
 INTERVALS = ("day", "week")
+SCORES = range(1, 11)
+"""The satisfaction scores a ticket can be closed with."""
 
 
 @attrs.frozen
@@ -171,6 +178,103 @@ class Metrics:
             )
         return figures  # type: ignore[no-any-return]
 
+    def to_pandas(self) -> dict[str, Any]:
+        """The figures as pandas DataFrames, by name (needs the ``[pandas]`` extra).
+
+        One frame a table of :meth:`to_dicts`, with its column names and units (seconds,
+        not hours), indexed by what its rows are about:
+
+        - ``volume``: ``created``, ``resolved``, ``closed``, indexed by ``start``, each
+          period's first instant (UTC timestamps);
+        - ``durations``: ``count``, ``mean``, ``median``, ``p90``, indexed by ``measure``:
+          ``first_response``, ``resolution``, ``first_response_business``,
+          ``resolution_business``;
+        - ``sla``: responses and resolutions met and missed, and their rates, indexed by
+          ``priority`` (1 to 4);
+        - ``csat`` (one row, ``"all"``), ``csat_by_agent``, ``csat_by_root_cause`` and
+          ``csat_by_category`` (indexed by ``agent``, ``root_cause``, ``category``):
+          ``count``, ``mean``, then the distribution, one column a score, ``"1"`` to
+          ``"10"`` (names are strings, as in ``to_dicts()``, so that every frame can be
+          written to Parquet or Arrow as it is);
+        - ``root_causes``: ``tickets`` closed with each ``root_cause``;
+        - ``time_in_status``: ``seconds`` spent in each ``status``;
+        - ``agents``: the agent table, indexed by ``agent``.
+
+        Rows keep the order of the figures. The label ``None`` (unassigned, no root cause,
+        no category) stays ``None`` in an object index. Counts are integers; a figure that
+        may be missing (a mean, median or rate of nothing) is a float, NaN when missing.
+        The window, the interval and ``reopen_rate`` are single values: read them here.
+        """
+        pandas = _pandas()
+        frames = {}
+        for name, table in self._tables().items():
+            index = pandas.Index(list(table.rows), dtype=table.index_dtype, name=table.index)
+            frames[name] = pandas.DataFrame(
+                {
+                    column: pandas.Series(
+                        [row[column] for row in table.rows.values()], index=index, dtype=dtype
+                    )
+                    for column, dtype in table.columns.items()
+                },
+                index=index,
+            )
+        return frames
+
+    def _tables(self) -> dict[str, _Table]:
+        """The frames of :meth:`to_pandas`, before pandas."""
+        satisfaction = {"count": _INT, "mean": _FLOAT} | {str(s): _INT for s in SCORES}
+
+        def scores(s: Satisfaction) -> dict[str, Any]:
+            return {"count": s.count, "mean": s.mean} | {
+                str(score): s.distribution.get(score, 0) for score in SCORES
+            }
+
+        def csat(by: str, groups: Mapping[str | None, Satisfaction]) -> _Table:
+            return _Table(by, _LABEL, {k: scores(s) for k, s in groups.items()}, satisfaction)
+
+        return {
+            "volume": _Table(
+                "start", _TIME,
+                {b.start: {"created": b.created, "resolved": b.resolved, "closed": b.closed}
+                 for b in self.volume},
+                {"created": _INT, "resolved": _INT, "closed": _INT},
+            ),
+            "durations": _Table(
+                "measure", _LABEL,
+                {name: attrs.asdict(getattr(self, name)) for name in (
+                    "first_response", "resolution", "first_response_business", "resolution_business"
+                )},
+                {"count": _INT, "mean": _FLOAT, "median": _FLOAT, "p90": _FLOAT},
+            ),
+            "sla": _Table(
+                "priority", _INT,
+                {p: attrs.asdict(c) | {"response_rate": c.response_rate,
+                                       "resolution_rate": c.resolution_rate}
+                 for p, c in self.sla.items()},
+                {"response_met": _INT, "response_missed": _INT, "resolution_met": _INT,
+                 "resolution_missed": _INT, "response_rate": _FLOAT, "resolution_rate": _FLOAT},
+            ),
+            "csat": _Table(None, _LABEL, {"all": scores(self.csat)}, satisfaction),
+            "csat_by_agent": csat("agent", self.csat_by_agent),
+            "csat_by_root_cause": csat("root_cause", self.csat_by_root_cause),
+            "csat_by_category": csat("category", self.csat_by_category),
+            "root_causes": _Table(
+                "root_cause", _LABEL, {k: {"tickets": n} for k, n in self.root_causes.items()},
+                {"tickets": _INT},
+            ),
+            "time_in_status": _Table(
+                "status", _LABEL, {k: {"seconds": n} for k, n in self.time_in_status.items()},
+                {"seconds": _INT},
+            ),
+            "agents": _Table(
+                "agent", _LABEL,
+                {row.agent: attrs.asdict(row, filter=lambda a, _: a.name != "agent")
+                 for row in self.agents},
+                {"assigned": _INT, "resolved": _INT, "first_response_median": _FLOAT,
+                 "resolution_median": _FLOAT, "csat_mean": _FLOAT, "breaches": _INT},
+            ),
+        }  # fmt: skip
+
     def _repr_html_(self) -> str:
         """A readable summary for notebooks."""
         rows = [
@@ -189,6 +293,31 @@ class Metrics:
             for k, v in rows
         )
         return f"<table>{body}</table>"
+
+
+_INT, _FLOAT, _LABEL, _TIME = "int64", "float64", "object", "datetime64[ns, UTC]"
+"""The dtypes of the frames: counts, figures that may be missing (NaN), labels, instants."""
+
+
+@attrs.frozen
+class _Table:
+    """One frame of :meth:`Metrics.to_pandas` as plain values: the index's name and dtype,
+    the rows by their label, and the columns with their dtypes, in order."""
+
+    index: str | None
+    index_dtype: str
+    rows: Mapping[Any, Mapping[str, Any]]
+    columns: Mapping[str, str]
+
+
+def _pandas() -> Any:
+    """pandas, imported when first asked for (an optional extra)."""
+    try:
+        return importlib.import_module("pandas")
+    except ImportError as missing:
+        raise ImportError(
+            "to_pandas() needs pandas: pip install 'ayra-tickets[pandas]'"
+        ) from missing
 
 
 def _hours(durations: Durations) -> str:
