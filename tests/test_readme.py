@@ -33,7 +33,7 @@ def test_the_readme_python_examples_run_in_order_and_hold(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     blocks = python_blocks()
-    assert len(blocks) == 6
+    assert len(blocks) == 7
     scope: dict[str, Any] = {}
     for block in blocks:
         exec(block.replace("engine.close()", ""), scope)
@@ -52,4 +52,20 @@ def test_the_readme_python_examples_run_in_order_and_hold(
     assert capsys.readouterr().out == "409 ticket_already_closed\n"
     assert (scope["response"].status, scope["response"].json["data"]["number"]) == (201, "TICK-3")
     assert engine.sla.policy.name == "berlin-business-hours"
+    weekly = scope["weekly"]  # the notebook: five demo days of 36 tickets
+    assert repr(weekly.first_response) == (
+        "Durations(count=164, mean=3546.2195121951218, median=3120, p90=6600)"
+    )
+    assert weekly.to_dicts()["sla"]["1"] == {
+        "response_met": 20, "response_missed": 5, "resolution_met": 18, "resolution_missed": 5,
+        "response_rate": 0.8, "resolution_rate": 0.782608695652174,
+    }  # fmt: skip
+    frames = scope["frames"]
+    assert frames["volume"].to_dict("list") == {
+        "created": [36] * 5, "resolved": [23, 23, 22, 25, 25], "closed": [17, 17, 19, 15, 20],
+    }  # fmt: skip
+    agents = frames["agents"]
+    assert agents.loc["user_billing_specialist", "resolution_median"] == 6660
+    assert agents.index[-1] is None
+    assert agents.loc[None, "breaches"] == 14
     engine.close()
