@@ -100,7 +100,14 @@ class Core:
     def reset(self) -> None:
         """Empty the database: tickets, events, tags, keys, agents, SLA policies."""
         with self.transaction(write=True):
-            for table in ("ticket_events", "ticket_tags", "tickets", "agents", "api_keys"):
+            for table in (
+                "ticket_states",
+                "ticket_events",
+                "ticket_tags",
+                "tickets",
+                "agents",
+                "api_keys",
+            ):
                 self.db.execute(f"DELETE FROM {table}")
             self.db.execute("INSERT INTO tickets_fts (tickets_fts) VALUES ('delete-all')")
             self.db.execute("DELETE FROM sla_policies")
@@ -551,7 +558,14 @@ class Reports:
             def calendar(name: str) -> sla_clock.Calendar:
                 return policies.get(name, DEFAULT_POLICY).measure
 
-            return self._store.figures(query, first, last, interval, core.now(), calendar)
+            office_hours = [
+                name
+                for name, policy in policies.items()
+                if not isinstance(policy.measure, sla_clock.AlwaysOpen)
+            ]
+            return self._store.figures(
+                query, first, last, interval, core.now(), calendar, office_hours
+            )
 
     def backlog(self, at: Any = None, **filters: Any) -> dict[str, dict[int, int]]:
         """Tickets by status, then priority, as they stood at ``at`` (default: now), over

@@ -7,8 +7,8 @@ times, and medians and percentiles by nearest rank over ``ROW_NUMBER()``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
@@ -19,15 +19,6 @@ from ..domain.times import format_time, load_time
 from ..domain.validation import ListQuery
 from .tickets import _where
 
-# A status event that resolves its ticket: a move to resolved, or a close of a ticket
-# that was not resolved (closing resolves it).
-_RESOLVES = (
-    "e.field = 'status' AND (json_extract(e.new_value, '$') = 'resolved'"
-    " OR (e.type = 'closed' AND json_extract(e.old_value, '$') != 'resolved'))"
-)
-_CLOSES = "e.type = 'closed'"
-_IN_WINDOW = "e.created_at >= :start AND e.created_at < :end"
-
 _SUMMARY = """
 WITH d AS ({values}),
 r AS (SELECT s, ROW_NUMBER() OVER (ORDER BY s) AS k, COUNT(*) OVER () AS n FROM d)
@@ -37,9 +28,22 @@ SELECT COUNT(*), AVG(s),
 FROM r
 """
 
+_MEDIAN_BY_AGENT = (
+    ", r AS (SELECT agent, s, ROW_NUMBER() OVER (PARTITION BY agent ORDER BY s) AS k,"
+    " COUNT(*) OVER (PARTITION BY agent) AS n FROM d)"
+    " SELECT agent, MIN(CASE WHEN k = (n + 1) / 2 THEN s END) FROM r GROUP BY agent"
+)
+
 
 class MetricsStore:
-    """Reads the support figures; the caller owns the transaction."""
+    """Reads the support figures; the caller owns the transaction.
+
+    What happened to tickets over time (resolutions, closes, the status they were in) is
+    read from ``ticket_states``, the log narrowed to each ticket's stretches in one status
+    and priority; what the tickets are now (agent, SLA outcomes, first response, CSAT)
+    from ``tickets``, those created in a window through indexes that carry the columns
+    read, so that neither the events nor the tickets' text are read.
+    """
 
     def __init__(self, db: Database) -> None:
         self._conn = db.conn
@@ -52,15 +56,36 @@ class MetricsStore:
         interval: str,
         now: datetime,
         calendars: Callable[[str], Calendar],
+        office_hours: Sequence[str] = (),
     ) -> Metrics:
+        """The figures; ``calendars`` gives each SLA policy's calendar, and
+        ``office_hours`` names the policies whose calendar does not count every second
+        (business time is calendar time for the others, and is computed in SQL)."""
         where, params = _where(query, now)
         named = {f"p{i}": value for i, value in enumerate(params)}
         for i in range(len(params)):  # positional filters as named, beside the window's
             where = where.replace("?", f":p{i}", 1)
         chosen = f"chosen AS (SELECT t.* FROM tickets t{where})"
+        # States of the chosen tickets: all of them when nothing is filtered.
+        of_chosen = (
+            f" AND s.ticket_number IN (SELECT t.number FROM tickets t{where})" if where else ""
+        )
         args: dict[str, Any] = {
             **named, "start": format_time(start), "end": format_time(end), "now": format_time(now),
+            "s": _epoch(start), "e": _epoch(end), "n": _epoch(now),
+            **{f"h{i}": name for i, name in enumerate(office_hours)},
         }  # fmt: skip
+        hours = ", ".join(f":h{i}" for i in range(len(office_hours)))
+
+        def business_time(began: str, ended: str) -> str:
+            """SQL for the business seconds between two times (``ended`` in seconds)."""
+            if not office_hours:
+                return f"{ended} - unixepoch({began})"
+            return (
+                f"CASE WHEN c.sla_policy IN ({hours})"
+                f" THEN business_seconds(c.sla_policy, {began}, {ended})"
+                f" ELSE {ended} - unixepoch({began}) END"
+            )
 
         def rows(sql: str) -> list[Any]:
             return self._conn.execute(f"WITH {chosen} {sql}", args).fetchall()
@@ -71,92 +96,124 @@ class MetricsStore:
             return Durations(count, mean, median, p90)
 
         created_in = "c.created_at >= :start AND c.created_at < :end"
-        events = "FROM ticket_events e JOIN chosen c ON c.number = e.ticket_number"
-        bucket = _bucket_sql(interval)
-        counts: dict[str, dict[str, int]] = {}
-        for name, sql in (
-            ("created", f"SELECT {bucket.format('c.created_at')}, COUNT(*) FROM chosen c WHERE {created_in} GROUP BY 1"),
-            ("resolved", f"SELECT {bucket.format('e.created_at')}, COUNT(*) {events} WHERE {_IN_WINDOW} AND {_RESOLVES} GROUP BY 1"),
-            ("closed", f"SELECT {bucket.format('e.created_at')}, COUNT(*) {events} WHERE {_IN_WINDOW} AND {_CLOSES} GROUP BY 1"),
-        ):  # fmt: skip
-            for day, count in rows(sql):
-                counts.setdefault(day, {})[name] = count
-        volume = [
-            Bucket(first, **{k: counts.get(first.date().isoformat(), {}).get(k, 0) for k in ("created", "resolved", "closed")})
-            for first in buckets(start, end, interval)
-        ]  # fmt: skip
+        answered = f"FROM chosen c WHERE {created_in} AND c.first_response_at IS NOT NULL"
+        resolutions = (
+            "FROM ticket_states s JOIN chosen c ON c.number = s.ticket_number"
+            " WHERE s.resolves AND s.began >= :s AND s.began < :e"
+        )
+        closes = (
+            "FROM ticket_states s JOIN chosen c ON c.number = s.ticket_number"
+            " WHERE s.closes AND s.began >= :s AND s.began < :e"
+        )
 
-        def business(policy: str, began: str, ended: str) -> int:
-            return calendars(policy).seconds_between(load_time(began), load_time(ended))
+        # The tickets created in the window, in one pass: by bucket, priority and agent.
+        created: dict[str, int] = {}
+        sla: dict[int, list[int]] = {}
+        assigned: dict[Any, int] = {}
+        breaches: dict[Any, int] = {}
+        for day, priority, agent, count, *outcomes, breached in rows(
+            f"SELECT {_bucket_sql(interval).format('c.created_at')}, c.priority, c.assigned_to,"
+            " COUNT(*),"
+            " COUNT(*) FILTER (WHERE c.sla_response_met = 1),"
+            " COUNT(*) FILTER (WHERE c.sla_response_met = 0 OR (c.sla_response_met IS NULL"
+            "     AND c.sla_response_due_at < :now)),"
+            " COUNT(*) FILTER (WHERE c.sla_resolution_met = 1),"
+            " COUNT(*) FILTER (WHERE c.sla_resolution_met = 0),"
+            " COUNT(*) FILTER (WHERE c.sla_breach_at <= :now)"
+            f" FROM chosen c WHERE {created_in} GROUP BY 1, 2, 3"
+        ):
+            created[day] = created.get(day, 0) + count
+            totals = sla.setdefault(priority, [0, 0, 0, 0])
+            for i, outcome in enumerate(outcomes):
+                totals[i] += outcome
+            assigned[agent] = assigned.get(agent, 0) + count
+            breaches[agent] = breaches.get(agent, 0) + breached
+        moved: dict[str, dict[str, int]] = {}
+        for name, flag in (("resolved", "resolves"), ("closed", "closes")):
+            sql = (
+                f"SELECT {_bucket_sql(interval, epoch=True).format('s.began')}, COUNT(*)"
+                f" FROM ticket_states s WHERE s.{flag} AND s.began >= :s AND s.began < :e"
+                f"{of_chosen} GROUP BY 1"
+            )
+            for day, count in rows(sql):
+                moved.setdefault(name, {})[day] = count
+        volume = [
+            Bucket(
+                first,
+                created=created.get(day, 0),
+                resolved=moved.get("resolved", {}).get(day, 0),
+                closed=moved.get("closed", {}).get(day, 0),
+            )
+            for first in buckets(start, end, interval)
+            for day in (first.date().isoformat(),)
+        ]
+
+        def business(policy: str, began: str | int, ended: str | int) -> int:
+            return calendars(policy).seconds_between(_moment(began), _moment(ended))
 
         self._conn.create_function("business_seconds", 3, business, deterministic=True)
         first_response_business = summary(
-            "SELECT business_seconds(c.sla_policy, c.created_at, c.first_response_at) AS s"
-            f" FROM chosen c WHERE {created_in} AND c.first_response_at IS NOT NULL"
+            f"SELECT {business_time('c.created_at', 'unixepoch(c.first_response_at)')} AS s"
+            f" {answered}"
         )
         resolution_business = summary(
-            f"SELECT business_seconds(c.sla_policy, c.created_at, e.created_at) AS s {events}"
-            f" WHERE {_IN_WINDOW} AND {_RESOLVES}"
+            f"SELECT {business_time('c.created_at', 's.began')} AS s {resolutions}"
         )
         first_response = summary(
-            "SELECT unixepoch(c.first_response_at) - unixepoch(c.created_at) AS s FROM chosen c"
-            f" WHERE {created_in} AND c.first_response_at IS NOT NULL"
+            f"SELECT unixepoch(c.first_response_at) - unixepoch(c.created_at) AS s {answered}"
         )
-        resolution = summary(
-            f"SELECT unixepoch(e.created_at) - unixepoch(c.created_at) AS s {events}"
-            f" WHERE {_IN_WINDOW} AND {_RESOLVES}"
-        )
-        sla = {
-            priority: Compliance(*outcomes)
-            for priority, *outcomes in rows(
-                "SELECT c.priority,"
-                " COUNT(*) FILTER (WHERE c.sla_response_met = 1),"
-                " COUNT(*) FILTER (WHERE c.sla_response_met = 0 OR (c.sla_response_met IS NULL"
-                "     AND c.sla_response_due_at < :now)),"
-                " COUNT(*) FILTER (WHERE c.sla_resolution_met = 1),"
-                " COUNT(*) FILTER (WHERE c.sla_resolution_met = 0)"
-                f" FROM chosen c WHERE {created_in} GROUP BY c.priority ORDER BY c.priority"
-            )
-        }
-        closed = (
-            f"SELECT DISTINCT c.number, c.customer_satisfaction AS score, c.assigned_to,"
-            f" c.root_cause, c.category {events} WHERE {_IN_WINDOW} AND {_CLOSES}"
+        resolution = summary(f"SELECT s.began - unixepoch(c.created_at) AS s {resolutions}")
+
+        # The tickets closed in the window, counted by what CSAT is grouped by.
+        closed = rows(
+            f", closed AS (SELECT DISTINCT c.number, c.customer_satisfaction AS score,"
+            f" c.assigned_to, c.root_cause, c.category {closes})"
+            " SELECT assigned_to, root_cause, category, score, COUNT(*) FROM closed"
+            " GROUP BY 1, 2, 3, 4"
         )
 
-        def satisfaction(group: str | None) -> dict[Any, Satisfaction]:
-            key = group or "NULL"
+        def satisfaction(group: int | None) -> dict[Any, Satisfaction]:
             found: dict[Any, dict[int, int]] = {}
-            for name, score, count in rows(
-                f", closed AS ({closed}) SELECT {key}, score, COUNT(*) FROM closed"
-                " WHERE score IS NOT NULL GROUP BY 1, 2"
-            ):
-                found.setdefault(name, {})[score] = count
+            for row in closed:
+                score, count = row[3], row[4]
+                if score is not None:
+                    scores = found.setdefault(None if group is None else row[group], {})
+                    scores[score] = scores.get(score, 0) + count
             return {name: _satisfaction(scores) for name, scores in found.items()}
 
-        overall = satisfaction(None).get(None, _satisfaction({}))
+        root_causes: dict[Any, int] = {}
+        for _, cause, _, _, count in closed:
+            root_causes[cause] = root_causes.get(cause, 0) + count
+        by_agent = satisfaction(0)
         ((resolved_tickets, reopened),) = rows(
-            f", resolved AS (SELECT DISTINCT c.number, c.reopened_count {events}"
-            f" WHERE {_IN_WINDOW} AND {_RESOLVES})"
+            f", resolved AS (SELECT DISTINCT c.number, c.reopened_count {resolutions})"
             " SELECT COUNT(*), COUNT(*) FILTER (WHERE reopened_count > 0) FROM resolved"
         )
-        root_causes = dict(
-            rows(f", closed AS ({closed}) SELECT root_cause, COUNT(*) FROM closed GROUP BY 1")
-        )
-        # Each ticket's stretches in a status: from its creation (in the status it was
-        # created with) or a status event, to the next one or to now; clipped to the window.
-        stretches = (
-            ", moves AS (SELECT e.ticket_number AS number, e.id AS id, e.created_at AS at,"
-            " CASE WHEN e.type = 'created' THEN json_extract(e.data, '$.status')"
-            " ELSE json_extract(e.new_value, '$') END AS status"
-            f" {events} WHERE e.type = 'created' OR e.field = 'status'),"
-            " spans AS (SELECT status, at AS began, COALESCE(LEAD(at) OVER"
-            " (PARTITION BY number ORDER BY id), :now) AS ended FROM moves)"
-            " SELECT status,"
-            " SUM(unixepoch(MIN(ended, :end, :now)) - unixepoch(MAX(began, :start)))"
-            " FROM spans WHERE began < MIN(:end, :now) AND ended > :start GROUP BY status"
-        )
-        time_in_status = {status: int(seconds) for status, seconds in rows(stretches) if seconds}
-        agents = _agents(rows, created_in, events, closed)
+        # Each stretch in a status, clipped to the window (and to now).
+        time_in_status = {
+            status: int(seconds)
+            for status, seconds in rows(
+                "SELECT s.status, SUM(MIN(COALESCE(s.ended, :n), :e, :n) - MAX(s.began, :s))"
+                " FROM ticket_states s WHERE s.began < MIN(:e, :n) AND COALESCE(s.ended, :n) > :s"
+                f"{of_chosen} GROUP BY s.status"
+            )
+            if seconds
+        }
+        columns: dict[str, dict[Any, Any]] = {
+            "assigned": assigned,
+            "resolved": dict(rows(f"SELECT c.assigned_to, COUNT(*) {resolutions} GROUP BY 1")),
+            "first_response_median": dict(rows(
+                ", d AS (SELECT c.assigned_to AS agent, unixepoch(c.first_response_at)"
+                f" - unixepoch(c.created_at) AS s {answered})" + _MEDIAN_BY_AGENT
+            )),
+            "resolution_median": dict(rows(
+                ", d AS (SELECT c.assigned_to AS agent, s.began - unixepoch(c.created_at) AS s"
+                f" {resolutions})" + _MEDIAN_BY_AGENT
+            )),
+            "csat_mean": {agent: found.mean for agent, found in by_agent.items()},
+            "breaches": breaches,
+        }  # fmt: skip
+        agents: set[Any] = set().union(*(column.keys() for column in columns.values()))
         return Metrics(
             start=start,
             end=end,
@@ -166,91 +223,55 @@ class MetricsStore:
             resolution=resolution,
             first_response_business=first_response_business,
             resolution_business=resolution_business,
-            sla=sla,
-            csat=overall,
-            csat_by_agent=satisfaction("assigned_to"),
-            csat_by_root_cause=satisfaction("root_cause"),
-            csat_by_category=satisfaction("category"),
+            sla={priority: Compliance(*sla[priority]) for priority in sorted(sla)},
+            csat=satisfaction(None).get(None, _satisfaction({})),
+            csat_by_agent=by_agent,
+            csat_by_root_cause=satisfaction(1),
+            csat_by_category=satisfaction(2),
             reopen_rate=reopened / resolved_tickets if resolved_tickets else None,
             root_causes=root_causes,
             time_in_status=time_in_status,
-            agents=agents,
+            agents=[
+                AgentRow(
+                    agent=agent,
+                    assigned=columns["assigned"].get(agent, 0),
+                    resolved=columns["resolved"].get(agent, 0),
+                    first_response_median=columns["first_response_median"].get(agent),
+                    resolution_median=columns["resolution_median"].get(agent),
+                    csat_mean=columns["csat_mean"].get(agent),
+                    breaches=columns["breaches"].get(agent, 0),
+                )
+                for agent in sorted(agents, key=lambda name: (name is None, name or ""))
+            ],
         )
 
     def backlog(self, query: ListQuery, at: datetime, now: datetime) -> dict[str, dict[int, int]]:
         """Tickets by status and priority as they stood at ``at`` (the filters match them
-        as they are now), from the event log."""
+        as they are now): the state of each ticket that began at or before ``at`` and had
+        not ended by then."""
         where, params = _where(query, now)
-        latest = (
-            "(SELECT json_extract(e.new_value, '$') FROM ticket_events e"
-            " WHERE e.ticket_number = b.number AND e.field = '{0}' AND e.created_at <= ?"
-            " ORDER BY e.id DESC LIMIT 1)"
+        of_chosen = (
+            f" AND s.ticket_number IN (SELECT t.number FROM tickets t{where})" if where else ""
         )
         sql = (
-            f"WITH chosen AS (SELECT t.number FROM tickets t{where}),"
-            " born AS (SELECT e.ticket_number AS number, e.data FROM ticket_events e"
-            " JOIN chosen c ON c.number = e.ticket_number"
-            " WHERE e.type = 'created' AND e.created_at <= ?),"
-            f" state AS (SELECT COALESCE({latest.format('status')},"
-            " json_extract(b.data, '$.status')) AS status,"
-            f" COALESCE({latest.format('priority')}, json_extract(b.data, '$.priority'))"
-            " AS priority FROM born b)"
-            " SELECT status, priority, COUNT(*) FROM state GROUP BY 1, 2 ORDER BY 1, 2"
+            "SELECT s.status, s.priority, COUNT(*) FROM ticket_states s"
+            f" WHERE s.began <= ? AND (s.ended IS NULL OR s.ended > ?){of_chosen}"
+            " GROUP BY 1, 2 ORDER BY 1, 2"
         )
-        moment = format_time(at)
+        moment = _epoch(at)
         found: dict[str, dict[int, int]] = {}
-        for status, priority, count in self._conn.execute(sql, [*params, moment, moment, moment]):
+        for status, priority, count in self._conn.execute(sql, [moment, moment, *params]):
             found.setdefault(status, {})[int(priority)] = count
         return found
 
 
-def _agents(rows: Any, created_in: str, events: str, closed: str) -> list[AgentRow]:
-    """The agent table: one statement per column, grouped by assignee."""
-    median = (
-        ", r AS (SELECT agent, s, ROW_NUMBER() OVER (PARTITION BY agent ORDER BY s) AS k,"
-        " COUNT(*) OVER (PARTITION BY agent) AS n FROM d)"
-        " SELECT agent, MIN(CASE WHEN k = (n + 1) / 2 THEN s END) FROM r GROUP BY agent"
-    )
-    columns: dict[str, dict[Any, Any]] = {
-        "assigned": dict(rows(
-            f"SELECT c.assigned_to, COUNT(*) FROM chosen c WHERE {created_in} GROUP BY 1"
-        )),
-        "resolved": dict(rows(
-            f"SELECT c.assigned_to, COUNT(*) {events} WHERE {_IN_WINDOW} AND {_RESOLVES}"
-            " GROUP BY 1"
-        )),
-        "first_response_median": dict(rows(
-            ", d AS (SELECT c.assigned_to AS agent, unixepoch(c.first_response_at)"
-            " - unixepoch(c.created_at) AS s FROM chosen c"
-            f" WHERE {created_in} AND c.first_response_at IS NOT NULL)" + median
-        )),
-        "resolution_median": dict(rows(
-            ", d AS (SELECT c.assigned_to AS agent, unixepoch(e.created_at)"
-            f" - unixepoch(c.created_at) AS s {events} WHERE {_IN_WINDOW} AND {_RESOLVES})"
-            + median
-        )),
-        "csat_mean": dict(rows(
-            f", closed AS ({closed}) SELECT assigned_to, AVG(score) FROM closed"
-            " WHERE score IS NOT NULL GROUP BY 1"
-        )),
-        "breaches": dict(rows(
-            f"SELECT c.assigned_to, COUNT(*) FROM chosen c WHERE {created_in}"
-            " AND c.sla_breach_at <= :now GROUP BY 1"
-        )),
-    }  # fmt: skip
-    agents: set[Any] = set().union(*(column.keys() for column in columns.values()))
-    return [
-        AgentRow(
-            agent=agent,
-            assigned=columns["assigned"].get(agent, 0),
-            resolved=columns["resolved"].get(agent, 0),
-            first_response_median=columns["first_response_median"].get(agent),
-            resolution_median=columns["resolution_median"].get(agent),
-            csat_mean=columns["csat_mean"].get(agent),
-            breaches=columns["breaches"].get(agent, 0),
-        )
-        for agent in sorted(agents, key=lambda name: (name is None, name or ""))
-    ]
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def _moment(value: str | int) -> datetime:
+    """A time as stored: RFC 3339 text in ``tickets``, Unix seconds in ``ticket_states``."""
+    return datetime.fromtimestamp(value, UTC) if isinstance(value, int) else load_time(value)
 
 
 def _satisfaction(scores: dict[int, int]) -> Satisfaction:
@@ -259,11 +280,13 @@ def _satisfaction(scores: dict[int, int]) -> Satisfaction:
     return Satisfaction(count, mean, {score: scores.get(score, 0) for score in range(1, 11)})
 
 
-def _bucket_sql(interval: str) -> str:
-    """SQL giving the first day (UTC) of the bucket a time falls in."""
+def _bucket_sql(interval: str, *, epoch: bool = False) -> str:
+    """SQL giving the first day (UTC) of the bucket a time falls in (stored as RFC 3339
+    text, or with ``epoch`` as Unix seconds)."""
     if interval == "day":
-        return "substr({0}, 1, 10)"
-    return "date({0}, 'weekday 0', '-6 days')"  # the Monday of its week
+        return "date({0}, 'unixepoch')" if epoch else "substr({0}, 1, 10)"
+    unit = ", 'unixepoch'" if epoch else ""
+    return "date({0}" + unit + ", 'weekday 0', '-6 days')"  # the Monday of its week
 
 
 def buckets(start: datetime, end: datetime, interval: str) -> list[datetime]:

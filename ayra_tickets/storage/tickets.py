@@ -170,6 +170,81 @@ SlaView = Callable[[SlaClock, "datetime | None"], Sla]
 moment and the calendars)."""
 
 
+_INSERT_STATE = (
+    "INSERT INTO ticket_states (ticket_number, version, began, ended, status, priority,"
+    " resolves, closes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_END_STATE = "UPDATE ticket_states SET ended = ? WHERE ticket_number = ? AND ended IS NULL"
+
+StateRow = tuple[int, int, int, "int | None", str, int, int, int]
+"""A row of ``ticket_states``: number, version, began, ended, status, priority, resolves,
+closes (times in Unix seconds)."""
+
+
+def _state(
+    number: int, version: int, at: datetime, status: str, priority: int, old: str | None
+) -> StateRow:
+    """The state a write began at ``at``; ``old`` is the status before it (``None`` for
+    a new ticket). A move to resolved resolves the ticket, and so does closing one that
+    was not resolved (as the figures count resolutions)."""
+    moved = old is not None and old != status
+    resolves = moved and (status == "resolved" or (status == "closed" and old != "resolved"))
+    closes = moved and status == "closed"
+    return (
+        number,
+        version,
+        int(at.timestamp()),
+        None,
+        status,
+        priority,
+        int(resolves),
+        int(closes),
+    )
+
+
+def states_from_log(conn: sqlite3.Connection) -> list[StateRow]:
+    """What ``ticket_states`` holds, derived again from the event log (by ticket, then
+    version): for upgrading a file, and for checking the table against the log."""
+    return state_rows(
+        conn.execute(
+            "SELECT ticket_number, version, type, field, old_value, new_value, data, created_at"
+            " FROM ticket_events WHERE type = 'created' OR field IN ('status', 'priority')"
+            " ORDER BY ticket_number, id"
+        )
+    )
+
+
+def state_rows(events: Iterable[Sequence[Any]]) -> list[StateRow]:
+    """``ticket_states`` rebuilt from the log: ``events`` are (number, version, type,
+    field, old_value, new_value, data, created_at) rows of the created, status and
+    priority events, by ticket and then in order."""
+    rows: list[StateRow] = []
+    for number, version, kind, field, _old, new, data, at in events:
+        began = load_time(at)
+        if kind == "created":
+            created = json.loads(data)
+            rows.append(
+                _state(number, version, began, created["status"], created["priority"], None)
+            )
+            continue
+        last = rows[-1]
+        if last[0] != number:
+            continue  # a ticket without its created event: nothing to start from
+        status, priority = last[4], last[5]
+        value = json.loads(new)
+        if field == "status":
+            status = value
+        else:
+            priority = value
+        if last[1] == version:  # another change of the same write
+            old = rows[-2][4] if len(rows) > 1 and rows[-2][0] == number else None
+            rows[-1] = _state(number, version, began, status, priority, old)
+        else:
+            rows[-1] = (*last[:3], int(began.timestamp()), *last[4:])
+            rows.append(_state(number, version, began, status, priority, last[4]))
+    return rows
+
+
 def ticket_from_row(row: Sequence[Any], view: SlaView | None = None) -> Ticket:
     """A ticket from a row of ``_SELECT`` (its columns, then the agent's name); with
     ``view``, its ``sla`` is filled in too (cheaper than reading it in afterwards)."""
@@ -226,6 +301,12 @@ def ticket_from_row(row: Sequence[Any], view: SlaView | None = None) -> Ticket:
         version=version,
         assigned_name=assigned_name,
         sla=None if view is None else view(clock, closed),
+    )
+
+
+def _first_state(ticket: Ticket) -> StateRow:
+    return _state(
+        ticket.number, ticket.version, ticket.created_at, str(ticket.status), ticket.priority, None
     )
 
 
@@ -361,6 +442,7 @@ class TicketStore:
         self._conn.execute(_INSERT, ticket_to_row(ticket))
         self._conn.execute(_INDEX_TEXT, text_row(ticket))
         self._conn.executemany(_INSERT_TAG, _tag_rows(ticket))
+        self._conn.execute(_INSERT_STATE, _first_state(ticket))
         self._append(ticket.number, events)
 
     def insert_many(self, built: Sequence[tuple[Ticket, Sequence[Event]]]) -> None:
@@ -370,6 +452,7 @@ class TicketStore:
         self._conn.executemany(
             _INSERT_TAG, [row for ticket, _ in built for row in _tag_rows(ticket)]
         )
+        self._conn.executemany(_INSERT_STATE, [_first_state(ticket) for ticket, _ in built])
         self._append_many((ticket.number, event) for ticket, events in built for event in events)
 
     def defer_indexes(self) -> None:
@@ -416,6 +499,21 @@ class TicketStore:
         if (before.tags, before.status) != (after.tags, after.status):
             self._conn.execute("DELETE FROM ticket_tags WHERE ticket_number = ?", (after.number,))
             self._conn.executemany(_INSERT_TAG, _tag_rows(after))
+        events = list(events)
+        if (before.status, before.priority) != (after.status, after.priority):
+            at = next((e.at for e in events if e.field in ("status", "priority")), after.updated_at)
+            self._conn.execute(_END_STATE, (int(at.timestamp()), after.number))
+            self._conn.execute(
+                _INSERT_STATE,
+                _state(
+                    after.number,
+                    after.version,
+                    at,
+                    str(after.status),
+                    after.priority,
+                    str(before.status),
+                ),
+            )
         self._append(after.number, events)
 
     def _append(self, number: int, events: Iterable[Event]) -> None:

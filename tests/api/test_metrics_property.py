@@ -219,7 +219,7 @@ def backlog_oracle(
 @settings(max_examples=int(os.environ.get("METRICS_EXAMPLES", "100")), deadline=None)
 @given(
     steps=st.lists(st.tuples(step, st.integers(0, 40 * 3600)), min_size=1, max_size=30),
-    window=st.tuples(st.integers(-2, 60), st.integers(1, 80)),
+    window=st.tuples(st.integers(-2, 60), st.integers(1, 400)),
     interval=st.sampled_from(["day", "week"]),
     filters=st.fixed_dictionaries({}, optional={
         "assigned_to": st.sampled_from(["user_a", "user_b"]),

@@ -18,6 +18,7 @@ import pytest
 
 from ayra_tickets import DatabaseBusy, Engine, ManualClock, TicketError
 from ayra_tickets.domain.ticket import PERSISTENT_FIELDS, replay
+from ayra_tickets.storage.tickets import states_from_log
 
 START = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)
 WRITES = 500
@@ -76,6 +77,8 @@ def check_the_file(path: str, acks: list[Ack]) -> None:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         numbers = [n for (n,) in conn.execute("SELECT number FROM tickets ORDER BY number")]
         assert numbers == list(range(1, len(numbers) + 1))  # unique and gapless
+        states = conn.execute("SELECT * FROM ticket_states ORDER BY ticket_number, version")
+        assert states.fetchall() == states_from_log(conn)  # the figures' states: the log's
         created = [ticket_id for kind, ticket_id, _ in acks if kind == "create"]
         assert len(created) == len(set(created)) == len(numbers)
         for ticket_id in created:

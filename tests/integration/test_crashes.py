@@ -16,6 +16,7 @@ import pytest
 
 from ayra_tickets import Engine, ManualClock
 from ayra_tickets.domain.ticket import PERSISTENT_FIELDS, replay
+from ayra_tickets.storage.tickets import states_from_log
 from tests.conftest import START
 
 KILLS = 50
@@ -94,6 +95,8 @@ def check(path: Path, acked: list[list[str]]) -> None:
         assert numbers == list(range(1, len(numbers) + 1))
         for flaw, sql in HALF_WRITTEN.items():
             assert conn.execute(sql).fetchone() == (0,), flaw
+        states = conn.execute("SELECT * FROM ticket_states ORDER BY ticket_number, version")
+        assert states.fetchall() == states_from_log(conn), "states that are not the log's"
         touched = set()
         for line in acked:
             if line[0] == "write":

@@ -14,6 +14,7 @@ import pytest
 from ayra_tickets import Engine, ManualClock
 from ayra_tickets.domain.ticket import PERSISTENT_FIELDS, replay
 from ayra_tickets.storage.schema import SCHEMA_VERSION, migrations
+from ayra_tickets.storage.tickets import states_from_log
 from tests.conftest import START
 
 FIXTURES = sorted((Path(__file__).parents[1] / "fixtures").glob("schema-*.db"))
@@ -57,6 +58,15 @@ def test_an_older_file_upgrades_in_place_keeping_every_ticket_and_event(
             persistent = {name: shown[name] for name in PERSISTENT_FIELDS}
             persistent.update(version=shown["version"], updated_at=shown["updated_at"])
             assert replay(engine.tickets.events(ticket_id)) == persistent
+        # The figures read the tickets' states, which the upgrade derived from the log.
+        states = conn.execute("SELECT * FROM ticket_states ORDER BY ticket_number, version")
+        assert states.fetchall() == states_from_log(conn) != []
+        assert engine.metrics.backlog(START + timedelta(hours=1)) == {
+            "in_progress": {1: 1}, "new": {3: 1},
+        }  # fmt: skip
+        day = engine.metrics(START - timedelta(hours=9), START + timedelta(hours=15))
+        assert [(b.created, b.resolved, b.closed) for b in day.volume] == [(3, 1, 1)]
+        assert day.resolution.median == 150 * 60  # created 09:00, closed unresolved 11:30
         # The upgraded file answers every kind of query, and takes new writes.
         assert engine.tickets.list(tags="hardware").meta["total"] == 1
         assert engine.tickets.list(search="printer").meta["total"] == 1
@@ -66,3 +76,6 @@ def test_an_older_file_upgrades_in_place_keeping_every_ticket_and_event(
         made = engine.tickets.create(subject="After the upgrade", description="Still numbered")
         assert made.number == 4
         assert engine.tickets.list(search="upgrade").meta["total"] == 1
+        engine.tickets.update(made.id, status="resolved", priority=1)
+        states = conn.execute("SELECT * FROM ticket_states ORDER BY ticket_number, version")
+        assert states.fetchall() == states_from_log(conn)
