@@ -8,15 +8,17 @@ times, and medians and percentiles by nearest rank over ``ROW_NUMBER()``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import attrs
 from sqlite_utils import Database
 
 from ..domain.metrics import AgentRow, Bucket, Compliance, Durations, Metrics, Satisfaction
 from ..domain.sla import Calendar
 from ..domain.times import format_time, load_time
 from ..domain.validation import ListQuery
+from .schema import RESPONSE_TIME
 from .tickets import _where
 
 _SUMMARY = """
@@ -33,6 +35,11 @@ _MEDIAN_BY_AGENT = (
     " COUNT(*) OVER (PARTITION BY agent) AS n FROM d)"
     " SELECT agent, MIN(CASE WHEN k = (n + 1) / 2 THEN s END) FROM r GROUP BY agent"
 )
+
+
+_FIGURE_INDEXES = (
+    "tickets_by_created_day", "tickets_by_response_time", "tickets_by_agent_response_time"
+)  # fmt: skip
 
 
 class MetricsStore:
@@ -73,6 +80,7 @@ class MetricsStore:
         args: dict[str, Any] = {
             **named, "start": format_time(start), "end": format_time(end), "now": format_time(now),
             "s": _epoch(start), "e": _epoch(end), "n": _epoch(now),
+            "first_day": format_time(start)[:10], "last_day": format_time(end)[:10],
             **{f"h{i}": name for i, name in enumerate(office_hours)},
         }  # fmt: skip
         hours = ", ".join(f":h{i}" for i in range(len(office_hours)))
@@ -98,31 +106,41 @@ class MetricsStore:
         created_in = "c.created_at >= :start AND c.created_at < :end"
         answered = f"FROM chosen c WHERE {created_in} AND c.first_response_at IS NOT NULL"
         resolutions = (
-            "FROM ticket_states s JOIN chosen c ON c.number = s.ticket_number"
+            "FROM ticket_states s CROSS JOIN chosen c ON c.number = s.ticket_number"
             " WHERE s.resolves AND s.began >= :s AND s.began < :e"
         )
         closes = (
-            "FROM ticket_states s JOIN chosen c ON c.number = s.ticket_number"
+            "FROM ticket_states s CROSS JOIN chosen c ON c.number = s.ticket_number"
             " WHERE s.closes AND s.began >= :s AND s.began < :e"
         )
 
-        # The tickets created in the window, in one pass: by bucket, priority and agent.
+        narrow = narrow_filters(query, now) and self._indexed()
+        # (the index holds the filters too, and the planner would rather take a filter's
+        # own index and read every row; CROSS JOIN below keeps the few states outermost)
+        by_day = (
+            f"(SELECT t.* FROM tickets t INDEXED BY tickets_by_created_day{where}) c"
+            if narrow
+            else "chosen c"
+        )
+        # The tickets created in the window, in one pass: by day (the index's order, so
+        # nothing is sorted; weeks are summed from their days), priority and agent.
         created: dict[str, int] = {}
         sla: dict[int, list[int]] = {}
         assigned: dict[Any, int] = {}
         breaches: dict[Any, int] = {}
         for day, priority, agent, count, *outcomes, breached in rows(
-            f"SELECT {_bucket_sql(interval).format('c.created_at')}, c.priority, c.assigned_to,"
-            " COUNT(*),"
+            "SELECT substr(c.created_at, 1, 10), c.priority, c.assigned_to, COUNT(*),"
             " COUNT(*) FILTER (WHERE c.sla_response_met = 1),"
             " COUNT(*) FILTER (WHERE c.sla_response_met = 0 OR (c.sla_response_met IS NULL"
             "     AND c.sla_response_due_at < :now)),"
             " COUNT(*) FILTER (WHERE c.sla_resolution_met = 1),"
             " COUNT(*) FILTER (WHERE c.sla_resolution_met = 0),"
             " COUNT(*) FILTER (WHERE c.sla_breach_at <= :now)"
-            f" FROM chosen c WHERE {created_in} GROUP BY 1, 2, 3"
+            f" FROM {by_day} WHERE substr(c.created_at, 1, 10) BETWEEN :first_day AND :last_day"
+            f" AND {created_in} GROUP BY 1, 2, 3"
         ):
-            created[day] = created.get(day, 0) + count
+            first = _bucket_of(day, interval)
+            created[first] = created.get(first, 0) + count
             totals = sla.setdefault(priority, [0, 0, 0, 0])
             for i, outcome in enumerate(outcomes):
                 totals[i] += outcome
@@ -131,12 +149,13 @@ class MetricsStore:
         moved: dict[str, dict[str, int]] = {}
         for name, flag in (("resolved", "resolves"), ("closed", "closes")):
             sql = (
-                f"SELECT {_bucket_sql(interval, epoch=True).format('s.began')}, COUNT(*)"
+                "SELECT date(s.began, 'unixepoch'), COUNT(*)"
                 f" FROM ticket_states s WHERE s.{flag} AND s.began >= :s AND s.began < :e"
                 f"{of_chosen} GROUP BY 1"
             )
             for day, count in rows(sql):
-                moved.setdefault(name, {})[day] = count
+                bucket = moved.setdefault(name, {})
+                bucket[_bucket_of(day, interval)] = bucket.get(_bucket_of(day, interval), 0) + count
         volume = [
             Bucket(
                 first,
@@ -152,17 +171,29 @@ class MetricsStore:
             return calendars(policy).seconds_between(_moment(began), _moment(ended))
 
         self._conn.create_function("business_seconds", 3, business, deterministic=True)
-        first_response_business = summary(
-            f"SELECT {business_time('c.created_at', 'unixepoch(c.first_response_at)')} AS s"
-            f" {answered}"
-        )
-        resolution_business = summary(
-            f"SELECT {business_time('c.created_at', 's.began')} AS s {resolutions}"
-        )
-        first_response = summary(
-            f"SELECT unixepoch(c.first_response_at) - unixepoch(c.created_at) AS s {answered}"
-        )
+        if narrow:
+            first_response, response_medians = self._response_times(where, args)
+        else:
+            first_response = summary(
+                f"SELECT unixepoch(c.first_response_at) - unixepoch(c.created_at) AS s {answered}"
+            )
+            response_medians = dict(
+                rows(
+                    ", d AS (SELECT c.assigned_to AS agent, unixepoch(c.first_response_at)"
+                    f" - unixepoch(c.created_at) AS s {answered})" + _MEDIAN_BY_AGENT
+                )
+            )
         resolution = summary(f"SELECT s.began - unixepoch(c.created_at) AS s {resolutions}")
+        if office_hours:
+            first_response_business = summary(
+                f"SELECT {business_time('c.created_at', 'unixepoch(c.first_response_at)')} AS s"
+                f" {answered}"
+            )
+            resolution_business = summary(
+                f"SELECT {business_time('c.created_at', 's.began')} AS s {resolutions}"
+            )
+        else:  # every calendar counts every second: business time is calendar time
+            first_response_business, resolution_business = first_response, resolution
 
         # The tickets closed in the window, counted by what CSAT is grouped by.
         closed = rows(
@@ -202,10 +233,7 @@ class MetricsStore:
         columns: dict[str, dict[Any, Any]] = {
             "assigned": assigned,
             "resolved": dict(rows(f"SELECT c.assigned_to, COUNT(*) {resolutions} GROUP BY 1")),
-            "first_response_median": dict(rows(
-                ", d AS (SELECT c.assigned_to AS agent, unixepoch(c.first_response_at)"
-                f" - unixepoch(c.created_at) AS s {answered})" + _MEDIAN_BY_AGENT
-            )),
+            "first_response_median": response_medians,
             "resolution_median": dict(rows(
                 ", d AS (SELECT c.assigned_to AS agent, s.began - unixepoch(c.created_at) AS s"
                 f" {resolutions})" + _MEDIAN_BY_AGENT
@@ -245,6 +273,68 @@ class MetricsStore:
             ],
         )
 
+    def _indexed(self) -> bool:
+        """Whether the figures' indexes are there (a big import builds the tickets'
+        indexes at its end: until then the figures are read without them)."""
+        (found,) = self._conn.execute(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN"
+            f" ({', '.join(repr(name) for name in _FIGURE_INDEXES)})"
+        ).fetchone()
+        return bool(found == len(_FIGURE_INDEXES))
+
+    def _response_times(
+        self, where: str, args: dict[str, Any]
+    ) -> tuple[Durations, dict[Any, int | None]]:
+        """First response times of the tickets created in the window, overall and each
+        agent's median, from the indexes that hold the answered tickets in response-time
+        order: a count, then one step into the index for each rank. ``where`` holds only
+        filters those indexes carry."""
+        seconds = RESPONSE_TIME.replace("first_response_at", "t.first_response_at").replace(
+            "(created_at", "(t.created_at"
+        )
+        answered = (
+            "t.first_response_at IS NOT NULL AND t.created_at >= :start AND t.created_at < :end"
+            + where.replace(" WHERE ", " AND ", 1)
+        )
+
+        def ranked(
+            index: str, condition: str, count: int, part: int, whole: int, **extra: Any
+        ) -> int:
+            rank = max(1, -(-part * count // whole))  # nearest rank, as Durations.of
+            sql = (
+                f"SELECT {seconds} FROM tickets t INDEXED BY {index} WHERE {condition}"
+                f" ORDER BY {seconds} LIMIT 1 OFFSET {rank - 1}"
+            )
+            ((value,),) = self._conn.execute(sql, {**args, **extra}).fetchall()
+            return int(value)
+
+        overall = "tickets_by_response_time"
+        ((count, mean),) = self._conn.execute(
+            f"SELECT COUNT(*), AVG({seconds}) FROM tickets t INDEXED BY {overall} WHERE {answered}",
+            args,
+        ).fetchall()
+        durations = (
+            Durations(
+                count,
+                mean,
+                ranked(overall, answered, count, 1, 2),
+                ranked(overall, answered, count, 9, 10),
+            )
+            if count
+            else Durations(0, None, None, None)
+        )
+        by_agent = "tickets_by_agent_response_time"
+        counts = self._conn.execute(
+            f"SELECT t.assigned_to, COUNT(*) FROM tickets t INDEXED BY {by_agent}"
+            f" WHERE {answered} GROUP BY 1",
+            args,
+        ).fetchall()
+        medians: dict[Any, int | None] = {
+            agent: ranked(by_agent, f"t.assigned_to IS :agent AND {answered}", n, 1, 2, agent=agent)
+            for agent, n in counts
+        }
+        return durations, medians
+
     def backlog(self, query: ListQuery, at: datetime, now: datetime) -> dict[str, dict[int, int]]:
         """Tickets by status and priority as they stood at ``at`` (the filters match them
         as they are now): the state of each ticket that began at or before ``at`` and had
@@ -265,6 +355,13 @@ class MetricsStore:
         return found
 
 
+def narrow_filters(query: ListQuery, now: datetime) -> bool:
+    """Whether ``query`` filters by nothing but priority, category and agent: what the
+    response-time indexes carry beside the times."""
+    rest = attrs.evolve(query, priority=(), category=None, assigned_to=None)
+    return not _where(rest, now)[0]
+
+
 def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
@@ -280,13 +377,12 @@ def _satisfaction(scores: dict[int, int]) -> Satisfaction:
     return Satisfaction(count, mean, {score: scores.get(score, 0) for score in range(1, 11)})
 
 
-def _bucket_sql(interval: str, *, epoch: bool = False) -> str:
-    """SQL giving the first day (UTC) of the bucket a time falls in (stored as RFC 3339
-    text, or with ``epoch`` as Unix seconds)."""
+def _bucket_of(day: str, interval: str) -> str:
+    """The first day of the bucket a day (``YYYY-MM-DD``) falls in."""
     if interval == "day":
-        return "date({0}, 'unixepoch')" if epoch else "substr({0}, 1, 10)"
-    unit = ", 'unixepoch'" if epoch else ""
-    return "date({0}" + unit + ", 'weekday 0', '-6 days')"  # the Monday of its week
+        return day
+    moment = date.fromisoformat(day)
+    return (moment - timedelta(days=moment.weekday())).isoformat()
 
 
 def buckets(start: datetime, end: datetime, interval: str) -> list[datetime]:

@@ -218,7 +218,7 @@ def backlog_oracle(
 
 @settings(max_examples=int(os.environ.get("METRICS_EXAMPLES", "100")), deadline=None)
 @given(
-    steps=st.lists(st.tuples(step, st.integers(0, 40 * 3600)), min_size=1, max_size=30),
+    steps=st.lists(st.tuples(step, st.integers(0, 40 * 3600)), min_size=1, max_size=40),
     window=st.tuples(st.integers(-2, 60), st.integers(1, 400)),
     interval=st.sampled_from(["day", "week"]),
     filters=st.fixed_dictionaries({}, optional={
@@ -277,3 +277,65 @@ def test_every_figure_equals_the_oracles(
             assert getattr(figures, name) == value, name
         moment = START + timedelta(hours=data.draw(st.integers(-1, 400), label="backlog at"))
         assert engine.metrics.backlog(moment, **query) == backlog_oracle(engine, moment, filters)
+
+
+@settings(max_examples=int(os.environ.get("METRICS_EXAMPLES", "100")), deadline=None)
+@given(
+    tickets=st.lists(
+        st.tuples(
+            st.sampled_from(["user_a", None]),
+            st.sampled_from(CATEGORIES),
+            st.integers(1, 4),
+            st.sampled_from([[], ["vip"], ["vip"]]),
+            st.integers(0, 3 * 86400),  # created this long after the first
+            st.one_of(st.none(), st.integers(0, 2 * 86400)),  # answered this long after
+        ),
+        min_size=8,
+        max_size=40,
+    ),
+    window=st.tuples(st.integers(-1, 2), st.integers(2, 5)),
+    filters=st.one_of(
+        st.just({}),
+        st.fixed_dictionaries({"assigned_to": st.sampled_from(["user_a", "user_b"])}),
+        st.fixed_dictionaries({"category": st.sampled_from(["billing", "technical"])}),
+        st.fixed_dictionaries(
+            {"priority": st.lists(st.integers(1, 4), min_size=2, max_size=3, unique=True)}
+        ),
+        st.just({"tags": ["vip"]}),
+        st.just({"tags": ["vip"], "priority": [1, 2, 3]}),
+    ),
+)  # fmt: skip
+def test_response_times_overall_and_by_agent_equal_the_oracles(
+    tickets: list[tuple[str | None, str | None, int, list[str], int, int | None]],
+    window: tuple[int, int],
+    filters: dict[str, Any],
+) -> None:
+    """Many answered tickets, for the ranks: medians and 90th percentiles overall and per
+    agent, with the filters the response-time indexes carry and one they do not (tags)."""
+    clock = ManualClock(START)
+    answers: list[tuple[datetime, str]] = []
+    with Engine.open(":memory:", clock=clock) as engine:
+        for agent, category, priority, tags, after, delay in sorted(tickets, key=lambda t: t[4]):
+            clock.set(max(clock.now(), START + timedelta(seconds=after)))
+            made = engine.tickets.create(
+                subject="s", description="d", assigned_to=agent, category=category,
+                priority=priority, tags=tags,
+            )  # fmt: skip
+            if delay is not None:
+                answers.append((clock.now() + timedelta(seconds=delay), made.id))
+            while answers and min(answers)[0] <= clock.now():
+                _, ticket_id = answers.pop(answers.index(min(answers)))
+                engine.tickets.update(ticket_id, status="in_progress")
+        for when, ticket_id in sorted(answers):
+            clock.set(max(clock.now(), when))
+            engine.tickets.update(ticket_id, status="in_progress")
+        start = START + timedelta(days=window[0])
+        end = start + timedelta(days=window[1])
+        query = {
+            k: (",".join(map(str, v)) if isinstance(v, list) else v) for k, v in filters.items()
+        }
+        figures = engine.metrics(start, end, **query)
+        expected = oracle(engine, start, end, "day", filters)
+        assert figures.first_response == expected["first_response"]
+        assert figures.first_response_business == expected["first_response_business"]
+        assert figures.agents == expected["agents"]

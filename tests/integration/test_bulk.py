@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -177,6 +178,16 @@ def test_an_import_stopped_without_its_indexes_gets_them_back_when_the_file_is_o
         with engine._core.transaction():
             engine._core.tickets.defer_indexes()  # as a big import does, then "crashes"
         assert len(index_sql(engine)) < len(before)
+        # Meanwhile the figures are read without the indexes they would use, the same.
+        window = (clock.now() - timedelta(days=1), clock.now() + timedelta(days=1))
+        for filters in ({}, {"priority": "3"}):
+            without = engine.metrics(*window, **filters)
+            assert sum(bucket.created for bucket in without.volume) == 4
+            with engine._core.transaction(write=True):
+                engine._core.tickets.restore_indexes()
+            assert engine.metrics(*window, **filters) == without
+            with engine._core.transaction(write=True):
+                engine._core.tickets.defer_indexes()
     with Engine.open(db_path, clock=clock) as engine:
         assert index_sql(engine) == before
         assert engine.db.conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
