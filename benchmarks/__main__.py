@@ -31,7 +31,17 @@ from ayra_tickets.domain.ticket import update as update_ticket
 from ayra_tickets.domain.times import format_time
 from ayra_tickets.domain.validation import validate_create, validate_list, validate_update
 from ayra_tickets.storage.database import CACHE_KIB
-from ayra_tickets.storage.tickets import _COLUMNS, _INDEX_TEXT, _INSERT, ticket_to_row
+from ayra_tickets.storage.tickets import (
+    _COLUMNS,
+    _END_STATE,
+    _INDEX_TEXT,
+    _INSERT,
+    _INSERT_STATE,
+    StateRow,
+    _first_state,
+    _state,
+    ticket_to_row,
+)
 
 START = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)
 # Text for search: a Zipf-distributed vocabulary, as in real tickets. The first ranks are
@@ -155,19 +165,22 @@ def _event_rows(number: int, events: list[Event]) -> list[tuple[Any, ...]]:
     ]
 
 
-Rows = tuple[tuple[Any, ...], list[tuple[str, int]], list[tuple[Any, ...]]]
+Rows = tuple[tuple[Any, ...], list[tuple[str, int]], list[tuple[Any, ...]], list[StateRow]]
+"""A ticket's row, its tag rows, its events' rows, and the state it begins (if any)."""
 
 
 def raw_rows(work: list[dict[str, Any]], at: datetime = START) -> list[Rows]:
-    """The exact rows the engine writes for these creates (ticket, tags, events), random
-    ids and all, prepared ahead: raw SQL gets a head start."""
+    """The exact rows the engine writes for these creates (ticket, tags, events, state),
+    random ids and all, prepared ahead: raw SQL gets a head start."""
     prepared = []
     for number, body in enumerate(work, start=1):
         ticket, events = build_ticket(
             "ticket_" + random_token(16), number, validate_create(body), at, DEFAULT_POLICY
         )
         tags = [(tag, number, ticket.status.value) for tag in ticket.tags]
-        prepared.append((ticket_to_row(ticket), tags, _event_rows(number, events)))
+        prepared.append(
+            (ticket_to_row(ticket), tags, _event_rows(number, events), [_first_state(ticket)])
+        )
     return prepared
 
 
@@ -187,7 +200,21 @@ def raw_changes(work: list[dict[str, Any]], at: datetime) -> tuple[list[Rows], l
             # tag rows carry the status: rewritten when it changes, as the engine does
             moved = ticket.status != before.status
             tags = [(tag, number, ticket.status.value) for tag in ticket.tags] if moved else []
-            moves.append((ticket_to_row(ticket), tags, _event_rows(number, events)))
+            states = (
+                [
+                    _state(
+                        number,
+                        ticket.version,
+                        at,
+                        str(ticket.status),
+                        ticket.priority,
+                        str(before.status),
+                    )
+                ]
+                if (ticket.status, ticket.priority) != (before.status, before.priority)
+                else []
+            )
+            moves.append((ticket_to_row(ticket), tags, _event_rows(number, events), states))
     return updates, closes
 
 
@@ -238,22 +265,31 @@ def bench_singles(folder: Path, work: list[dict[str, Any]], run: int) -> dict[st
     creates = raw_rows(work)
     updates, closes = raw_changes(work, later)
 
-    def raw_create(row: tuple[Any, ...], tags: list[Any], events: list[Any]) -> None:
+    def raw_create(
+        row: tuple[Any, ...], tags: list[Any], events: list[Any], states: list[StateRow]
+    ) -> None:
         conn.execute("BEGIN")
         conn.execute(_INSERT, row)
         conn.execute(_INDEX_TEXT, (row[0], row[2], row[3], "s" + row[5].replace("_", "")))
         conn.executemany(_RAW_TAG, tags)
+        conn.executemany(_INSERT_STATE, states)
         conn.executemany(_RAW_EVENT, events)
         conn.execute("COMMIT")
 
-    def raw_change(row: tuple[Any, ...], tags: list[Any], events: list[Any]) -> None:
-        # what a change costs in SQL: read the row, write it back, append its events
+    def raw_change(
+        row: tuple[Any, ...], tags: list[Any], events: list[Any], states: list[StateRow]
+    ) -> None:
+        # what a change costs in SQL: read the row, write it back, end the ticket's state
+        # and begin the next one if the status or priority moved, append its events
         conn.execute("BEGIN")
         conn.execute("SELECT * FROM tickets WHERE number = ?", (row[0],)).fetchone()
         conn.execute(_RAW_UPDATE, (*row[2:], row[0]))
         if tags:
             conn.execute("DELETE FROM ticket_tags WHERE ticket_number = ?", (row[0],))
             conn.executemany(_RAW_TAG, tags)
+        for state in states:
+            conn.execute(_END_STATE, (state[2], row[0]))
+            conn.execute(_INSERT_STATE, state)
         conn.executemany(_RAW_EVENT, events)
         conn.execute("COMMIT")
 
@@ -302,13 +338,14 @@ def bench_bulk(folder: Path, work: list[dict[str, Any]], run: int) -> dict[str, 
     for start in range(0, len(rows), BULK_CHUNK):
         chunk = rows[start : start + BULK_CHUNK]
         conn.execute("BEGIN")
-        conn.executemany(_INSERT, [row for row, _, _ in chunk])
+        conn.executemany(_INSERT, [row for row, *_ in chunk])
         conn.executemany(
             _INDEX_TEXT,
-            [(row[0], row[2], row[3], "s" + row[5].replace("_", "")) for row, _, _ in chunk],
+            [(row[0], row[2], row[3], "s" + row[5].replace("_", "")) for row, *_ in chunk],
         )
-        conn.executemany(_RAW_TAG, [tag for _, tags, _ in chunk for tag in tags])
-        conn.executemany(_RAW_EVENT, [event for _, _, events in chunk for event in events])
+        conn.executemany(_RAW_TAG, [tag for _, tags, _, _ in chunk for tag in tags])
+        conn.executemany(_INSERT_STATE, [state for *_, states in chunk for state in states])
+        conn.executemany(_RAW_EVENT, [event for _, _, events, _ in chunk for event in events])
         conn.execute("COMMIT")
     raw = time.perf_counter() - began
     conn.close()
