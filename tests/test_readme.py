@@ -53,6 +53,11 @@ def test_the_readme_python_examples_run_in_order_and_hold(
     assert (scope["response"].status, scope["response"].json["data"]["number"]) == (201, "TICK-3")
     assert engine.sla.policy.name == "berlin-business-hours"
     weekly = scope["weekly"]  # the notebook: five demo days of 36 tickets
+    assert repr(weekly).splitlines()[2:5] == [
+        "  created / resolved / closed: 180 / 118 / 88",
+        "  first response (median, p90): 0.9 h, 1.8 h (164)",
+        "  resolution (median, p90): 3.2 h, 4.9 h (118)",
+    ]
     assert repr(weekly.first_response) == (
         "Durations(count=164, mean=3546.2195121951218, median=3120, p90=6600)"
     )

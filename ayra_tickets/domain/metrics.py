@@ -135,9 +135,11 @@ class AgentRow:
     breaches: int
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class Metrics:
-    """The support figures of one window (see the module's documentation)."""
+    """The support figures of one window (see the module's documentation). Its ``repr``
+    and ``_repr_html_`` (in a notebook) are a short summary; ``to_dicts()`` and
+    ``to_pandas()`` give every figure."""
 
     start: datetime
     end: datetime
@@ -275,9 +277,9 @@ class Metrics:
             ),
         }  # fmt: skip
 
-    def _repr_html_(self) -> str:
-        """A readable summary for notebooks."""
-        rows = [
+    def _summary(self) -> list[tuple[str, str]]:
+        """The headline figures, as (label, text) pairs."""
+        return [
             ("window", f"{format_time(self.start)} to {format_time(self.end)} by {self.interval}"),
             ("created / resolved / closed", " / ".join(
                 str(sum(getattr(b, name) for b in self.volume))
@@ -287,10 +289,18 @@ class Metrics:
             ("resolution (median, p90)", _hours(self.resolution)),
             ("CSAT", "-" if self.csat.mean is None else f"{self.csat.mean:.2f} of {self.csat.count}"),
             ("reopen rate", "-" if self.reopen_rate is None else f"{self.reopen_rate:.1%}"),
+            ("agents", str(len(self.agents))),
         ]  # fmt: skip
+
+    def __repr__(self) -> str:
+        lines = "".join(f"\n  {label}: {text}" for label, text in self._summary())
+        return f"<Metrics{lines}>"
+
+    def _repr_html_(self) -> str:
+        """A readable summary for notebooks."""
         body = "".join(
             f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-            for k, v in rows
+            for k, v in self._summary()
         )
         return f"<table>{body}</table>"
 

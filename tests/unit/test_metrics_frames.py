@@ -157,3 +157,21 @@ def test_without_pandas_to_pandas_names_the_extra_to_install(
     with pytest.raises(ImportError, match=r"pip install 'ayra-tickets\[pandas\]'"):
         metrics.to_pandas()
     assert metrics.to_dicts()["volume"][0]["created"] == 5  # the rest needs no pandas
+
+
+def test_the_repr_and_the_notebook_view_are_short_summaries() -> None:
+    figures = two_days()
+    assert repr(figures) == (
+        "<Metrics"
+        "\n  window: 2025-01-06T00:00:00Z to 2025-01-08T00:00:00Z by day"
+        "\n  created / resolved / closed: 8 / 6 / 5"
+        "\n  first response (median, p90): 0.7 h, 1.7 h (8)"
+        "\n  resolution (median, p90): 2.5 h, 6.0 h (6)"
+        "\n  CSAT: 7.60 of 5"
+        "\n  reopen rate: 20.0%"
+        "\n  agents: 2>"
+    )
+    page = figures._repr_html_()
+    assert page.startswith("<table>")
+    assert page.count("<tr>") == 7
+    assert "<th style='text-align:left'>created / resolved / closed</th><td>8 / 6 / 5</td>" in page
