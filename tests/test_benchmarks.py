@@ -36,6 +36,10 @@ def test_the_benchmark_command_writes_every_measurement_and_ratio(tmp_path: Path
     for name in lists:
         assert results[name]["p99_us"] > 0
         assert results[f"{name} (raw sqlite3)"]["p99_us"] > 0
+    for name in ("metrics, whole window by day", "metrics, whole window, priority 1",
+                 "metrics, one day by day", "backlog at a past instant"):  # fmt: skip
+        assert results[name]["p50_us"] > 0
+        assert results[f"{name} (first call)"]["p50_us"] > 0
     assert figures["export_tickets"] == 400
     assert 0 < figures["export_peak_rss_mb"] < 1_000
     assert figures["db_bytes_per_ticket"] > 0
