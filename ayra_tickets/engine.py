@@ -11,7 +11,7 @@ from typing import Any
 from .domain.clock import Clock, SystemClock
 from .service import Agents, Core, Keys, Reports, SlaSettings, Tickets
 from .storage import open_database
-from .storage.database import BUSY_TIMEOUT_MS
+from .storage.locking import BUSY_TIMEOUT_MS
 from .wire import Response, dispatch
 
 

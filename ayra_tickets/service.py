@@ -13,7 +13,6 @@ import hashlib
 import itertools
 import json
 import re
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -73,7 +72,7 @@ class Core:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
-        self.lock = threading.RLock()
+        self.lock = locking.Guard()
         self.tickets = TicketStore(db)
         self.agents = AgentStore(db)
         self.keys = KeyStore(db)
@@ -125,8 +124,9 @@ class Core:
     @contextlib.contextmanager
     def transaction(self, *, write: bool = False) -> Iterator[None]:
         """One call, one transaction; the lock lets threads share the engine. A write
-        takes the database's write lock first (other processes may be writing too)."""
-        with self.lock, locking.transaction(self.db, write=write):
+        takes the database's write lock first (other processes may be writing too), and
+        while it waits for it the engine's reads go on."""
+        with locking.transaction(self.db, write=write, guard=self.lock):
             self._refresh()
             yield
 

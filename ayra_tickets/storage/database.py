@@ -7,12 +7,10 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from .locking import transaction
+from .locking import BUSY_TIMEOUT_MS, transaction
 from .schema import upgrade
 from .tickets import restore_deferred_indexes
 
-BUSY_TIMEOUT_MS = 1_000
-"""How long SQLite itself waits for a lock; writes then wait on (see ``locking``)."""
 CACHE_KIB = 65_536
 """The page cache's bound per connection: big enough to hold the hot parts of the
 indexes of a million tickets (SQLite's default, 2 MiB, is not); used only as filled."""

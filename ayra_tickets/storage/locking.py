@@ -3,11 +3,16 @@
 A write that starts as a plain (deferred) transaction reads first and asks for the
 write lock later; if another connection wrote in between, SQLite must refuse it at
 once ("database is locked") and no waiting helps. A write here begins with
-``BEGIN IMMEDIATE`` instead, which either takes the lock or waits for it. The wait is
-SQLite's busy handler for a short while, then retries with jittered, growing pauses, so
-that several processes do not retry in lockstep, up to a bound (``WRITE_WAIT``); past it
-the caller gets :class:`DatabaseBusy`, which says what happened. (sqlite-utils'
-``atomic()`` begins deferred transactions, so it is used only inside these.)
+``BEGIN IMMEDIATE`` instead, which either takes the lock or is refused at once; it is
+tried again after jittered, growing pauses, so that several processes do not retry in
+lockstep, up to a bound (``WRITE_WAIT``); past it the caller gets
+:class:`DatabaseBusy`, which says what happened. (sqlite-utils' ``atomic()`` begins
+deferred transactions, so it is used only inside these.)
+
+An engine's threads share one connection behind one lock (``guard``). A write waiting
+for another process's lock waits *between* its attempts without that lock, so that the
+engine's reads (which WAL lets run beside any writer) go on meanwhile: a read waits for
+this engine's own writes, never for another process's.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import random
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 
@@ -22,9 +28,11 @@ from sqlite_utils import Database
 
 WRITE_WAIT = 30.0
 """Seconds a write waits for the lock before giving up."""
+BUSY_TIMEOUT_MS = 1_000
+"""How long SQLite itself waits for a lock a read needs (rare in WAL: a recovery)."""
 
 _PAUSE = 0.002  # the first pause between attempts; each is up to twice the last, jittered
-_PAUSE_MAX = 0.25
+_PAUSE_MAX = 0.1
 
 
 class DatabaseBusy(Exception):
@@ -35,45 +43,119 @@ def _locked(error: sqlite3.OperationalError) -> bool:
     return "locked" in str(error) or "busy" in str(error)
 
 
-def begin(conn: sqlite3.Connection, *, write: bool, wait: float | None = None) -> None:
-    """Begin a transaction; a write one holds the write lock from its first statement,
-    waiting for it at most ``wait`` seconds (default ``WRITE_WAIT``)."""
-    if not write:
-        conn.execute("BEGIN")
-        return
-    wait = WRITE_WAIT if wait is None else wait
+def _try_begin_immediate(conn: sqlite3.Connection) -> bool:
+    """Take the write lock if it is free, without SQLite's own busy wait; False if
+    another connection holds it."""
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        return True
+    except sqlite3.OperationalError as error:
+        if not _locked(error):
+            raise
+        return False
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+
+def _pauses(wait: float) -> Iterator[None]:
+    """Sleep between attempts until ``wait`` seconds have gone, then raise DatabaseBusy."""
     deadline = time.monotonic() + wait
     pause = _PAUSE
     while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise DatabaseBusy(
+                f"the database is busy: another process held its write lock for over {wait:g} s"
+            )
+        time.sleep(min(left, random.uniform(pause / 2, pause)))
+        pause = min(pause * 2, _PAUSE_MAX)
+        yield
+
+
+class Guard:
+    """The lock that lets an engine's threads share its one connection: re-entrant, and
+    it knows whether the calling thread holds it (a call made inside another)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._depth = threading.local()
+
+    @property
+    def held(self) -> bool:
+        return bool(getattr(self._depth, "n", 0))
+
+    def acquire(self) -> None:
+        self._lock.acquire()
+        self._depth.n = getattr(self._depth, "n", 0) + 1
+
+    def release(self) -> None:
+        self._depth.n -= 1
+        self._lock.release()
+
+    def __enter__(self) -> Guard:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _begin_write(conn: sqlite3.Connection, guard: Guard | None, wait: float) -> None:
+    """Begin a write transaction, waiting at most ``wait`` seconds for the write lock;
+    return holding ``guard`` too, which is let go between attempts."""
+    pauses = _pauses(wait)
+    while True:
+        if guard is not None:
+            guard.acquire()
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            return
-        except sqlite3.OperationalError as error:
-            if not _locked(error):
-                raise
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise DatabaseBusy(
-                    f"the database is busy: another process held its write lock for over {wait:g} s"
-                ) from None
-            time.sleep(min(left, random.uniform(pause / 2, pause)))
-            pause = min(pause * 2, _PAUSE_MAX)
+            if _try_begin_immediate(conn):
+                return
+        except BaseException:
+            if guard is not None:
+                guard.release()
+            raise
+        if guard is not None:
+            guard.release()  # others of this engine read (or try to write) meanwhile
+        next(pauses)
 
 
 @contextlib.contextmanager
-def transaction(db: Database, *, write: bool) -> Iterator[None]:
+def transaction(db: Database, *, write: bool, guard: Guard | None = None) -> Iterator[None]:
     """One transaction: committed if the block ends normally, rolled back otherwise.
-    Inside another one it is a savepoint of it (sqlite-utils' ``atomic()``)."""
+    Inside another one it is a savepoint of it (sqlite-utils' ``atomic()``). ``guard``
+    is held for the transaction; a write waiting for another process's write lock does
+    not hold it while it waits."""
     conn = db.conn
-    if conn.in_transaction:
-        with db.atomic():
-            yield
+    if write and guard is not None and not guard.held:
+        _begin_write(conn, guard, WRITE_WAIT)
+        try:
+            with _ended(db):
+                yield
+        finally:
+            guard.release()
         return
-    begin(conn, write=write)
+    with guard if guard is not None else contextlib.nullcontext():
+        if conn.in_transaction:
+            with db.atomic():
+                yield
+            return
+        if write:
+            _begin_write(conn, None, WRITE_WAIT)
+        else:
+            conn.execute("BEGIN")
+        with _ended(db):
+            yield
+
+
+@contextlib.contextmanager
+def _ended(db: Database) -> Iterator[None]:
+    """Commit when the block ends normally, roll back when it raises."""
+    conn = db.conn
     try:
         yield
     except BaseException:
-        if db.conn.in_transaction:  # an error may have ended it already
+        if conn.in_transaction:  # an error may have ended it already
             conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
