@@ -16,7 +16,13 @@ from .domain.sla import SlaPolicy, Targets
 from .domain.ticket import Event, Ticket
 from .engine import Engine
 from .service import Page
-from .storage.locking import DatabaseBusy
+from .storage.errors import (
+    DatabaseBusy,
+    DatabaseGone,
+    NotATicketDatabase,
+    StorageFull,
+    StorageUnavailable,
+)
 from .storage.schema import NewerSchema
 from .wire import Response
 
@@ -25,15 +31,19 @@ __all__ = [
     "BusinessCalendar",
     "Clock",
     "DatabaseBusy",
+    "DatabaseGone",
     "Engine",
     "Event",
     "ManualClock",
     "NewerSchema",
+    "NotATicketDatabase",
     "Page",
     "Priority",
     "Response",
     "SlaPolicy",
     "Status",
+    "StorageFull",
+    "StorageUnavailable",
     "SystemClock",
     "Targets",
     "Ticket",

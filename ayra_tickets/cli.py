@@ -26,7 +26,7 @@ from .domain.errors import TicketError
 from .domain.lifecycle import Status
 from .domain.ticket import Ticket
 from .engine import Engine
-from .storage.locking import DatabaseBusy
+from .storage.errors import NotATicketDatabase, StorageUnavailable
 from .storage.schema import NewerSchema
 
 DB_ENVVAR = "AYRA_TICKETS_DB"
@@ -166,7 +166,7 @@ def _answering(path: str) -> Iterator[None]:
     except TicketError as err:
         _fail(err)
         raise click.exceptions.Exit(1) from err
-    except (sqlite3.Error, OSError, NewerSchema, DatabaseBusy) as err:
+    except (sqlite3.Error, OSError, NewerSchema, NotATicketDatabase, StorageUnavailable) as err:
         raise click.ClickException(f"cannot use the database {path!r}: {err}") from err
 
 

@@ -11,6 +11,8 @@ from typing import Any
 from .domain.clock import Clock, SystemClock
 from .service import Agents, Core, Keys, Reports, SlaSettings, Tickets
 from .storage import open_database
+from .storage.database import FileIdentity, let_go_of_wal
+from .storage.errors import DatabaseGone
 from .storage.locking import BUSY_TIMEOUT_MS
 from .wire import Response, dispatch
 
@@ -48,7 +50,7 @@ class Engine:
         of a disk flush per write (SQLite's ``synchronous`` NORMAL and FULL, in WAL).
         """
         db = open_database(path, durability=durability)
-        return cls(Core(db, clock or SystemClock()), str(path))
+        return cls(Core(db, clock or SystemClock(), FileIdentity.of(str(path))), str(path))
 
     def backup(self, path: str | Path) -> Path:
         """Copy the database to ``path`` as it is at one instant, while others go on
@@ -105,11 +107,18 @@ class Engine:
     def close(self) -> None:
         """Close the database, first letting SQLite refresh any planner statistics that
         this connection's queries showed to be stale (``PRAGMA optimize``)."""
-        with self._core.lock:
-            # Best effort: a read-only or busy file still closes.
-            with contextlib.suppress(sqlite3.Error):
-                self._core.db.execute("PRAGMA optimize")
-            self._core.db.close()
+        core = self._core
+        with core.lock:
+            try:
+                if core.file is not None:
+                    core.file.verify()
+            except DatabaseGone:
+                let_go_of_wal(core.db.conn)  # the log must not outlive the file it was for
+            else:
+                # Best effort: a read-only or busy file still closes.
+                with contextlib.suppress(sqlite3.Error):
+                    core.db.execute("PRAGMA optimize")
+            core.db.close()
 
     def __enter__(self) -> Engine:
         return self

@@ -13,6 +13,7 @@ import hashlib
 import itertools
 import json
 import re
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,6 +51,8 @@ from .domain.validation import (
     validate_update,
 )
 from .storage import SCOPES, AgentStore, ApiKey, KeyStore, TicketStore, locking
+from .storage.database import FileIdentity, let_go_of_wal
+from .storage.errors import DatabaseGone, translated
 from .storage.metrics import MetricsStore
 from .storage.policies import PolicyStore
 from .storage.tickets import SlaView, sort_key
@@ -69,9 +72,10 @@ Change = Callable[[Ticket, datetime], tuple[Ticket, list[Event]]]
 class Core:
     """What the services share: the database, the clock, the SLA policy, one lock."""
 
-    def __init__(self, db: Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock, file: FileIdentity | None = None) -> None:
         self.db = db
         self.clock = clock
+        self.file = file
         self.lock = locking.Guard()
         self.tickets = TicketStore(db)
         self.agents = AgentStore(db)
@@ -126,9 +130,21 @@ class Core:
         """One call, one transaction; the lock lets threads share the engine. A write
         takes the database's write lock first (other processes may be writing too), and
         while it waits for it the engine's reads go on."""
-        with locking.transaction(self.db, write=write, guard=self.lock):
-            self._refresh()
-            yield
+        try:
+            with locking.transaction(self.db, write=write, guard=self.lock):
+                if write and self.file is not None:
+                    self.file.verify()
+                self._refresh()
+                yield
+        except DatabaseGone:
+            with self.lock:
+                let_go_of_wal(self.db.conn)
+            raise
+        except sqlite3.Error as error:
+            unavailable = translated(error, "" if self.file is None else self.file.path)
+            if unavailable is None:
+                raise
+            raise unavailable from error
 
 
 @attrs.frozen

@@ -33,7 +33,7 @@ from .domain.errors import (
 )
 from .domain.ids import random_token
 from .domain.validation import validate_idempotency_key
-from .storage.locking import DatabaseBusy
+from .storage.errors import StorageUnavailable
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -319,10 +319,17 @@ def dispatch(
         raise RouteNotFound(f"No route for {verb} {route_path}")
     except TicketError as error:
         return with_request_id(error_response(error))
-    except DatabaseBusy as busy:  # another process held the write lock too long
-        answer = {"error": {"type": "api_error", "code": "database_busy", "message": str(busy)}}
-        sent = {"Content-Type": "application/json", "Retry-After": "1"}
-        return with_request_id(Response(503, answer, sent))
+    except StorageUnavailable as refused:  # the file's doing: busy, gone, full, damaged
+        return with_request_id(unavailable_response(refused))
+
+
+def unavailable_response(refused: StorageUnavailable) -> Response:
+    """The answer to a call the database could not take (nothing of it was written)."""
+    answer = {"error": {"type": "api_error", "code": refused.code, "message": str(refused)}}
+    sent = {"Content-Type": "application/json"}
+    if refused.retry_after is not None:
+        sent["Retry-After"] = refused.retry_after
+    return Response(refused.status, answer, sent)
 
 
 def openapi_document() -> Any:

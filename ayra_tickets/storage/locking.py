@@ -26,6 +26,8 @@ from collections.abc import Iterator
 
 from sqlite_utils import Database
 
+from .errors import DatabaseBusy
+
 WRITE_WAIT = 30.0
 """Seconds a write waits for the lock before giving up."""
 BUSY_TIMEOUT_MS = 1_000
@@ -33,10 +35,6 @@ BUSY_TIMEOUT_MS = 1_000
 
 _PAUSE = 0.002  # the first pause between attempts; each is up to twice the last, jittered
 _PAUSE_MAX = 0.1
-
-
-class DatabaseBusy(Exception):
-    """Another process held the database's write lock for longer than ``WRITE_WAIT``."""
 
 
 def _locked(error: sqlite3.OperationalError) -> bool:
@@ -154,8 +152,10 @@ def _ended(db: Database) -> Iterator[None]:
     conn = db.conn
     try:
         yield
+        conn.execute("COMMIT")
     except BaseException:
-        if conn.in_transaction:  # an error may have ended it already
+        # An error may have ended the transaction already; a COMMIT that failed (a full
+        # disk) leaves it open, and it must not stay so: the next call would run in it.
+        if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")

@@ -431,9 +431,8 @@ class NewerSchema(Exception):
     does not know; it is left untouched."""
 
 
-def upgrade(db: Database) -> None:
-    """Bring the database to the latest schema (the caller holds the write lock). A file
-    with migrations this release does not know is refused before anything changes."""
+def refuse_newer(db: Database) -> None:
+    """Raise :class:`NewerSchema` if the file has migrations this release does not know."""
     known = {migration.name for migration in migrations.pending(Database(memory=True))}
     unknown = [m.name for m in migrations.applied(db) if m.name not in known]
     if unknown:
@@ -441,4 +440,10 @@ def upgrade(db: Database) -> None:
             f"this database was written by a newer release of ayra-tickets (its schema has"
             f" {', '.join(unknown)}); upgrade ayra-tickets to open it"
         )
+
+
+def upgrade(db: Database) -> None:
+    """Bring the database to the latest schema (the caller holds the write lock). A file
+    with migrations this release does not know is refused before anything changes."""
+    refuse_newer(db)
     migrations.apply(db)
