@@ -15,7 +15,7 @@ from .domain.priority import Priority
 from .domain.sla import SlaPolicy, Targets
 from .domain.ticket import Event, Ticket
 from .engine import Engine
-from .service import Page
+from .service import ImportReport, ImportStopped, Page
 from .storage.errors import (
     DatabaseBusy,
     DatabaseGone,
@@ -34,6 +34,8 @@ __all__ = [
     "DatabaseGone",
     "Engine",
     "Event",
+    "ImportReport",
+    "ImportStopped",
     "ManualClock",
     "NewerSchema",
     "NotATicketDatabase",

@@ -26,6 +26,7 @@ from .domain.errors import TicketError
 from .domain.lifecycle import Status
 from .domain.ticket import Ticket
 from .engine import Engine
+from .service import ImportStopped
 from .storage.errors import NotATicketDatabase, StorageUnavailable
 from .storage.schema import NewerSchema
 
@@ -354,12 +355,24 @@ def list_(db: str, /, table: bool, **options: Any) -> None:
 @main.command(name="import")
 @click.argument("source", type=click.File("rb"), default="-")
 @click.option("--chunk-size", type=click.IntRange(1, 100_000), default=10_000, show_default=True)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Safe to run again on the same file: lines already imported are skipped, not"
+    " made twice. A line with an id is found by it; a line without one is given an id"
+    " worked out from its content (and how many identical lines came before it), the same"
+    " on every run. Use it on every run of a file you may have to run again.",
+)
 @click.pass_obj
-def import_(db: str, /, source: BinaryIO, chunk_size: int) -> None:
-    """Create tickets from JSON Lines (SOURCE, or - for stdin): one create body a line.
+def import_(db: str, /, source: BinaryIO, chunk_size: int, resume: bool) -> None:
+    """Create tickets from JSON Lines (SOURCE, or - for stdin): one create body a line,
+    or a ticket as `export` writes it (it keeps its id, fields, status and resolution).
 
     Bad lines are reported, with the API's error and their line number, and skipped; the
-    others are created. Prints the report as JSON; exits 1 if any line was refused.
+    others are created, a chunk of lines a transaction. Prints the report as JSON; exits 1
+    if any line was refused. If the import stops part-way (a full disk, a lock held too
+    long, a broken source), the report says which lines were committed (`lines_committed`)
+    and why it stopped, and the command exits 1: run it again with --resume to go on.
     """
     size = _file_size(source)
     bar = (
@@ -374,15 +387,31 @@ def import_(db: str, /, source: BinaryIO, chunk_size: int) -> None:
                 bar.update(len(line))
             try:
                 yield json.loads(line, parse_constant=_reject_constant)
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):
                 yield line  # not an object: reported as invalid_json
 
+    stopped: ImportStopped | None = None
     with _engine(db) as engine, bar or contextlib.nullcontext():
-        report = engine.tickets.import_many(rows(), chunk_size=chunk_size).to_dict()
+        try:
+            done = engine.tickets.import_many(rows(), chunk_size=chunk_size, resume=resume)
+        except ImportStopped as error:
+            stopped, done = error, error.report
+    report = done.to_dict()
     for rejection in report["rejected"]:
         rejection["line"] = rejection["index"] + 1
+    report["skipped_lines"] = [index + 1 for index in report.pop("skipped")]
+    if stopped is not None:
+        report["lines_committed"] = stopped.rows_done
+        report["stopped"] = str(stopped.__cause__)
     emit(report)
-    if report["rejected"]:
+    if stopped is not None:
+        kept = f"lines 1-{stopped.rows_done} are" if stopped.rows_done else "no line is"
+        click.echo(
+            f"The import stopped after line {stopped.rows_done}: {stopped.__cause__}; {kept}"
+            " committed. Run the same command with --resume to go on.",
+            err=True,
+        )
+    if stopped is not None or report["rejected"]:
         raise click.exceptions.Exit(1)
 
 

@@ -26,7 +26,6 @@ from .domain import ticket as ops
 from .domain.clock import Clock
 from .domain.errors import (
     IdempotencyKeyReused,
-    InvalidJson,
     ParameterInvalid,
     ParameterUnknown,
     TicketNotFound,
@@ -34,6 +33,8 @@ from .domain.errors import (
     VersionMismatch,
 )
 from .domain.ids import random_token
+from .domain.imports import ImportRow, read_row
+from .domain.lifecycle import Status, path_from_new
 from .domain.metrics import INTERVALS, Metrics
 from .domain.paging import Cursor
 from .domain.paging import encode as encode_cursor
@@ -52,7 +53,7 @@ from .domain.validation import (
 )
 from .storage import SCOPES, AgentStore, ApiKey, KeyStore, TicketStore, locking
 from .storage.database import FileIdentity, let_go_of_wal
-from .storage.errors import DatabaseGone, translated
+from .storage.errors import DatabaseGone, StorageUnavailable, translated
 from .storage.metrics import MetricsStore
 from .storage.policies import PolicyStore
 from .storage.tickets import SlaView, sort_key
@@ -340,90 +341,135 @@ class Tickets:
         *,
         chunk_size: int = 10_000,
         progress: Callable[[int], None] | None = None,
+        resume: bool = False,
     ) -> ImportReport:
         """Create many tickets, each row validated as ``create`` validates it.
 
+        A row is a create body, or a ticket as :meth:`export` writes it: it keeps its
+        ``id`` (one that no ticket has), its fields, its status (reached through the
+        lifecycle) and, closed, its resolution; its number, times, version and SLA are
+        this database's (see :mod:`ayra_tickets.domain.imports`).
+
         Each chunk of rows is one transaction; rows that fail validation are reported
-        and skipped (they use no number), the others are created with the next numbers
-        and their events, as by ``create``. A row may also carry the ``id`` its ticket is
-        to keep (one that no ticket has), as an export writes it. ``progress`` is called with the number of
-        rows read after each chunk. A big import into a database no bigger than itself
-        builds the tickets' list indexes once at the end (see ``DEFER_INDEXES_AFTER``);
-        if it is stopped before, they are built when the file is next opened.
+        and skipped (they use no number). ``progress`` is called with the number of rows
+        read after each chunk is committed. If a chunk fails (a full disk, a lock held
+        too long), :class:`ImportStopped` says what the chunks before it committed and
+        from which row to go on; the failed chunk wrote nothing.
+
+        ``resume=True`` makes the import safe to run again on the same input (after a
+        failure, a kill, or to be sure): a row without an id gets one derived from its
+        content and from how many identical rows came before it, and a row whose id a
+        ticket already has is skipped (``report.skipped``), not refused.
+
+        A big import into a database no bigger than itself builds the tickets' list
+        indexes once at the end (see ``DEFER_INDEXES_AFTER``); if it is stopped before,
+        they are built when the file is next opened.
         """
         core = self._core
-        imported, rejected = 0, []
-        first = last = None
+        report = ImportReport(0, [])
         with core.transaction():
             held_before = core.tickets.next_number()[0] - 1
         deferred = False
+        seen: dict[bytes, int] = {}  # resume: identical rows so far, by content
+        done = 0
         try:
             for chunk in _chunks(enumerate(rows), chunk_size):
-                valid: builtins.list[tuple[int, str | None, dict[str, Any]]] = []
+                valid: builtins.list[tuple[int, ImportRow]] = []
                 with _collector_paused():
                     for index, row in chunk:
                         try:
-                            if not isinstance(row, Mapping):
-                                raise InvalidJson("each row must be a JSON object")
-                            given = _given_id(row)
-                            if "id" in row:
-                                row = {name: value for name, value in row.items() if name != "id"}
-                            valid.append((index, given, validate_create(row)))
+                            read = read_row(row)
                         except ValidationError as error:
-                            rejected.append(Rejection(index, error.to_dict()["error"]))
-                    numbers = self._create_many(valid, rejected) if valid else None
-                if numbers:
-                    imported += len(numbers)
-                    first = numbers.start if first is None else first
-                    last = numbers[-1]
+                            report.rejected.append(Rejection(index, error.to_dict()["error"]))
+                            continue
+                        if resume and read.id is None:
+                            content = read.fingerprint()
+                            occurrence = seen.get(content, 0)
+                            seen[content] = occurrence + 1
+                            read = attrs.evolve(read, id=read.derived_id(occurrence))
+                        valid.append((index, read))
+                    if valid:
+                        self._create_many(valid, report, resume)
+                done += len(chunk)
                 if progress is not None:
                     progress(len(chunk))
-                if not deferred and imported >= max(DEFER_INDEXES_AFTER, held_before):
+                if not deferred and report.imported >= max(DEFER_INDEXES_AFTER, held_before):
                     # A big import, at least as big as what was there: the rest is
                     # written without the list indexes, which are then built once.
                     with core.transaction(write=True):
                         core.tickets.defer_indexes()
                     deferred = True
+        except Exception as error:  # the source, the disk, a lock held too long, ...
+            raise ImportStopped(report, done, error) from error
         finally:
+            report.rejected.sort(key=lambda rejection: rejection.index)
             if deferred:
-                with core.transaction(write=True):
-                    core.tickets.restore_indexes()
-        if imported >= ANALYZE_AFTER:
-            with core.lock:
-                core.db.execute("ANALYZE")  # the planner's statistics, for the new shape
-        return ImportReport(imported, rejected, first, last)
+                self._tidy(core.tickets.restore_indexes)
+        if report.imported >= ANALYZE_AFTER:
+            self._tidy(core.tickets.analyze)  # the planner's statistics, for the new shape
+        return report
+
+    def _tidy(self, step: Callable[[], None]) -> None:
+        """A step after an import's tickets are committed (building deferred indexes,
+        refreshing the planner's statistics): the import stands whether it runs or not,
+        so a busy or full database only leaves it for later (the next open builds the
+        indexes; a later import or ``engine.close()`` refreshes the statistics)."""
+        with contextlib.suppress(StorageUnavailable), self._core.transaction(write=True):
+            step()
 
     def _create_many(
-        self,
-        valid: builtins.list[tuple[int, str | None, dict[str, Any]]],
-        rejected: builtins.list[Rejection],
-    ) -> range:
-        """Create tickets from validated rows (their index, the id they ask for if any,
-        their fields), in one transaction; their numbers. A row asking for an id that a
-        ticket (or an earlier row) has is rejected instead."""
+        self, valid: builtins.list[tuple[int, ImportRow]], report: ImportReport, resume: bool
+    ) -> None:
+        """Create tickets from validated rows in one transaction, counting them into
+        ``report`` once it commits. A row asking for an id that a ticket (or an earlier
+        row) has is refused, or with ``resume`` skipped."""
         core = self._core
-        accepted = []
+        accepted: builtins.list[ImportRow] = []
+        refused: builtins.list[Rejection] = []
+        skipped: builtins.list[int] = []
         with core.transaction(write=True):
-            taken = core.tickets.existing_ids([given for _, given, _ in valid if given])
-            for index, given, fields in valid:
-                if given is not None and given in taken:
-                    error = ParameterInvalid(f"a ticket with id {given} exists", param="id")
-                    rejected.append(Rejection(index, error.to_dict()["error"]))
+            taken = core.tickets.existing_ids([row.id for _, row in valid if row.id])
+            for index, row in valid:
+                if row.id is not None and row.id in taken:
+                    if resume:
+                        skipped.append(index)
+                        continue
+                    error = ParameterInvalid(f"a ticket with id {row.id} exists", param="id")
+                    refused.append(Rejection(index, error.to_dict()["error"]))
                     continue
-                if given is not None:
-                    taken.add(given)
-                accepted.append((given, fields))
+                if row.id is not None:
+                    taken.add(row.id)
+                accepted.append(row)
             start, previous = core.tickets.next_number()
             now = core.now() if previous is None else max(core.now(), previous)
             make = ops.creator(now, core.policy)
-            core.tickets.insert_many(
-                [
-                    make(given or "ticket_" + random_token(TICKET_ID_LENGTH), start + n, fields)
-                    for n, (given, fields) in enumerate(accepted)
-                ]
-            )
-        rejected.sort(key=lambda rejection: rejection.index)
-        return range(start, start + len(accepted))
+            built = [
+                make(row.id or "ticket_" + random_token(TICKET_ID_LENGTH), start + n, row.fields)
+                for n, row in enumerate(accepted)
+            ]
+            core.tickets.insert_many(built)
+            for (ticket, _), row in zip(built, accepted, strict=True):
+                if row.status is not None:
+                    self._carry_status(ticket, row, now)
+        report.rejected.extend(refused)
+        report.skipped.extend(skipped)
+        if accepted:
+            report.imported += len(accepted)
+            report.first_number = report.first_number or start
+            report.last_number = start + len(accepted) - 1
+
+    def _carry_status(self, ticket: Ticket, row: ImportRow, now: datetime) -> None:
+        """Move an imported ticket, just created, to the status its row had, through the
+        lifecycle (its history shows each move), closing it with its resolution."""
+        assert row.status is not None
+        policy = self._core.policy_for(ticket)
+        for status in path_from_new(row.status):
+            if status is Status.CLOSED:
+                after, events = ops.close(ticket, row.resolution, now, policy)
+            else:
+                after, events = ops.update(ticket, {"status": status}, now, policy)
+            self._core.tickets.save(ticket, after, events)
+            ticket = after
 
     def export(self, /, *, chunk_size: int = 1_000, **filters: Any) -> Iterator[dict[str, Any]]:
         """Every ticket matching the list filters, as the API's JSON objects, in number
@@ -461,23 +507,40 @@ class Rejection:
     error: dict[str, Any]
 
 
-@attrs.frozen
+@attrs.define
 class ImportReport:
-    """What ``import_many`` did: how many tickets it created (and their numbers), and
-    every row it refused, with why."""
+    """What ``import_many`` did: how many tickets it created (and their numbers), every
+    row it refused, with why, and (resuming) the rows it found already imported."""
 
     imported: int
     rejected: list[Rejection]
     first_number: int | None = None
     last_number: int | None = None
+    skipped: list[int] = attrs.field(factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "imported": self.imported,
             "rejected": [{"index": r.index, "error": r.error} for r in self.rejected],
+            "skipped": list(self.skipped),
             "first_number": None if self.first_number is None else f"TICK-{self.first_number}",
             "last_number": None if self.last_number is None else f"TICK-{self.last_number}",
         }
+
+
+class ImportStopped(Exception):
+    """An import failed part-way. ``report`` says what the chunks before the failure
+    committed (they stand); ``rows_done`` is how many rows of the input those chunks
+    held, so the input's rows from ``rows_done`` on were not imported (run it again with
+    ``resume=True`` to go on); the cause is ``__cause__``."""
+
+    def __init__(self, report: ImportReport, rows_done: int, cause: BaseException) -> None:
+        super().__init__(
+            f"the import stopped at row {rows_done} (counting from 0): {cause};"
+            f" {report.imported} tickets from the rows before it were committed"
+        )
+        self.report = report
+        self.rows_done = rows_done
 
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
@@ -498,19 +561,6 @@ def _expected(version: object) -> int | None:
             "expected_version must be a ticket version, 1 or more", param="expected_version"
         )
     return version
-
-
-def _given_id(row: Mapping[str, Any]) -> str | None:
-    """The id an imported row asks for (``ticket_`` and 12 to 64 letters and digits), so
-    that tickets keep their ids when they move between databases."""
-    given = row.get("id")
-    if given is None:
-        return None
-    if not isinstance(given, str) or not re.fullmatch(r"ticket_[0-9A-Za-z]{12,64}", given):
-        raise ParameterInvalid(
-            "id must be 'ticket_' followed by 12 to 64 letters and digits", param="id"
-        )
-    return given
 
 
 @contextlib.contextmanager

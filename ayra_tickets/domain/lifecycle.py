@@ -53,3 +53,19 @@ def check_transition(current: Status, requested: Status) -> None:
     """Raise :class:`InvalidStatusTransition` unless ``current -> requested`` is allowed."""
     if requested not in TRANSITIONS[current]:
         raise InvalidStatusTransition(current.value, requested.value)
+
+
+def path_from_new(target: Status) -> tuple[Status, ...]:
+    """The fewest moves that take a new ticket to ``target``, by :data:`TRANSITIONS`
+    (an imported ticket reaches the status it had this way)."""
+    paths: dict[Status, tuple[Status, ...]] = {Status.NEW: ()}
+    frontier = [Status.NEW]
+    while target not in paths and frontier:
+        reached = []
+        for before in frontier:
+            for after in sorted(TRANSITIONS[before], key=list(Status).index):
+                if after not in paths:
+                    paths[after] = (*paths[before], after)
+                    reached.append(after)
+        frontier = reached
+    return paths[target]

@@ -473,6 +473,10 @@ class TicketStore:
         for name, _ in indexes:
             self._conn.execute(f'DROP INDEX "{name}"')
 
+    def analyze(self) -> None:
+        """Refresh the query planner's statistics (after an import changed the shape)."""
+        self._conn.execute("ANALYZE")
+
     def restore_indexes(self) -> None:
         """Build the indexes :meth:`defer_indexes` dropped, if any are pending."""
         restore_deferred_indexes(self._conn)
