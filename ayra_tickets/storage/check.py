@@ -149,9 +149,12 @@ def open_read_only(path: str | Path, *, timeout: float = 1.0) -> sqlite3.Connect
     try:
         conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as error:
-        if error.sqlite_errorname != "SQLITE_CORRUPT":
-            conn.close()
+        if error.sqlite_errorname == "SQLITE_CORRUPT":
+            return conn  # damaged, not foreign: the checks say what is wrong
+        conn.close()
+        if error.sqlite_errorname == "SQLITE_NOTADB":
             raise Unreadable(f"it is not a SQLite database ({error})") from error
+        raise Unreadable(str(error)) from error
     return conn
 
 
@@ -221,7 +224,7 @@ def integrity(conn: sqlite3.Connection) -> list[Finding]:
 
 
 _ROW_MISSING = re.compile(r"row (\d+) missing from index (\w+)")
-_TREE = re.compile(r"Tree (\d+) page")
+_INDEX = re.compile(r"entries in index (\w+)")
 
 
 def _integrity_finding(conn: sqlite3.Connection, message: str) -> Finding:
@@ -229,22 +232,20 @@ def _integrity_finding(conn: sqlite3.Connection, message: str) -> Finding:
     it says which: a tickets row's rowid is its number."""
     missing = _ROW_MISSING.search(message)
     if missing is not None:
-        table = _table_of(conn, "name", missing.group(2))
+        table = _table_of(conn, missing.group(2))
         number = int(missing.group(1)) if table == "tickets" else None
         return Finding("integrity", message, ticket=number, table=table)
-    tree = _TREE.search(message)
-    if tree is not None:
-        return Finding("integrity", message, table=_table_of(conn, "rootpage", tree.group(1)))
+    index = _INDEX.search(message)
+    if index is not None:
+        return Finding("integrity", message, table=_table_of(conn, index.group(1)))
     return Finding("integrity", message)
 
 
-def _table_of(conn: sqlite3.Connection, column: str, value: str) -> str | None:
+def _table_of(conn: sqlite3.Connection, index: str) -> str | None:
     with contextlib.suppress(sqlite3.DatabaseError):
-        row = conn.execute(
-            f"SELECT tbl_name FROM sqlite_master WHERE {column} = ?",
-            (int(value) if column == "rootpage" else value,),
-        ).fetchone()
-        return None if row is None else str(row[0])
+        row = conn.execute("SELECT tbl_name FROM sqlite_master WHERE name = ?", (index,))
+        found = row.fetchone()
+        return None if found is None else str(found[0])
     return None
 
 
@@ -389,14 +390,16 @@ def tickets_pass(
 def _created_in_number_order(conn: sqlite3.Connection) -> bool:
     """Whether the file says creation times follow numbers (see ``TicketStore.by_number``)."""
     row = conn.execute("SELECT value FROM settings WHERE key = 'created_in_number_order'")
-    return row.fetchone() == ("1",)
+    return bool(row.fetchone() == ("1",))
 
 
 def _gap(expected: int, number: int) -> Finding:
-    missing = (
-        f"TICK-{expected}" if number == expected + 1 else f"TICK-{expected} to TICK-{number - 1}"
-    )
-    return Finding("numbers", f"no ticket between: {missing} missing", number)
+    """The numbers below ``number`` down to ``expected`` have no ticket."""
+    if number == expected + 1:
+        missing = "there is no such ticket"
+    else:
+        missing = f"there is no such ticket, nor any up to TICK-{number - 1}"
+    return Finding("numbers", f"{missing}: the numbers jump to TICK-{number}", expected)
 
 
 _ORPHAN_CHECKS = {"events": "replay", "tags": "tags", "states": "states"}
@@ -420,14 +423,15 @@ def check_ticket(row: Sequence[Any], events: Rows, tags: Rows, states: Rows) -> 
     number = row[0]
     try:
         ticket = ticket_from_row(row)
-    except (KeyError, ValueError, TypeError) as error:
+        return [
+            *replays(ticket, events),
+            *sla_breach(ticket, row[35]),
+            *tags_match(ticket, tags),
+            *states_match(number, events, states),
+        ]
+    except (KeyError, ValueError, TypeError, AttributeError) as error:
+        # A value of the wrong type or shape (a damaged or hand-edited row): said, not raised.
         return [Finding("rows", f"the row does not read as a ticket ({error!r})", number)]
-    return [
-        *replays(ticket, events),
-        *sla_breach(ticket, row[35]),
-        *tags_match(ticket, tags),
-        *states_match(number, events, states),
-    ]
 
 
 def _event(row: Sequence[Any]) -> Event:
@@ -526,17 +530,20 @@ def sla_breach(ticket: Ticket, stored: str | None) -> list[Finding]:
 
 def tags_match(ticket: Ticket, rows: Rows) -> list[Finding]:
     """``ticket_tags`` holds one row per tag of the ticket, each with its status."""
-    held = sorted((tag, status) for _, tag, status in rows)
-    wanted = sorted((tag, str(ticket.status)) for tag in ticket.tags)
-    if held == wanted:
+    held = {tag: status for _, tag, status in rows}
+    status = str(ticket.status)
+    if held == dict.fromkeys(ticket.tags, status):
         return []
-    lost = [tag for tag, _ in sorted(set(wanted) - set(held))]
-    extra = [f"{tag} ({status})" for tag, status in sorted(set(held) - set(wanted))]
+    missing = [tag for tag in ticket.tags if tag not in held]
+    extra = sorted(tag for tag in held if tag not in ticket.tags)
+    stale = sorted(f"{tag} ({held[tag]})" for tag in ticket.tags if held.get(tag, status) != status)
     parts = []
-    if lost:
-        parts.append(f"no tag row for {', '.join(lost)}")
+    if missing:
+        parts.append(f"no tag row for {', '.join(missing)}")
     if extra:
-        parts.append(f"tag rows not of its tags and status: {', '.join(extra)}")
+        parts.append(f"tag rows for tags it does not have: {', '.join(extra)}")
+    if stale:
+        parts.append(f"tag rows with another status than its {status}: {', '.join(stale)}")
     return [Finding("tags", "; ".join(parts), ticket.number, "ticket_tags")]
 
 
@@ -554,14 +561,22 @@ def states_match(number: int, events: Rows, rows: Rows) -> list[Finding]:
         logged = state_rows(relevant)
     except (ValueError, TypeError, KeyError) as error:
         return [Finding("states", f"the log does not give states ({error!r})", number)]
-    held: list[StateRow] = [tuple(row) for row in rows]  # type: ignore[misc]
+    held: list[Any] = [tuple(row) for row in rows]
     if held == logged:
         return []
     return [Finding("states", _state_difference(held, logged), number, "ticket_states")]
 
 
-_STATE_COLUMNS = ("ticket_number", "version", "began", "ended", "status", "priority")
-_STATE_COLUMNS += ("resolves", "closes")
+_STATE_COLUMNS = (
+    "ticket_number",
+    "version",
+    "began",
+    "ended",
+    "status",
+    "priority",
+    "resolves",
+    "closes",
+)
 
 
 def _state_difference(held: Sequence[StateRow], logged: Sequence[StateRow]) -> str:

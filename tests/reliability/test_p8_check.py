@@ -58,7 +58,7 @@ def clean_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture()
+@pytest.fixture
 def copy(clean_file: Path, tmp_path: Path) -> Path:
     target = tmp_path / "copy.db"
     shutil.copyfile(clean_file, target)
@@ -73,7 +73,7 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.fixture()
+@pytest.fixture
 def sql(copy: Path) -> Iterator[sqlite3.Connection]:
     """A plain connection to the copy, for corrupting it; committed at the end."""
     conn = sqlite3.connect(copy, isolation_level=None)
@@ -85,9 +85,7 @@ def sql(copy: Path) -> Iterator[sqlite3.Connection]:
 def findings(result: Result, check_name: str) -> list[str]:
     """The printed problem lines of one check."""
     return [
-        line
-        for line in result.output.splitlines()
-        if line.split()[:2] == ["problem", check_name]
+        line for line in result.output.splitlines() if line.split()[:2] == ["problem", check_name]
     ]
 
 
@@ -127,6 +125,27 @@ def test_p8_an_open_engine_checks_its_own_database_clean(clean_file: Path) -> No
     assert report.clean, report.findings
     assert report.tickets == count > 30
     assert report.events > report.tickets
+
+
+def test_p8_a_file_checked_while_an_engine_writes_to_it_is_read_with_its_latest_commits(
+    copy: Path,
+) -> None:
+    with Engine.open(copy, clock=ManualClock(START + timedelta(days=3))) as engine:
+        engine.tickets.create(subject="Written after the copy", description="Still in the WAL")
+        report = Engine.check_file(copy)
+        count = engine.tickets.count()
+    assert report.clean, report.findings
+    assert report.tickets == count
+
+
+def test_p8_the_report_names_each_finding_s_check_and_ticket_as_values(
+    copy: Path, sql: sqlite3.Connection
+) -> None:
+    sql.execute("UPDATE tickets SET priority = 5 - priority WHERE number = 3")
+    report = Engine.check_file(copy)
+    assert not report.clean
+    assert {(f.check, f.ticket, f.problem) for f in report.findings} >= {("replay", 3, True)}
+    assert report.to_dict()["findings"][0]["ticket"] == "TICK-3"
 
 
 # -- one corruption a check ----------------------------------------------------------
@@ -216,8 +235,8 @@ def test_p8_a_ticket_gone_from_the_middle_is_a_gap_in_the_numbers(
     )
     sql.execute("DELETE FROM tickets WHERE number = 20")
     result = check(copy)
-    assert_found(result, "numbers", 21)
-    assert "TICK-20 missing" in " ".join(findings(result, "numbers"))
+    assert_found(result, "numbers", 20)
+    assert "jump to TICK-21" in " ".join(findings(result, "numbers"))
     assert [line for line in result.output.splitlines() if line.startswith("problem")] == (
         findings(result, "numbers")
     )
@@ -230,7 +249,9 @@ def test_p8_a_deleted_event_is_found_by_the_replay(copy: Path, sql: sqlite3.Conn
         " GROUP BY ticket_number ORDER BY ticket_number LIMIT 1",
     )
     sql.execute("DELETE FROM ticket_events WHERE id = ?", (event_id,))
-    assert_found(check(copy), "replay", number)
+    result = check(copy)
+    assert_found(result, "replay", number)
+    assert "a change between them is missing" in " ".join(findings(result, "replay"))
 
 
 def test_p8_a_deleted_note_leaves_its_version_without_an_event(
@@ -253,14 +274,20 @@ def test_p8_many_findings_are_capped_with_a_count_and_all_prints_them(
     copy: Path, sql: sqlite3.Connection
 ) -> None:
     tagged = one(sql, "SELECT COUNT(DISTINCT ticket_number) FROM ticket_tags")
+    tickets = one(sql, "SELECT COUNT(*) FROM tickets")
     sql.execute("DELETE FROM ticket_tags")
-    assert tagged > 5
+    sql.execute("DELETE FROM ticket_states")
+    total = tagged + tickets
+    assert total > 50
     capped = check(copy)
     assert capped.exit_code == 1
-    assert len(findings(capped, "tags")) == min(tagged, 50)
-    assert f"{tagged} problems in {tagged} tickets" in capped.output.splitlines()[-1]
+    shown = [line for line in capped.output.splitlines() if line.startswith("problem")]
+    assert len(shown) == 50
+    assert f"... and {total - 50} more (--all prints every one)" in capped.output
+    assert f"{total} problems in {tickets} tickets" in capped.output.splitlines()[-1]
     every = check(copy, "--all")
     assert len(findings(every, "tags")) == tagged
+    assert len(findings(every, "states")) == tickets
 
 
 def test_p8_an_import_that_left_its_indexes_to_rebuild_is_a_note_not_a_problem(
