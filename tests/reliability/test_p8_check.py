@@ -270,6 +270,28 @@ def test_p8_a_deleted_note_leaves_its_version_without_an_event(
     assert f"no event of version {version}" in " ".join(findings(result, "replay"))
 
 
+def test_p8_a_stored_breach_time_that_is_not_the_sla_clock_s_is_found_by_the_sla_check(
+    copy: Path, sql: sqlite3.Connection
+) -> None:
+    sql.execute("UPDATE tickets SET sla_breach_at = '2000-01-01T00:00:00Z' WHERE number = 5")
+    result = check(copy)
+    assert_found(result, "sla", 5)
+    assert [
+        line.split()[1] for line in result.output.splitlines() if line.startswith("problem")
+    ] == ["sla"]
+
+
+def test_p8_a_row_that_does_not_read_as_a_ticket_is_a_finding_not_a_traceback(
+    copy: Path, sql: sqlite3.Connection
+) -> None:
+    sql.execute("UPDATE tickets SET status = 'limbo' WHERE number = 4")
+    sql.execute("UPDATE tickets SET custom_fields = '{not json' WHERE number = 9")
+    result = check(copy)
+    assert_found(result, "rows", 4)
+    assert_found(result, "rows", 9)
+    assert isinstance(result.exception, SystemExit)
+
+
 def test_p8_many_findings_are_capped_with_a_count_and_all_prints_them(
     copy: Path, sql: sqlite3.Connection
 ) -> None:
