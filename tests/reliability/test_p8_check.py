@@ -12,6 +12,7 @@ found, naming the ticket and the check, with exit status 1.
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -158,6 +159,11 @@ def test_p8_a_subject_changed_without_an_event_is_found_by_the_replay(
     result = check(copy)
     assert_found(result, "replay", 7)
     assert "subject" in " ".join(findings(result, "replay"))
+    as_json = check(copy, "--json")
+    assert as_json.exit_code == 1
+    report = json.loads(as_json.output)
+    assert report["clean"] is False
+    assert {"check": "replay", "ticket": "TICK-7"}.items() <= report["findings"][0].items()
 
 
 def test_p8_a_removed_tag_row_is_found_by_the_tags_check(
