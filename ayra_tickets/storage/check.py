@@ -30,7 +30,7 @@ from ..domain.sla import breach_at
 from ..domain.ticket import Event, Ticket, replay, unlinked
 from ..domain.times import format_optional, format_time, load_time
 from .schema import migrations
-from .tickets import _SELECT, StateRow, facets, state_rows, ticket_from_row
+from .tickets import _COLUMNS, _SELECT, StateRow, facets, state_rows, ticket_from_row
 
 CHECKS: dict[str, str] = {
     "integrity": "SQLite's integrity_check and foreign_key_check",
@@ -303,11 +303,15 @@ def deferred_indexes(conn: sqlite3.Connection) -> list[Finding]:
 
 @attrs.define
 class Counts:
+    """How many tickets and events the pass has read."""
+
     tickets: int = 0
     events: int = 0
 
 
 _TICKETS = f"{_SELECT} ORDER BY t.number"
+_CREATED_AT = _COLUMNS.index("created_at")
+_BREACH_AT = _COLUMNS.index("sla_breach_at")
 _EVENTS = (
     "SELECT ticket_number, id, ticket_id, version, type, field, old_value, new_value, data,"
     " created_at FROM ticket_events ORDER BY ticket_number, id"
@@ -373,9 +377,9 @@ def tickets_pass(
         if number != expected:
             found.append(_gap(expected, number))
         expected = number + 1
-        if in_order and last_created is not None and row[23] < last_created:
+        if in_order and last_created is not None and row[_CREATED_AT] < last_created:
             found.append(Finding("numbers", "created before the ticket numbered before it", number))
-        last_created = row[23]
+        last_created = row[_CREATED_AT]
         events, tags, states = (stream.take(number) for stream in streams.values())
         found += check_ticket(row, events, tags, states)
         counts.tickets += 1
@@ -394,7 +398,9 @@ def _created_in_number_order(conn: sqlite3.Connection) -> bool:
 
 
 def _gap(expected: int, number: int) -> Finding:
-    """The numbers below ``number`` down to ``expected`` have no ticket."""
+    """The numbers below ``number`` down to ``expected`` have no ticket. (Tickets lost
+    from the end leave no gap: the highest number is the only counter there is, see
+    ``TicketStore.next_number``; their events, tags and states show as orphans.)"""
     if number == expected + 1:
         missing = "there is no such ticket"
     else:
@@ -425,7 +431,7 @@ def check_ticket(row: Sequence[Any], events: Rows, tags: Rows, states: Rows) -> 
         ticket = ticket_from_row(row)
         return [
             *replays(ticket, events),
-            *sla_breach(ticket, row[35]),
+            *sla_breach(ticket, row[_BREACH_AT]),
             *tags_match(ticket, tags),
             *states_match(number, events, states),
         ]
