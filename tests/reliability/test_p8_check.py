@@ -11,6 +11,7 @@ found, naming the ticket and the check, with exit status 1.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
@@ -22,10 +23,13 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from ayra_tickets import Engine, ManualClock
+from ayra_tickets import Engine, ManualClock, TicketError
 from ayra_tickets.cli import main
 from ayra_tickets.demo import run as run_demo
+from tests import strategies as s
 
 START = datetime(2025, 1, 15, 8, 0, tzinfo=UTC)
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -147,6 +151,41 @@ def test_p8_the_report_names_each_finding_s_check_and_ticket_as_values(
     assert not report.clean
     assert {(f.check, f.ticket, f.problem) for f in report.findings} >= {("replay", 3, True)}
     assert report.to_dict()["findings"][0]["ticket"] == "TICK-3"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    bodies=st.lists(s.create_bodies(), min_size=1, max_size=4),
+    steps=st.lists(
+        st.tuples(
+            st.integers(0, 3),
+            st.one_of(
+                s.update_bodies.map(lambda body: ("update", body)),
+                s.close_bodies.map(lambda body: ("close", body)),
+                st.just(("update", {"status": "reopened", "tags": ["again"]})),
+            ),
+            s.time_steps(),
+        ),
+        max_size=25,
+    ),
+)
+def test_p8_any_history_of_the_api_checks_clean(
+    bodies: list[dict[str, Any]], steps: list[tuple[int, tuple[str, dict[str, Any]], timedelta]]
+) -> None:
+    clock = ManualClock(START)
+    with Engine.open(":memory:", clock=clock) as engine:
+        ids = [engine.tickets.create(**body).id for body in bodies]
+        for index, (verb, body), step in steps:
+            clock.advance(step)
+            ticket_id = ids[index % len(ids)]
+            with contextlib.suppress(TicketError):  # a forbidden move changes nothing
+                if verb == "close":
+                    engine.tickets.close(ticket_id, **body)
+                else:
+                    engine.tickets.update(ticket_id, **body)
+        report = engine.check()
+    assert report.clean, report.findings
+    assert report.tickets == len(bodies)
 
 
 # -- one corruption a check ----------------------------------------------------------
