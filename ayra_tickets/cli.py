@@ -468,6 +468,118 @@ def events(db: str, ticket_id: str) -> None:
         emit({"data": [event.to_dict() for event in engine.tickets.events(ticket_id)]})
 
 
+SHOWN_FINDINGS = 50
+"""``check`` prints this many findings, then how many more there are (``--all``: all)."""
+PROGRESS_FROM = 50_000
+"""``check`` shows a progress bar on a terminal for files of at least this many tickets."""
+
+
+class _CannotCheck(click.ClickException):
+    exit_code = 2
+
+
+@main.command()
+@click.option(
+    "--db",
+    "path",
+    type=click.Path(dir_okay=False),
+    help="The file to check (the same as the --db before the command).",
+)
+@click.option("--all", "show_all", is_flag=True, help="Print every finding.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_obj
+def check(db: str, /, path: str | None, show_all: bool, as_json: bool) -> None:
+    """Check the database file without changing it (not even upgrading its schema).
+
+    Runs SQLite's integrity_check and foreign_key_check, then the engine's own checks:
+    ticket numbers gapless, every ticket's events replay to its row, its tags, states
+    and search entry are what its row and log say. Prints what it checked and found.
+    Exits 0 when nothing is wrong, 1 on any problem, 2 when the file cannot be read
+    as an ayra-tickets database.
+    """
+    from .storage.check import CHECKS, Unreadable
+
+    target = path or db
+    try:
+        with _check_progress() as progress:
+            report = Engine.check_file(target, progress)
+    except (Unreadable, sqlite3.Error, OSError) as error:
+        raise _CannotCheck(f"cannot check {target!r}: {error}") from error
+    if as_json:
+        emit(report.to_dict())
+    else:
+        _print_checks(report, CHECKS)
+        _print_findings(report.findings, None if show_all else SHOWN_FINDINGS)
+        click.echo(_check_summary(report))
+    if not report.clean:
+        raise click.exceptions.Exit(1)
+
+
+@contextlib.contextmanager
+def _check_progress() -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on a terminal's stderr for a big file, as ``check`` reads it."""
+    if not _is_terminal(sys.stderr):
+        yield None
+        return
+    with contextlib.ExitStack() as stack:
+        shown: list[Any] = []
+
+        def progress(done: int, total: int) -> None:
+            if not shown and total >= PROGRESS_FROM:
+                bar = click.progressbar(length=total, label="Checking", file=sys.stderr)
+                shown.append(stack.enter_context(bar))
+            if shown:
+                shown[0].update(done - shown[0].pos)
+
+        yield progress
+
+
+def _print_checks(report: Any, descriptions: dict[str, str]) -> None:
+    """One line a check: its name, what it found, what it holds the file to."""
+    for name, description in descriptions.items():
+        problems = sum(1 for f in report.findings if f.check == name and f.problem)
+        notes = sum(1 for f in report.findings if f.check == name and not f.problem)
+        if name not in report.checks:
+            outcome = "skipped"
+        elif problems:
+            outcome = f"{problems} problem{'s' if problems != 1 else ''}"
+        elif notes:
+            outcome = f"{notes} note{'s' if notes != 1 else ''}"
+        else:
+            outcome = "ok"
+        click.echo(f"{name:<10} {outcome:<12} {description}")
+
+
+def _print_findings(findings: Sequence[Any], limit: int | None) -> None:
+    if not findings:
+        return
+    click.echo()
+    for finding in findings[:limit]:
+        kind = "problem" if finding.problem else "note"
+        click.echo(f"{kind:<8} {finding.check:<10} {finding}")
+    if limit is not None and len(findings) > limit:
+        click.echo(f"... and {len(findings) - limit} more (--all prints every one)")
+    click.echo()
+
+
+def _check_summary(report: Any) -> str:
+    tickets = {finding.ticket for finding in report.problems} - {None}
+    checked = f"{report.path}: {report.tickets:,} tickets, {report.events:,} events checked"
+    if "replay" not in report.checks:
+        checked = f"{report.path}: only SQLite's own checks ran"
+    if report.clean:
+        found = "no problems"
+    else:
+        count = len(report.problems)
+        found = f"{count} problem{'s' if count != 1 else ''}"
+        if tickets:
+            found += f" in {len(tickets)} ticket{'s' if len(tickets) != 1 else ''}"
+    notes = len(report.notes)
+    if notes:
+        found += f", {notes} note{'s' if notes != 1 else ''}"
+    return f"{checked}: {found}"
+
+
 @main.group()
 def agents() -> None:
     """The agent directory that gives tickets their assigned_name."""

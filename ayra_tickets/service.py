@@ -16,6 +16,7 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -52,8 +53,10 @@ from .domain.validation import (
     validate_update,
 )
 from .storage import SCOPES, AgentStore, ApiKey, KeyStore, TicketStore, locking
+from .storage import check as checking
 from .storage.database import FileIdentity, let_go_of_wal
 from .storage.errors import DatabaseGone, StorageUnavailable, translated
+from .storage.locking import BUSY_TIMEOUT_MS
 from .storage.metrics import MetricsStore
 from .storage.policies import PolicyStore
 from .storage.tickets import SlaView, sort_key
@@ -125,6 +128,11 @@ class Core:
             self.policies = {DEFAULT_POLICY.name: DEFAULT_POLICY}
             self.policy = DEFAULT_POLICY
             self.tickets.forget()
+
+    def check(self, path: str, progress: checking.Progress | None = None) -> checking.Report:
+        """Every check of the file, in one read transaction (see :func:`check_file`)."""
+        with self.lock, checking.snapshot(self.db.conn):
+            return checking.run(self.db.conn, path, progress)
 
     @contextlib.contextmanager
     def transaction(self, *, write: bool = False) -> Iterator[None]:
@@ -756,3 +764,16 @@ class Agents:
     def list(self) -> dict[str, str]:
         with self._core.transaction():
             return self._core.agents.all()
+
+
+def check_file(path: str | Path, progress: checking.Progress | None = None) -> checking.Report:
+    """Check the database file at ``path`` without writing to it: opened read-only, its
+    schema neither upgraded nor its journal mode changed, all checks in one read
+    transaction (a snapshot, while others may go on writing). Raises
+    :class:`~ayra_tickets.storage.check.Unreadable` when it is missing or no database."""
+    conn = checking.open_read_only(path, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        with checking.snapshot(conn):
+            return checking.run(conn, str(path), progress)
+    finally:
+        conn.close()

@@ -474,3 +474,24 @@ def replay(events: Sequence[Event]) -> dict[str, Any]:
     state["version"] = events[-1].version
     state["updated_at"] = format_time(events[-1].at)
     return state
+
+
+def unlinked(events: Sequence[Event]) -> list[tuple[Event, Any]]:
+    """The changes of a log whose ``old`` value is not the one the log had before them,
+    each with the value it had. Every change names the value it replaced, so a change
+    lost from between two others shows here even when a later one hides it from
+    :func:`replay`."""
+    if not events or events[0].type != "created" or events[0].data is None:
+        return []  # replay() says why
+    state: dict[str, Any] = dict(events[0].data)
+    found: list[tuple[Event, Any]] = []
+    for event in events[1:]:
+        if event.type == "note_added" or event.type.startswith("sla_"):
+            continue
+        if event.field is not None:
+            if event.old != state.get(event.field):
+                found.append((event, state.get(event.field)))
+            state[event.field] = event.new
+        if event.data:
+            state.update(event.data)
+    return found
