@@ -189,7 +189,7 @@ def _refusal(error: Any) -> Response:
     if isinstance(error, TicketError):
         refused = error
     elif isinstance(error, RequestHeaderFieldsTooLarge):
-        refused = RequestTooLarge(MAX_REQUEST_HEAD_BYTES, "The request's headers are")
+        refused = RequestTooLarge(MAX_REQUEST_HEAD_BYTES, "The request line with its headers")
     elif isinstance(error, RequestEntityTooLarge):
         refused = RequestTooLarge(MAX_BODY_BYTES)
     elif isinstance(error, ServerNotImplemented):
@@ -249,8 +249,10 @@ class _Request(HTTPRequestParser):  # type: ignore[misc]
                 self.completed = True
         if error is not None:
             self.error = self.framing or error
-            # waitress would send "100 Continue" for a refused request and then read
-            # its body: a client waiting for it must get the refusal instead.
+        if self.completed:
+            # waitress sends "100 Continue" to a request it has read whole (one without a
+            # body: it then waits for more and never answers) or refused (it then reads
+            # the body it refused): a client waiting for it gets the answer instead.
             self.expect_continue = False
         return consumed
 

@@ -46,8 +46,11 @@ def answer_of(server: LocalServer, raw: bytes) -> tuple[int, dict[str, Any]]:
     with socket.create_connection((server.host, server.port), timeout=10) as sock:
         sock.sendall(raw)
         answer = http.client.HTTPResponse(sock)
-        answer.begin()
-        return answer.status, json.loads(answer.read())
+        try:
+            answer.begin()
+            return answer.status, json.loads(answer.read())
+        finally:
+            answer.close()
 
 
 def test_a_seed_of_several_mebibytes_is_read_whole_and_every_line_imported(

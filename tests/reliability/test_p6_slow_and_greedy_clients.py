@@ -63,8 +63,11 @@ def exchange(server: LocalServer, raw: bytes) -> tuple[http.client.HTTPResponse,
 
 def read_answer(sock: socket.socket) -> tuple[http.client.HTTPResponse, bytes]:
     answer = http.client.HTTPResponse(sock)
-    answer.begin()
-    return answer, answer.read()
+    try:
+        answer.begin()
+        return answer, answer.read()
+    finally:
+        answer.close()  # its file holds the socket open past the socket's own close
 
 
 def closed_by_server(sock: socket.socket, wait: float = 5) -> bool:
@@ -233,6 +236,18 @@ def test_a_body_declared_over_the_limit_is_refused_before_a_100_continue(
     ).encode()
     answer, body, _ = exchange(server, head)
     assert_api_error(answer, body, "request_too_large")
+
+
+def test_a_request_without_a_body_that_expects_100_continue_is_answered(
+    server: LocalServer,
+) -> None:
+    """waitress sends "100 Continue" to it, then waits for a body that never comes."""
+    head = b"GET /openapi.json HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\r\n"
+    with connect(server, timeout=5) as sock:
+        sock.sendall(head)
+        answer, body = read_answer(sock)
+    assert answer.status == 200
+    assert json.loads(body)["openapi"].startswith("3.1")
 
 
 def test_a_chunked_body_growing_past_the_limit_is_refused_as_it_grows(
