@@ -30,7 +30,6 @@ from __future__ import annotations
 import http
 import logging
 import re
-import resource
 import signal
 import socket
 import threading
@@ -209,8 +208,8 @@ layer's own, which counts names and values only, so that the wire's 413 comes fi
 
 
 class _Request(HTTPRequestParser):  # type: ignore[misc]
-    """waitress's request parser, which checks a body's size against the largest any
-    route takes (1 GiB by default) and only once it is read or spooled to disk. This one
+    """waitress's request parser knows one body limit for every route (1 GiB by default;
+    what it takes of a body is spooled to disk before the application runs). This one
     refuses a body over its own route's limit from its ``Content-Length``, or a chunked
     one as it grows past it, and refuses ambiguous framing (waitress lets chunked win
     over ``Content-Length``). It also notes when the request began, for the deadlines."""
@@ -357,6 +356,10 @@ def _waited_since(channel: Any) -> float:
 def _connection_limit(wanted: int) -> int:
     """``wanted``, or fewer if this process may not open that many files (with room for
     the database and the server's own)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows: no such limit to ask
+        return wanted
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
         return wanted
