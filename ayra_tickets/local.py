@@ -11,12 +11,16 @@ test in another process or language can be given a known state:
 ``PUT /_local/clock``          ``{"now": "2025-01-15T09:00:00Z"}`` (``clock.set``)
 ``POST /_local/clock/advance``  ``{"seconds": 3600}`` (``clock.advance``)
 ``POST /_local/seed``          JSON Lines of create bodies, each may keep its ``id``
-                               (``engine.tickets.import_many(...)``)
+                               (``engine.tickets.import_many(...)``), at most
+                               :data:`SEED_MAX_BYTES`
 =============================  ==================================================
 
 Answers and errors have the API's shapes (``{"data": ...}``, ``{"error": ...}``). A
 seed is an import: good rows are created and bad ones reported, by line number; a line
-that is not JSON refuses the whole seed. The clock moves only when the engine runs on a
+that is not JSON refuses the whole seed. A seed is read whole: one larger than
+:data:`SEED_MAX_BYTES` (the other routes take the API's 1 MiB) is refused with 413
+``request_too_large`` and nothing is written; larger sets go through ``ayra-tickets
+import``. The clock moves only when the engine runs on a
 :class:`ManualClock`, and not past the year 9000.
 
 The plane answers only programs on this machine: a request that names a host other than
@@ -41,16 +45,28 @@ from .domain.errors import (
     ParameterMissing,
     ParameterUnknown,
     PermissionDenied,
+    RequestTooLarge,
     RouteNotFound,
     TicketError,
 )
 from .domain.times import format_time, parse_time
-from .wire import NO_BODY, Response, error_response, parse_body, with_request_id
+from .wire import (
+    MAX_BODY_BYTES,
+    NO_BODY,
+    Response,
+    error_response,
+    parse_body,
+    with_request_id,
+)
 
 if TYPE_CHECKING:
     from .engine import Engine
 
 PREFIX = "/_local/"
+SEED = "/_local/seed"
+SEED_MAX_BYTES = 32 * 1_048_576
+"""The largest seed body (32 MiB, some 60,000 tickets of half a kilobyte): a seed is
+parsed whole in memory, so that a bad line can refuse all of it."""
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 """The clock is not moved past this: later instants leave no room for deadlines."""
 
@@ -162,7 +178,7 @@ ROUTES: dict[str, dict[str, Handler]] = {
     "/_local/keys": {"POST": _keys},
     "/_local/clock": {"GET": _clock, "PUT": _clock},
     "/_local/clock/advance": {"POST": _advance},
-    "/_local/seed": {"POST": _seed},
+    SEED: {"POST": _seed},
 }
 
 
@@ -172,6 +188,11 @@ def _object(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidJson("The request body must be a JSON object")
     return body
+
+
+def body_limit(path: str) -> int:
+    """The largest body a request to ``path`` (of the control plane or not) may carry."""
+    return SEED_MAX_BYTES if path == SEED else MAX_BODY_BYTES
 
 
 def is_loopback(host: str) -> bool:
@@ -199,7 +220,9 @@ def control(
             raise RouteNotFound(f"No route for {verb} {path}")
         if verb not in methods:
             raise MethodNotAllowed(verb, path, tuple(methods))
-        if path == "/_local/seed":
+        if len(body) > body_limit(path):
+            raise RequestTooLarge(body_limit(path))
+        if path == SEED:
             try:
                 payload: Any = body.decode("utf-8")
             except UnicodeDecodeError:
