@@ -16,8 +16,10 @@ test in another process or language can be given a known state:
 =============================  ==================================================
 
 Answers and errors have the API's shapes (``{"data": ...}``, ``{"error": ...}``). A
-seed is an import: good rows are created and bad ones reported, by line number; a line
-that is not JSON refuses the whole seed. A seed is read whole: one larger than
+seed is an import in one transaction: good rows are created and bad ones reported, by
+line number; a line that is not JSON refuses the whole seed, and a seed the database
+cannot take (a full disk, a lock held too long) writes nothing and answers as the API
+does (507 ``storage_full``, 503 ``database_busy``). A seed is read whole: one larger than
 :data:`SEED_MAX_BYTES` (the other routes take the API's 1 MiB) is refused with 413
 ``request_too_large`` and nothing is written; larger sets go through ``ayra-tickets
 import``. The clock moves only when the engine runs on a
@@ -50,12 +52,15 @@ from .domain.errors import (
     TicketError,
 )
 from .domain.times import format_time, parse_time
+from .service import ImportStopped
+from .storage.errors import StorageUnavailable
 from .wire import (
     MAX_BODY_BYTES,
     NO_BODY,
     Response,
     error_response,
     parse_body,
+    unavailable_response,
     with_request_id,
 )
 
@@ -158,7 +163,12 @@ def _seed(engine: Engine, text: Any) -> tuple[int, Any]:
         except (ValueError, RecursionError) as error:
             raise InvalidJson(f"line {line_number} is not valid JSON: {error}") from None
         lines.append(line_number)
-    report = engine.tickets.import_many(rows)
+    try:  # one transaction: a seed that fails (a full disk) leaves nothing behind
+        report = engine.tickets.import_many(rows, chunk_size=max(1, len(rows)))
+    except ImportStopped as stopped:
+        if isinstance(stopped.__cause__, StorageUnavailable):
+            raise stopped.__cause__ from None
+        raise
     return 200, {
         "data": {
             "imported": report.imported,
@@ -233,3 +243,5 @@ def control(
         return with_request_id(Response(status, answer, {"Content-Type": "application/json"}))
     except TicketError as error:
         return with_request_id(error_response(error))
+    except StorageUnavailable as refused:
+        return with_request_id(unavailable_response(refused))

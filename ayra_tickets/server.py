@@ -27,6 +27,7 @@ error task and server (each says why):
 
 from __future__ import annotations
 
+import contextlib
 import http
 import logging
 import re
@@ -453,10 +454,13 @@ class LocalServer:
         own loop (closing the listening socket alone leaves kept-alive clients served)."""
         if self._thread is None:
             return
-        self._server.trigger.pull_trigger(self._close_connections)
+        # The workers first: a worker that finishes a request wakes the loop through its
+        # trigger, which closing the connections closes too (EBADF in a late worker).
+        self._server.task_dispatcher.shutdown()
+        with contextlib.suppress(OSError):  # the loop has closed its trigger already
+            self._server.trigger.pull_trigger(self._close_connections)
         self._thread.join(timeout=5)
         self._thread = None
-        self._server.task_dispatcher.shutdown()
 
     def _close_connections(self) -> None:
         from waitress import wasyncore

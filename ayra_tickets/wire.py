@@ -233,7 +233,7 @@ def _headers(headers: Mapping[str, str] | None) -> dict[str, str]:
             raise ParameterInvalid("header names and values must be text", param="headers")
         size += len(name) + len(value)
         if size > MAX_HEADER_BYTES:
-            raise RequestTooLarge(MAX_HEADER_BYTES, "The request's headers are")
+            raise RequestTooLarge(MAX_HEADER_BYTES, "The request's headers")
         lowered[name.lower()] = value
     return lowered
 

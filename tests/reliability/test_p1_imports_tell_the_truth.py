@@ -202,3 +202,19 @@ def test_p1_an_exported_line_with_a_computed_field_of_the_wrong_shape_is_refused
     assert report.imported == 0
     assert [r.error["param"] for r in report.rejected] == ["version", "status", "resolution_note"]
     assert memory_engine.tickets.count() == 0
+
+
+def test_p1_a_seed_the_disk_cannot_hold_writes_nothing_and_says_so(tmp_path: Path) -> None:
+    from ayra_tickets.local import control
+
+    with Engine.open(tmp_path / "seed.db", clock=ManualClock(START)) as engine:
+        (pages,) = engine.db.execute("PRAGMA page_count").fetchone()
+        engine.db.execute(f"PRAGMA max_page_count = {pages + 20}")  # room for a few rows
+        body = "".join(
+            json.dumps({"subject": f"Seed {i}", "description": "x" * 2_000}) + "\n"
+            for i in range(300)
+        ).encode()
+        answer = control(engine, "POST", "/_local/seed", {"Host": "127.0.0.1"}, body)
+        assert answer.status == 507
+        assert answer.json["error"]["code"] == "storage_full"
+        assert engine.tickets.count() == 0  # not the first rows that fitted
