@@ -356,7 +356,9 @@ def _hours(seconds: float | None) -> float | None:
 def _rounded(value: float | None, unit: str) -> float | None:
     if unit == "seconds":
         return _hours(value)
-    return _round(value, {"count": 0, "rate": 3, "score": 2}[unit])
+    if unit == "count":
+        return None if value is None else int(value)
+    return _round(value, {"rate": 3, "score": 2}[unit])
 
 
 def write_csv(
@@ -423,7 +425,7 @@ def charts(report: Report) -> dict[str, Any]:
         yaxis={"title": "status", "categoryorder": "array", "automargin": True,
                "categoryarray": [status_label(s) for s in reversed(OPEN_STATUSES)]},
         xaxis={"title": "open tickets", "rangemode": "tozero"},
-        legend={"traceorder": "normal"},
+        legend={"traceorder": "normal", "entrywidth": 70},
     )  # fmt: skip
 
     times = durations(report)

@@ -55,6 +55,14 @@ def kpis(metrics: Metrics, backlog: dict[str, dict[int, int]]) -> dict[str, Any]
     }  # fmt: skip
 
 
+MINUS = "\u2212"
+"""The sign of a fall, as printed (not a hyphen)."""
+
+
+def sign(change: float) -> str:
+    return "+" if change > 0 else MINUS
+
+
 def number(text: str) -> float | None:
     return None if text == "" else float(text)
 
@@ -76,7 +84,8 @@ def test_each_tile_holds_the_window_s_figure_and_the_previous_window_s(
     page, now, before = seen
     assert {k: number(t["data-value"]) for k, t in page.tiles.items()} == now
     assert {k: number(t["data-previous"]) for k, t in page.tiles.items()} == before
-    assert now["created"] > 0 and before["created"] > 0
+    assert now["created"] > 0
+    assert before["created"] > 0
     assert now != before  # two different days: the comparison is not of a day with itself
 
 
@@ -88,7 +97,7 @@ def test_each_tile_shows_its_figure_and_change_as_a_support_lead_reads_them(
     assert tiles["created"]["value"] == f"{now['created']:,}"
     change = now["created"] - before["created"]
     assert tiles["created"]["change"].startswith(
-        "no change" if change == 0 else f"{'+' if change > 0 else '−'}{abs(change)} ("
+        "no change" if change == 0 else f"{sign(change)}{abs(change)} ("
     )
     assert tiles["created"]["change"].endswith(f"vs previous ({before['created']:,})")
     for kpi in ("first_response", "resolution"):  # durations read in minutes or hours
@@ -99,7 +108,7 @@ def test_each_tile_shows_its_figure_and_change_as_a_support_lead_reads_them(
         assert tiles[kpi]["value"] == f"{now[kpi]:.1%}"
         points = (now[kpi] - before[kpi]) * 100
         if points:
-            assert tiles[kpi]["change"].startswith(f"{'+' if points > 0 else '−'}{abs(points):.1f} pts")
+            assert tiles[kpi]["change"].startswith(f"{sign(points)}{abs(points):.1f} pts")
     assert tiles["csat"]["value"] == f"{now['csat']:.2f} / 10"
 
 
@@ -124,7 +133,7 @@ def test_a_previous_window_without_figures_shows_none_rather_than_a_change(
     with two_days_of_support(tmp_path / "days.db") as engine:
         page = Page(reporting.render_html(engine, BEFORE, START))  # Tuesday: nothing before
     assert page.tiles["first_response"]["data-previous"] == ""
-    assert page.tiles["first_response"]["change"] == "n/a vs previous (–)"
+    assert page.tiles["first_response"]["change"] == "n/a vs previous (\u2013)"
     assert page.tiles["created"]["data-previous"] == "0"
 
 
@@ -134,10 +143,10 @@ def test_tile_changes_read_in_each_unit() -> None:
 
     assert tile(40, 32, "count").change_text == "+8 (+25%)"
     assert tile(3, 0, "count").change_text == "+3"
-    assert tile(3000, 3120, "seconds").change_text == "−2 min"
+    assert tile(3000, 3120, "seconds").change_text == "\u22122 min"
     assert tile(12_000, 9_000, "seconds").change_text == "+50 min"
     assert tile(20_000, 9_000, "seconds").change_text == "+3.1 h"
-    assert tile(0.892, 0.911, "rate").change_text == "−1.9 pts"
+    assert tile(0.892, 0.911, "rate").change_text == "\u22121.9 pts"
     assert tile(8.58, 8.26, "score").change_text == "+0.32"
     assert tile(None, 8.26, "score").change_text == "n/a"
     assert tile(5, 5, "count").change_text == "no change"
