@@ -24,7 +24,7 @@ import attrs
 
 from .domain.metrics import Durations, Metrics
 from .domain.priority import Priority
-from .domain.times import format_time
+from .domain.times import format_time, utc_seconds
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -96,14 +96,14 @@ def gather(engine: Engine, start: Any = None, end: Any = None, **options: Any) -
     to the data, see the module) and of the window of the same length before it."""
     filters = {k: v for k, v in options.items() if k != "interval"}
     interval = options.get("interval", "day")
+    now = utc_seconds(engine.clock.now())  # one instant throughout, in whole seconds
     if end is None:
-        end = engine.clock.now()
+        end = now
     if start is None:
         start = fitted_start(engine, end, interval, **filters)
     metrics = engine.metrics(start, end, **options)
     length = metrics.end - metrics.start
     previous = engine.metrics(metrics.start - length, metrics.start, **options)
-    now = engine.clock.now()
     as_of = min(metrics.end, now)
     return Report(
         metrics=metrics,
@@ -423,9 +423,13 @@ def charts(report: Report) -> dict[str, Any]:
     backlog.update_layout(
         barmode="stack",
         yaxis={"title": "status", "categoryorder": "array", "automargin": True,
-               "categoryarray": [status_label(s) for s in reversed(OPEN_STATUSES)]},
+               "categoryarray": [status_label(s) for s in reversed(OPEN_STATUSES)],
+               # "Waiting on" on a line of its own: room for the legend above the bars
+               "tickvals": [status_label(s) for s in OPEN_STATUSES],
+               "ticktext": [status_label(s).replace("Waiting on ", "Waiting on<br>")
+                            for s in OPEN_STATUSES]},
         xaxis={"title": "open tickets", "rangemode": "tozero"},
-        legend={"traceorder": "normal", "entrywidth": 70},
+        legend={"traceorder": "normal"},
     )  # fmt: skip
 
     times = durations(report)
@@ -494,8 +498,10 @@ def charts(report: Report) -> dict[str, Any]:
         figure.update_layout(
             template="plotly_white", margin={"l": 60, "r": 20, "t": 40, "b": 50},
             font={"family": FONTS, "size": 12},
-            legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+            legend={"orientation": "h", "y": 1.02, "yanchor": "bottom"},
         )  # fmt: skip
+        if figure.layout.legend.x is None:  # above the plot, from its left edge
+            figure.update_layout(legend_x=0)
         if figure.layout.height is None:
             figure.update_layout(height=340)
     return figures
@@ -649,7 +655,8 @@ def _window(report: Report) -> str:
     (6 Jan to 12 Jan); filters.``"""
     m, p = report.metrics, report.previous
     days = (m.end - m.start) / timedelta(days=1)
-    length = f"{days:.3g} day" + ("" if days == 1 else "s")
+    length = f"{days:.0f} day" if days.is_integer() else f"{days:.1f} day"
+    length += "" if days == 1 else "s"
     given = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(report.filters.items()))
     return (
         f"{_span(m.start, m.end)} ({length}, by {m.interval}); changes against the {length}"

@@ -69,9 +69,9 @@ class Page(HTMLParser):
             self._tile[f"{classes[0]}_class"] = " ".join(classes[1:])
         if tag == "div" and found.get("id", "").startswith("chart-"):
             self.chart_ids.append(found["id"])
-        if tag == "tr" and self._inside("tbody"):
+        if tag == "tr" and self._inside("tbody") and self._in_agents():
             self.rows.append([])
-        if tag in ("th", "td") and self._inside("table"):
+        if tag in ("th", "td") and self._in_agents():
             self._text = []
         if tag == "script" and found.get("type") == "application/json":
             self._text = []
@@ -87,9 +87,9 @@ class Page(HTMLParser):
             self._tile[classes[0]] = text
         elif tag == "div" and "tile" in classes:
             self._tile = None
-        elif tag == "th" and self._inside("table"):
+        elif tag == "th" and self._in_agents():
             self.headers.append(text)
-        elif tag == "td":
+        elif tag == "td" and self._in_agents():
             self.rows[-1].append({"text": text, "sort": found.get("data-sort", "")})
         elif tag == "script" and found.get("type") == "application/json":
             self.embedded[found["id"]] = html.unescape(text)
@@ -103,6 +103,13 @@ class Page(HTMLParser):
 
     def _inside(self, tag: str) -> bool:
         return any(opened == tag for opened, _ in self._open)
+
+    def _in_agents(self) -> bool:
+        """Inside the agent table (the page may hold other tables)."""
+        return any(
+            tag == "table" and "agents" in found.get("class", "").split()
+            for tag, found in self._open
+        )
 
     def figures(self, name: str = "metrics") -> Any:
         return json.loads(self.embedded[name])

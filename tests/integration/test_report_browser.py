@@ -33,6 +33,8 @@ from .test_report_kpis import kpis as kpis_of
 
 START = "2025-01-13T00:00:00Z"  # a Monday
 END = "2025-01-20T00:00:00Z"  # the Monday after: the week, against the week before
+CHARTS = ["volume", "backlog", "durations", "sla", "csat_by_agent", "csat_by_root_cause"]
+"""The charts the page draws, in order."""
 BEFORE = "2025-01-06T00:00:00Z"  # the week before, of the same length
 README_SCREENSHOT = Path(__file__).parents[2] / "docs" / "report.png"
 VIEWPORT: ViewportSize = {"width": 1100, "height": 800}
@@ -113,7 +115,6 @@ def visit(tmp_path_factory: pytest.TempPathFactory) -> Visit:
     with two_weeks_of_support(folder / "weeks.db") as engine:
         page_path = folder / "report.html"
         page_path.write_text(reporting.render_html(engine, START, END), "utf-8")
-        figures = list(reporting.charts(reporting.gather(engine, START, END)))
         metrics = engine.metrics(START, END)
         backlog = engine.metrics.backlog(END)
         kpis = kpis_of(metrics, backlog)
@@ -149,20 +150,22 @@ def visit(tmp_path_factory: pytest.TempPathFactory) -> Visit:
             page.goto(page_path.as_uri(), wait_until="load")
             page.wait_for_function(
                 "n => document.querySelectorAll('.js-plotly-plot .main-svg').length >= n",
-                arg=len(figures), timeout=15_000,
+                arg=len(CHARTS), timeout=15_000,
             )  # fmt: skip
             charts = page.evaluate(CHARTS_IN_THE_BROWSER)
             tiles = page.evaluate(TILES_IN_THE_BROWSER)
             screenshot = artifacts / "report.png"
             page.screenshot(path=screenshot, full_page=True)
-            sorted_columns = {"as written": page.evaluate(AGENT_ROWS, 2)}
-            for header, column, clicks in (("Solved", 2, 1), ("Solved", 2, 2), ("CSAT", 5, 1)):
-                page.click(f"table.agents th:text-is('{header}')")
-                sorted_columns[f"{header} {clicks}"] = page.evaluate(AGENT_ROWS, column)
+            sorted_columns = {}
+            if page.locator("table.agents").count():  # else the test of sorting says so
+                sorted_columns["as written"] = page.evaluate(AGENT_ROWS, 2)
+                for header, column, clicks in (("Solved", 2, 1), ("Solved", 2, 2), ("CSAT", 5, 1)):
+                    page.click(f"table.agents th:text-is('{header}')", timeout=5_000)
+                    sorted_columns[f"{header} {clicks}"] = page.evaluate(AGENT_ROWS, column)
         finally:
             context.close()
     return Visit(
-        figures, metrics, kpis, previous_kpis, backlog, names, charts, tiles, sorted_columns,
+        CHARTS, metrics, kpis, previous_kpis, backlog, names, charts, tiles, sorted_columns,
         console_errors, page_errors, requests, refused, page_path.as_uri(), screenshot,
     )  # fmt: skip
 
@@ -175,14 +178,6 @@ def test_the_page_opens_with_no_error_and_no_network(visit: Visit) -> None:
 
 
 def test_every_chart_the_report_defines_is_drawn(visit: Visit) -> None:
-    assert visit.figures == [
-        "volume",
-        "backlog",
-        "durations",
-        "sla",
-        "csat_by_agent",
-        "csat_by_root_cause",
-    ]
     assert [chart["id"] for chart in visit.charts] == [f"chart-{f}" for f in visit.figures]
     for chart in visit.charts:
         assert chart["svgs"] >= 1, chart["id"]
@@ -222,6 +217,7 @@ def number(text: str) -> float | None:
 
 
 def test_the_agent_table_sorts_on_a_click_on_a_header(visit: Visit) -> None:
+    assert visit.sorted_columns, "the page has no agent table"
     solved = [str(row.resolved) for row in visit.metrics.agents]
     assert visit.sorted_columns["as written"] == solved
     ascending = sorted(solved, key=int)

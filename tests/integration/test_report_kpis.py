@@ -116,6 +116,7 @@ def test_a_rise_reads_as_good_or_bad_news_by_what_the_kpi_measures(
     seen: tuple[Page, dict[str, Any], dict[str, Any]],
 ) -> None:
     page, now, before = seen
+    assert list(page.tiles) == KPIS
     better = {"created": 0, "solved": 1, "backlog": -1, "first_response": -1,
               "resolution": -1, "sla": 1, "csat": 1, "reopen_rate": -1}  # fmt: skip
     for kpi, tile in page.tiles.items():
