@@ -757,7 +757,10 @@ def serve(
 @main.command()
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), help="Write the page here.")
 @click.option("--csv", "csv_dir", type=click.Path(file_okay=False), help="Write CSV tables here.")
-@click.option("--start", callback=_start_time, help="The window's start (default: 30 days ago).")
+@click.option(
+    "--start", callback=_start_time,
+    help="The window's start (default: the first day with tickets in the 30 days before --end).",
+)  # fmt: skip
 @click.option("--end", callback=_start_time, help="The window's end (default: now).")
 @click.option("--interval", type=click.Choice(["day", "week"]), default="day", show_default=True)
 @click.option("--assigned-to", default=None)
@@ -768,22 +771,20 @@ def report(
     db: str, /, html_path: str | None, csv_dir: str | None, start: datetime | None,
     end: datetime | None, interval: str, **filters: Any,
 ) -> None:  # fmt: skip
-    """Write the support report: an HTML page of charts (--html) and/or CSV tables (--csv)."""
-    from datetime import timedelta
-
+    """Write the support report: an HTML page of KPI tiles, charts and an agent table
+    (--html) and/or CSV tables (--csv). The tiles compare each figure with the window of
+    the same length before."""
     from . import report as reporting
 
     if not html_path and not csv_dir:
         raise click.UsageError("say where: --html FILE and/or --csv DIR")
     with _engine(db) as engine:
-        last = end or engine.clock.now()
-        first = start or last - timedelta(days=30)
         options = {"interval": interval, **_given(**filters)}
         if html_path:
             Path(html_path).write_text(
-                reporting.render_html(engine, first, last, **options), "utf-8"
+                reporting.render_html(engine, start, end, **options), "utf-8"
             )
             click.echo(f"wrote {html_path}", err=True)
         if csv_dir:
-            for path in reporting.write_csv(engine, csv_dir, first, last, **options):
+            for path in reporting.write_csv(engine, csv_dir, start, end, **options):
                 click.echo(f"wrote {path}", err=True)
