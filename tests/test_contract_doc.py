@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 import ayra_tickets
-from ayra_tickets import Engine, ManualClock, TicketError, service, wire
+from ayra_tickets import Engine, ManualClock, TicketError, local, service, wire
 from ayra_tickets.domain import validation
 from ayra_tickets.domain.errors import ValidationError
 from ayra_tickets.domain.lifecycle import CREATE_STATUSES, PAUSED_STATUSES, TRANSITIONS, Status
@@ -229,6 +229,15 @@ def test_the_contract_says_which_busy_answer_carries_retry_after_and_its_value()
         for row in documented_errors()
         if plain(row["code"]) != DatabaseBusy.code
     )
+
+
+def test_the_control_plane_table_lists_exactly_its_routes() -> None:
+    documented = {
+        (plain(row["method"]), plain(row["path"])) for row in table("The local control", "method")
+    }
+    assert documented == {
+        (method, path) for path, methods in local.ROUTES.items() for method in methods
+    }
 
 
 # -- lifecycle ------------------------------------------------------------------------
