@@ -1,4 +1,4 @@
-"""The contract's tables, transcribed by hand from ``../shared/spec/ticket-api.md``.
+"""The contract's tables, transcribed by hand from ``docs/contract.md``.
 
 Tests compare the engine with these, never with the package's own tables, so that a
 wrong table in the package fails a test.

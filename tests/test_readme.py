@@ -74,3 +74,24 @@ def test_the_readme_python_examples_run_in_order_and_hold(
     assert agents.index[-1] is None
     assert agents.loc[None, "breaches"] == 14
     engine.close()
+
+
+def test_the_readme_route_table_lists_every_route_that_is_served() -> None:
+    from ayra_tickets import wire
+
+    rows = re.findall(r"^\| `(GET|POST|PUT|DELETE|PATCH) (/\S*)` \|", README.read_text(), re.M)
+    served = {("GET", "/openapi.json")} | {
+        (method, pattern.pattern.replace("(?P<id>[^/]+)", "{id}"))
+        for pattern, methods in wire.ROUTES
+        for method in methods
+    }
+    assert sorted(rows) == sorted(served)
+
+
+def test_the_readme_links_and_images_name_files_the_project_has() -> None:
+    text = README.read_text()
+    targets = re.findall(r"\]\(([^)\s]+)\)", text) + re.findall(r'src="([^"]+)"', text)
+    for target in targets:
+        assert not target.startswith(("http://", "https://")), target  # nothing outside
+        if not target.startswith("#"):
+            assert (README.parent / target.split("#")[0]).is_file(), target

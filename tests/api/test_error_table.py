@@ -16,7 +16,7 @@ import pytest
 from ayra_tickets import Engine, ManualClock, Response, errors
 from tests.conftest import Api, table_counts
 
-# The error table of ../shared/spec/ticket-api.md, transcribed by hand.
+# The error table of docs/contract.md, transcribed by hand.
 SPEC_ERROR_TABLE: dict[int, tuple[str, tuple[str, ...]]] = {
     400: (
         "validation_error",

@@ -1,7 +1,7 @@
 """The ticket lifecycle as a state machine: the real engine on a SQLite file, driven side
 by side with a plain model of the contract, with invariants checked after every step.
 
-The model is written from ``shared/spec/ticket-api.md`` alone (the lifecycle table is
+The model is written from ``docs/contract.md`` alone (the lifecycle table is
 transcribed below, the SLA rules are restated in terms of "active" time), not from the
 package's own tables or operations. Where the contract is silent the model follows the
 engine's documented decisions: fields of an update apply before its status move; closing
