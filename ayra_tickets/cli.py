@@ -238,10 +238,10 @@ def create(db: str, /, **options: Any) -> None:
 
 
 @main.command()
-@click.argument("ticket_id")
+@click.argument("ticket_id", metavar="TICKET")
 @click.pass_obj
 def get(db: str, ticket_id: str) -> None:
-    """Print one ticket."""
+    """Print one ticket. TICKET is its id (ticket_...) or its number (TICK-36)."""
     with _engine(db) as engine:
         emit(engine.tickets.get(ticket_id).to_dict())
 
@@ -250,7 +250,7 @@ _CLEARABLE: dict[str, Any] = {"category": None, "assigned-to": None, "due-date":
 
 
 @main.command()
-@click.argument("ticket_id")
+@click.argument("ticket_id", metavar="TICKET")
 @click.option("--subject")
 @click.option("--description")
 @click.option("--priority", type=int, help="1 Critical, 2 High, 3 Normal, 4 Low.")
@@ -277,7 +277,8 @@ _CLEARABLE: dict[str, Any] = {"category": None, "assigned-to": None, "due-date":
 )
 @click.pass_obj
 def update(db: str, /, ticket_id: str, cleared: tuple[str, ...], **options: Any) -> None:
-    """Change only the given fields of a ticket and print it."""
+    """Change only the given fields of a ticket and print it. TICKET is its id
+    (ticket_...) or its number (TICK-36)."""
     options["tags"] = list(options["tags"]) or None
     fields = _given(**options)
     for name in cleared:
@@ -447,23 +448,25 @@ def _write_lines(tickets: Iterable[dict[str, Any]], output: TextIO) -> None:
 
 
 @main.command()
-@click.argument("ticket_id")
+@click.argument("ticket_id", metavar="TICKET")
 @click.option("--resolution-note", help="What was done; the customer sees it.")
 @click.option("--customer-satisfaction", type=int, help="1-10.")
 @click.option("--resolution-time", type=int, help="Minutes actually spent.")
 @click.option("--root-cause", help="e.g. system_error, user_error, billing_error.")
 @click.pass_obj
 def close(db: str, /, ticket_id: str, **options: Any) -> None:
-    """Close a ticket, marking it resolved, and print it."""
+    """Close a ticket, marking it resolved, and print it. TICKET is its id (ticket_...)
+    or its number (TICK-36)."""
     with _engine(db) as engine:
         emit(engine.tickets.close(ticket_id, **_given(**options)).to_dict())
 
 
 @main.command()
-@click.argument("ticket_id")
+@click.argument("ticket_id", metavar="TICKET")
 @click.pass_obj
 def events(db: str, ticket_id: str) -> None:
-    """Print a ticket's history, oldest first."""
+    """Print a ticket's history, oldest first. TICKET is its id (ticket_...) or its
+    number (TICK-36)."""
     with _engine(db) as engine:
         emit({"data": [event.to_dict() for event in engine.tickets.events(ticket_id)]})
 
