@@ -26,6 +26,7 @@ from .domain.errors import TicketError
 from .domain.lifecycle import Status
 from .domain.ticket import Ticket
 from .engine import Engine
+from .lines import JsonLines
 from .service import ImportStopped
 from .storage.errors import NotATicketDatabase, StorageUnavailable
 from .storage.schema import NewerSchema
@@ -369,8 +370,9 @@ def import_(db: str, /, source: BinaryIO, chunk_size: int, resume: bool) -> None
     """Create tickets from JSON Lines (SOURCE, or - for stdin): one create body a line,
     or a ticket as `export` writes it (it keeps its id, fields, status and resolution).
 
-    Bad lines are reported, with the API's error and their line number, and skipped; the
-    others are created, a chunk of lines a transaction. Prints the report as JSON; exits 1
+    Blank lines (a final newline) are skipped. Bad lines are reported, with the API's
+    error and their line number, and skipped; the others are created, a chunk of lines a
+    transaction. Prints the report as JSON; exits 1
     if any line was refused. If the import stops part-way (a full disk, a lock held too
     long, a broken source), the report says which lines were committed (`lines_committed`)
     and why it stopped, and the command exits 1: run it again with --resume to go on.
@@ -382,33 +384,29 @@ def import_(db: str, /, source: BinaryIO, chunk_size: int, resume: bool) -> None
         else None
     )
 
-    def rows() -> Iterator[Any]:
+    def read() -> Iterator[bytes]:
         for line in source:
             if bar is not None:
                 bar.update(len(line))
-            try:
-                yield json.loads(line, parse_constant=_reject_constant)
-            except (ValueError, UnicodeDecodeError, RecursionError):
-                yield line  # not an object: reported as invalid_json
+            yield line
 
+    lines = JsonLines(read())
     stopped: ImportStopped | None = None
     with _engine(db) as engine, bar or contextlib.nullcontext():
         try:
-            done = engine.tickets.import_many(rows(), chunk_size=chunk_size, resume=resume)
+            done = engine.tickets.import_many(lines, chunk_size=chunk_size, resume=resume)
         except ImportStopped as error:
             stopped, done = error, error.report
-    report = done.to_dict()
-    for rejection in report["rejected"]:
-        rejection["line"] = rejection["index"] + 1
-    report["skipped_lines"] = [index + 1 for index in report.pop("skipped")]
+    report = lines.report(done)
     if stopped is not None:
-        report["lines_committed"] = stopped.rows_done
+        report["lines_committed"] = lines.lines_through(stopped.rows_done)
         report["stopped"] = str(stopped.__cause__)
     emit(report)
     if stopped is not None:
-        kept = f"lines 1-{stopped.rows_done} are" if stopped.rows_done else "no line is"
+        committed = report["lines_committed"]
+        kept = f"lines 1-{committed} are" if committed else "no line is"
         click.echo(
-            f"The import stopped after line {stopped.rows_done}: {stopped.__cause__}; {kept}"
+            f"The import stopped after line {committed}: {stopped.__cause__}; {kept}"
             " committed. Run the same command with --resume to go on.",
             err=True,
         )

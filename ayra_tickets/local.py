@@ -15,8 +15,9 @@ test in another process or language can be given a known state:
 =============================  ==================================================
 
 Answers and errors have the API's shapes (``{"data": ...}``, ``{"error": ...}``). A
-seed is an import: good rows are created and bad ones reported, by line number; a line
-that is not JSON refuses the whole seed. The clock moves only when the engine runs on a
+seed is an import, read and reported as ``ayra-tickets import`` reads and reports a file
+(:mod:`ayra_tickets.lines`): blank lines are skipped, good rows are created and bad ones
+reported by line number; a line that is not JSON refuses the whole seed. The clock moves only when the engine runs on a
 :class:`ManualClock`, and not past the year 9000.
 
 The plane answers only programs on this machine: a request that names a host other than
@@ -27,7 +28,6 @@ refused with 403 ``local_only`` before anything is read.
 from __future__ import annotations
 
 import ipaddress
-import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -45,6 +45,7 @@ from .domain.errors import (
     TicketError,
 )
 from .domain.times import format_time, parse_time
+from .lines import JsonLines
 from .wire import NO_BODY, Response, error_response, parse_body, with_request_id
 
 if TYPE_CHECKING:
@@ -133,28 +134,12 @@ def _advance(engine: Engine, body: Any) -> tuple[int, Any]:
 
 
 def _seed(engine: Engine, text: Any) -> tuple[int, Any]:
-    rows, lines = [], []
-    for line_number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line, parse_constant=_refuse_constant))
-        except (ValueError, RecursionError) as error:
-            raise InvalidJson(f"line {line_number} is not valid JSON: {error}") from None
-        lines.append(line_number)
-    report = engine.tickets.import_many(rows)
-    return 200, {
-        "data": {
-            "imported": report.imported,
-            "first_number": report.first_number,
-            "last_number": report.last_number,
-            "rejected": [{"line": lines[r.index], "error": r.error} for r in report.rejected],
-        }
-    }
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+    lines = JsonLines.from_text(text)
+    rows = list(lines)
+    not_json = lines.first_not_json()
+    if not_json is not None:
+        raise not_json
+    return 200, {"data": lines.report(engine.tickets.import_many(rows))}
 
 
 ROUTES: dict[str, dict[str, Handler]] = {
