@@ -56,6 +56,7 @@ AFTER_LATEST = timedelta(hours=1)
 """A given start earlier than the file's latest activity moves to this long after it."""
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+"""Where a run's clock stands while it reads the file: before anything the file holds."""
 REAL_CLOCK: Clock = SystemClock()
 """The real clock, whose now no timestamp the demo writes may pass. A test sets a
 :class:`ManualClock` here (or passes ``now`` to :func:`run`) to play as of a fixed now."""
