@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import shlex
+import shutil
 import sqlite3
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -22,10 +23,13 @@ from typing import Any, BinaryIO, TextIO
 
 import click
 
+from .domain.clock import ManualClock
 from .domain.errors import TicketError
 from .domain.lifecycle import Status
 from .domain.ticket import Ticket
+from .domain.times import format_time
 from .engine import Engine
+from .lines import JsonLines
 from .service import ImportStopped
 from .storage.errors import NotATicketDatabase, StorageUnavailable
 from .storage.schema import NewerSchema
@@ -172,10 +176,28 @@ def _answering(path: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _engine(path: str) -> Iterator[Engine]:
-    """The engine on ``path``, with the API's errors answered as :func:`_answering` says."""
-    with _answering(path), Engine.open(path) as engine:
+def _engine(path: str, as_of: datetime | None = None) -> Iterator[Engine]:
+    """The engine on ``path``, with the API's errors answered as :func:`_answering` says;
+    with ``as_of``, on a clock standing at that instant (to read, as of then)."""
+    with _answering(path), Engine.open(path, clock=_reading_clock(as_of)) as engine:
+        if as_of is not None:
+            _not_before_latest_change(engine, as_of)
         yield engine
+
+
+def _reading_clock(as_of: datetime | None) -> ManualClock | None:
+    return None if as_of is None else ManualClock(as_of)
+
+
+def _not_before_latest_change(engine: Engine, as_of: datetime) -> None:
+    """The SLA of a moment before a ticket's latest change is not kept: refuse it."""
+    latest = engine.tickets.list(sort_by="updated_at", sort_order="desc", per_page=1).data
+    if latest and latest[0].updated_at > as_of:
+        raise click.BadParameter(
+            f"{format_time(as_of)} is before the latest change in the file"
+            f" ({format_time(latest[0].updated_at)}); SLA states are read as of then or later",
+            param_hint="'--as-of'",
+        )
 
 
 # -- commands -------------------------------------------------------------------------
@@ -238,10 +260,10 @@ def create(db: str, /, **options: Any) -> None:
 
 
 @main.command()
-@click.argument("ticket_id")
+@click.argument("ticket_id", metavar="TICKET")
 @click.pass_obj
 def get(db: str, ticket_id: str) -> None:
-    """Print one ticket."""
+    """Print one ticket. TICKET is its id (ticket_...) or its number (TICK-36)."""
     with _engine(db) as engine:
         emit(engine.tickets.get(ticket_id).to_dict())
 
@@ -250,7 +272,7 @@ _CLEARABLE: dict[str, Any] = {"category": None, "assigned-to": None, "due-date":
 
 
 @main.command()
-@click.argument("ticket_id")
+@click.argument("ticket_id", metavar="TICKET")
 @click.option("--subject")
 @click.option("--description")
 @click.option("--priority", type=int, help="1 Critical, 2 High, 3 Normal, 4 Low.")
@@ -277,7 +299,8 @@ _CLEARABLE: dict[str, Any] = {"category": None, "assigned-to": None, "due-date":
 )
 @click.pass_obj
 def update(db: str, /, ticket_id: str, cleared: tuple[str, ...], **options: Any) -> None:
-    """Change only the given fields of a ticket and print it."""
+    """Change only the given fields of a ticket and print it. TICKET is its id
+    (ticket_...) or its number (TICK-36)."""
     options["tags"] = list(options["tags"]) or None
     fields = _given(**options)
     for name in cleared:
@@ -336,10 +359,16 @@ def _filters(options: dict[str, Any]) -> dict[str, Any]:
 @click.option("--page", type=int)
 @click.option("--per-page", type=int, help="1-100, default 25.")
 @click.option("--table", is_flag=True, help="Print a table instead of JSON.")
+@click.option(
+    "--as-of",
+    callback=_start_time,
+    help="Read SLA states (and --sla-breach) as of this instant (ISO 8601), not before the"
+    " file's latest change. Default: now.",
+)
 @click.pass_obj
-def list_(db: str, /, table: bool, **options: Any) -> None:
+def list_(db: str, /, table: bool, as_of: datetime | None, **options: Any) -> None:
     """List tickets: filtered, sorted, one page at a time."""
-    with _engine(db) as engine:
+    with _engine(db, as_of) as engine:
         page = engine.tickets.list(**_filters(options))
     if not table:
         emit(page.to_dict())
@@ -368,8 +397,9 @@ def import_(db: str, /, source: BinaryIO, chunk_size: int, resume: bool) -> None
     """Create tickets from JSON Lines (SOURCE, or - for stdin): one create body a line,
     or a ticket as `export` writes it (it keeps its id, fields, status and resolution).
 
-    Bad lines are reported, with the API's error and their line number, and skipped; the
-    others are created, a chunk of lines a transaction. Prints the report as JSON; exits 1
+    Blank lines (a final newline) are skipped. Bad lines are reported, with the API's
+    error and their line number, and skipped; the others are created, a chunk of lines a
+    transaction. Prints the report as JSON; exits 1
     if any line was refused. If the import stops part-way (a full disk, a lock held too
     long, a broken source), the report says which lines were committed (`lines_committed`)
     and why it stopped, and the command exits 1: run it again with --resume to go on.
@@ -381,33 +411,29 @@ def import_(db: str, /, source: BinaryIO, chunk_size: int, resume: bool) -> None
         else None
     )
 
-    def rows() -> Iterator[Any]:
+    def read() -> Iterator[bytes]:
         for line in source:
             if bar is not None:
                 bar.update(len(line))
-            try:
-                yield json.loads(line, parse_constant=_reject_constant)
-            except (ValueError, UnicodeDecodeError, RecursionError):
-                yield line  # not an object: reported as invalid_json
+            yield line
 
+    lines = JsonLines(read())
     stopped: ImportStopped | None = None
     with _engine(db) as engine, bar or contextlib.nullcontext():
         try:
-            done = engine.tickets.import_many(rows(), chunk_size=chunk_size, resume=resume)
+            done = engine.tickets.import_many(lines, chunk_size=chunk_size, resume=resume)
         except ImportStopped as error:
             stopped, done = error, error.report
-    report = done.to_dict()
-    for rejection in report["rejected"]:
-        rejection["line"] = rejection["index"] + 1
-    report["skipped_lines"] = [index + 1 for index in report.pop("skipped")]
+    report = lines.report(done)
     if stopped is not None:
-        report["lines_committed"] = stopped.rows_done
+        report["lines_committed"] = lines.lines_through(stopped.rows_done)
         report["stopped"] = str(stopped.__cause__)
     emit(report)
     if stopped is not None:
-        kept = f"lines 1-{stopped.rows_done} are" if stopped.rows_done else "no line is"
+        committed = report["lines_committed"]
+        kept = f"lines 1-{committed} are" if committed else "no line is"
         click.echo(
-            f"The import stopped after line {stopped.rows_done}: {stopped.__cause__}; {kept}"
+            f"The import stopped after line {committed}: {stopped.__cause__}; {kept}"
             " committed. Run the same command with --resume to go on.",
             err=True,
         )
@@ -447,23 +473,25 @@ def _write_lines(tickets: Iterable[dict[str, Any]], output: TextIO) -> None:
 
 
 @main.command()
-@click.argument("ticket_id")
+@click.argument("ticket_id", metavar="TICKET")
 @click.option("--resolution-note", help="What was done; the customer sees it.")
 @click.option("--customer-satisfaction", type=int, help="1-10.")
 @click.option("--resolution-time", type=int, help="Minutes actually spent.")
 @click.option("--root-cause", help="e.g. system_error, user_error, billing_error.")
 @click.pass_obj
 def close(db: str, /, ticket_id: str, **options: Any) -> None:
-    """Close a ticket, marking it resolved, and print it."""
+    """Close a ticket, marking it resolved, and print it. TICKET is its id (ticket_...)
+    or its number (TICK-36)."""
     with _engine(db) as engine:
         emit(engine.tickets.close(ticket_id, **_given(**options)).to_dict())
 
 
 @main.command()
-@click.argument("ticket_id")
+@click.argument("ticket_id", metavar="TICKET")
 @click.pass_obj
 def events(db: str, ticket_id: str) -> None:
-    """Print a ticket's history, oldest first."""
+    """Print a ticket's history, oldest first. TICKET is its id (ticket_...) or its
+    number (TICK-36)."""
     with _engine(db) as engine:
         emit({"data": [event.to_dict() for event in engine.tickets.events(ticket_id)]})
 
@@ -674,26 +702,51 @@ def keys_revoke(db: str, key_id: str) -> None:
 @click.option(
     "--start",
     callback=_start_time,
-    help="When the day starts (ISO 8601). Default: 08:00 UTC yesterday, or an hour "
-    "after the database's latest activity if that is later.",
+    help="When the day starts (ISO 8601), if it has ended by now; moved to an hour after"
+    " the database's latest activity if that is later. Default: the last working day"
+    " that has ended.",
 )
 @click.pass_obj
 def demo(db: str, seed: int | None, start: datetime | None) -> None:
     """Simulate a day of support on the database and report on it.
 
-    Running it again adds another day's batch after the first.
+    The day is the last working day (08:00 to 18:00 UTC) that has ended: today's after
+    18:00 UTC, else yesterday's. Nothing is written after the real clock's now, so the
+    tickets you create next come after the demo's. Run again on the same file, it plays
+    the next day once that day has ended; the same day it refuses (exit 1) and says when
+    the next day can be played, or use another file (--db). The summary reads the
+    tickets as of the moment the run ends, and the command it suggests next shows them
+    as of that same moment (--as-of).
     """
     from . import demo as simulation  # the simulation is only loaded when asked for
 
     with _answering(db):
-        report = simulation.run(db, **_given(seed=seed, start=start))
+        try:
+            report = simulation.run(db, **_given(seed=seed, start=start))
+        except simulation.NoDayToPlay as refused:
+            raise click.ClickException(str(refused)) from None
     click.echo(report.headline())
     click.echo()
     click.echo(format_table(report.tickets))
     click.echo()
     click.echo(report.summary())
     click.echo()
-    click.echo(f"Next: ayra-tickets --db {shlex.quote(db)} list --table --sla-breach")
+    click.echo(
+        f"Next: {_program()} --db {shlex.quote(db)} list --table --sla-breach"
+        f" --as-of {format_time(report.as_of)}"
+    )
+
+
+def _program() -> str:
+    """This command as the shell can run it from here: ``ayra-tickets`` when that name
+    finds this same script, else the script beside this Python, as a path
+    (``.venv/bin/ayra-tickets`` after the README's install)."""
+    script = Path(sys.executable).parent / "ayra-tickets"
+    found = shutil.which("ayra-tickets")
+    if not script.is_file() or (found is not None and Path(found).samefile(script)):
+        return "ayra-tickets"
+    relative = os.path.relpath(script)
+    return shlex.quote(relative if not relative.startswith("..") else str(script))
 
 
 @main.command()

@@ -9,10 +9,23 @@ with that run's tickets as they stand at the end of the day, and the figures a s
 lead looks at.
 
 The day is a plan made up front (:func:`plan_day`) from ``random.Random`` seeded with the
-seed and the start time, so a run is deterministic given its start. The start is 08:00
-UTC yesterday (a whole working day that has already happened), or one hour after the database's latest activity when that is later, so that
-running the demo again on the same file adds another batch with later times and the
-next numbers.
+seed and the start time, so a run is deterministic given its start.
+
+The demo never writes the future: a day is played only once it has ended by the real
+clock (:data:`REAL_CLOCK`, or ``now``), because the file is a real one and history never
+runs backwards (a ticket created after a demo stamped in the future would be stamped in
+the future too). Without a start it plays the last working day (08:00 to 18:00 UTC) that
+has ended: today's after 18:00 UTC, else yesterday's. Run again on the same file, it
+plays the last such day only if the file holds nothing after that day's start, which is
+what a new user expects of "another day": the next day, once it has ended (and the days
+in between, that nobody played, stay empty). When the file already holds that day (a
+second run the same day) it refuses with :class:`NoDayToPlay`, a sentence that says when
+the next day can be played and how to play one now (on another file). A given start is
+moved to an hour after the file's latest activity when it is earlier, and refused if the
+day from it has not ended.
+
+The tickets of the report are read as of the real clock's now, truncated to the second
+(:attr:`DemoReport.as_of`): what a list of the same file shows at that instant.
 """
 
 from __future__ import annotations
@@ -26,10 +39,11 @@ from typing import Any
 
 import attrs
 
-from .domain.clock import ManualClock
+from .domain.clock import Clock, ManualClock, SystemClock
 from .domain.lifecycle import Status
 from .domain.priority import Priority
 from .domain.ticket import Ticket
+from .domain.times import format_time, utc_seconds
 from .engine import Engine
 
 DEFAULT_SEED = 20250115
@@ -38,6 +52,14 @@ MIN_TICKETS = 12
 OPENING = time(8, 0)
 DAY = timedelta(hours=10)
 """The simulated working day: nothing is planned after it ends."""
+AFTER_LATEST = timedelta(hours=1)
+"""A given start earlier than the file's latest activity moves to this long after it."""
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+"""Where a run's clock stands while it reads the file: before anything the file holds."""
+REAL_CLOCK: Clock = SystemClock()
+"""The real clock, whose now no timestamp the demo writes may pass. A test sets a
+:class:`ManualClock` here (or passes ``now`` to :func:`run`) to play as of a fixed now."""
 
 AGENTS: Mapping[str, str] = {
     "user_jane_smith": "Jane Smith",
@@ -561,21 +583,75 @@ def morning_of(day: datetime) -> datetime:
     return datetime.combine(day.astimezone(UTC).date(), OPENING, tzinfo=UTC)
 
 
+class NoDayToPlay(Exception):
+    """No day can be played on this file now without writing the future or going back
+    in time; the message says why, and what to do."""
+
+
+def last_day_ended(now: datetime) -> datetime:
+    """The opening of the last working day that has ended by ``now``: today's after
+    18:00 UTC, else yesterday's."""
+    today = morning_of(now)
+    return today if today + DAY <= now else today - timedelta(days=1)
+
+
+def _when(instant: datetime) -> str:
+    return f"{instant:%a %d %b %Y, %H:%M} UTC"
+
+
+def choose_opening(
+    path: str, now: datetime, latest: datetime | None, start: datetime | None = None
+) -> datetime:
+    """When the day played on ``path`` opens, given the real clock's ``now`` and the
+    file's latest activity: see the module's docstring. Refused: :class:`NoDayToPlay`."""
+    if start is None:
+        opening = last_day_ended(now)
+        if latest is not None and latest > opening:
+            following = opening + timedelta(days=1)
+            raise NoDayToPlay(
+                f"{path} already holds activity up to {_when(latest)}, after the start of"
+                f" the last working day that has ended ({_when(opening)}); the demo plays"
+                " only days that have ended, after everything in the file (history never"
+                f" runs backwards). The next day can be played from {_when(following + DAY)};"
+                " to play one now, name another file (--db)."
+            )
+        return opening
+    start = start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
+    opening = start if latest is None or latest <= start else latest + AFTER_LATEST
+    if opening + DAY > now:
+        moved = "" if opening == start else " (moved after the file's latest activity)"
+        raise NoDayToPlay(
+            f"a day from {_when(opening)}{moved} would end at {_when(opening + DAY)}, after"
+            f" the real clock's now ({_when(now)}): the demo writes only the past. Give an"
+            " earlier --start, or none to play the last day that has ended."
+        )
+    return opening
+
+
 def run(
-    path: str, *, seed: int = DEFAULT_SEED, start: datetime | None = None, count: int = TICKETS
+    path: str,
+    *,
+    seed: int = DEFAULT_SEED,
+    start: datetime | None = None,
+    count: int = TICKETS,
+    now: datetime | None = None,
 ) -> DemoReport:
     """Play a day of support on the database at ``path`` and report on it.
 
-    The day starts at ``start`` (by default 08:00 UTC yesterday), or one hour after the
-    database's latest activity if that is later, so that time never runs backwards.
+    ``now`` is the real clock's now (by default :data:`REAL_CLOCK`'s): no timestamp the
+    run writes is after it. Without ``start`` the day is the last working day that has
+    ended by ``now``; with one, it starts there, or an hour after the file's latest
+    activity if that is later. A day that would end after ``now``, or that the file
+    already holds, is :class:`NoDayToPlay` (see the module's docstring); nothing is
+    written then.
     """
-    begin = start if start is not None else morning_of(datetime.now(UTC) - timedelta(days=1))
-    clock = ManualClock(begin)
+    real_now = utc_seconds(now if now is not None else REAL_CLOCK.now())
+    # The clock starts before anything a file holds and moves forward only: to the
+    # opening once it is known, through the day, and last to the real now.
+    clock = ManualClock(EARLIEST)
     with Engine.open(path, clock=clock) as engine:
-        latest = _latest_activity(engine)
-        if latest is not None and latest > clock.now():
-            clock.set(latest + timedelta(hours=1))
-        opening = clock.now()
+        opening = choose_opening(path, real_now, _latest_activity(engine), start)
+        clock.set(opening)
         rng = random.Random(f"{seed}:{opening.isoformat()}")
         for agent_id, name in AGENTS.items():
             engine.agents.add(agent_id, name)
@@ -588,14 +664,15 @@ def run(
                 engine.tickets.update(ids[step.ticket], **step.fields)
             else:
                 engine.tickets.close(ids[step.ticket], **step.fields)
-        clock.set(opening + DAY)
+        clock.set(real_now)  # read as a list of the file reads it now
         tickets = [engine.tickets.get(ids[index]) for index in sorted(ids)]
         return DemoReport(
             path=os.path.abspath(path) if path != ":memory:" else path,
             start=opening,
-            end=clock.now(),
+            end=opening + DAY,
             tickets=tickets,
             total=engine.tickets.count(),
+            as_of=real_now,
         )
 
 
@@ -621,6 +698,9 @@ class DemoReport:
     end: datetime
     tickets: list[Ticket]
     total: int
+    as_of: datetime
+    """When the tickets were read (their SLA states are as of then): the real clock's now
+    when the run ended, to the second."""
 
     @property
     def breached(self) -> list[Ticket]:
@@ -654,6 +734,7 @@ class DemoReport:
             ("Mean CSAT", csat),
             ("Reopened", str(reopened)),
             ("Top root causes", _counts(causes, [name for name, _ in causes.most_common(3)])),
+            ("As of", f"{format_time(self.as_of)} (the SLA states above)"),
             ("Database", f"{self.path} ({self.total} tickets in all)"),
         ]
         width = max(len(label) for label, _ in rows)

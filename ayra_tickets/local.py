@@ -16,13 +16,14 @@ test in another process or language can be given a known state:
 =============================  ==================================================
 
 Answers and errors have the API's shapes (``{"data": ...}``, ``{"error": ...}``). A
-seed is an import in one transaction: good rows are created and bad ones reported, by
-line number; a line that is not JSON refuses the whole seed, and a seed the database
-cannot take (a full disk, a lock held too long) writes nothing and answers as the API
-does (507 ``storage_full``, 503 ``database_busy``). A seed is read whole: one larger than
-:data:`SEED_MAX_BYTES` (the other routes take the API's 1 MiB) is refused with 413
-``request_too_large`` and nothing is written; larger sets go through ``ayra-tickets
-import``. The clock moves only when the engine runs on a
+seed is an import in one transaction, read and reported as ``ayra-tickets import`` reads
+and reports a file (:mod:`ayra_tickets.lines`): blank lines are skipped, good rows are
+created and bad ones reported by line number; a line that is not JSON refuses the whole
+seed, and a seed the database cannot take (a full disk, a lock held too long) writes
+nothing and answers as the API does (507 ``storage_full``, 503 ``database_busy``). A seed
+is read whole: one larger than :data:`SEED_MAX_BYTES` (the other routes take the API's 1
+MiB) is refused with 413 ``request_too_large`` and nothing is written; larger sets go
+through ``ayra-tickets import``. The clock moves only when the engine runs on a
 :class:`ManualClock`, and not past the year 9000.
 
 The plane answers only programs on this machine: a request that names a host other than
@@ -33,7 +34,6 @@ refused with 403 ``local_only`` before anything is read.
 from __future__ import annotations
 
 import ipaddress
-import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -52,6 +52,7 @@ from .domain.errors import (
     TicketError,
 )
 from .domain.times import format_time, parse_time
+from .lines import JsonLines
 from .service import ImportStopped
 from .storage.errors import StorageUnavailable
 from .wire import (
@@ -154,33 +155,18 @@ def _advance(engine: Engine, body: Any) -> tuple[int, Any]:
 
 
 def _seed(engine: Engine, text: Any) -> tuple[int, Any]:
-    rows, lines = [], []
-    for line_number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line, parse_constant=_refuse_constant))
-        except (ValueError, RecursionError) as error:
-            raise InvalidJson(f"line {line_number} is not valid JSON: {error}") from None
-        lines.append(line_number)
+    lines = JsonLines.from_text(text)
+    rows = list(lines)
+    not_json = lines.first_not_json()
+    if not_json is not None:
+        raise not_json
     try:  # one transaction: a seed that fails (a full disk) leaves nothing behind
-        report = engine.tickets.import_many(rows, chunk_size=max(1, len(rows)))
+        done = engine.tickets.import_many(rows, chunk_size=max(1, len(rows)))
     except ImportStopped as stopped:
         if isinstance(stopped.__cause__, StorageUnavailable):
             raise stopped.__cause__ from None
         raise
-    return 200, {
-        "data": {
-            "imported": report.imported,
-            "first_number": report.first_number,
-            "last_number": report.last_number,
-            "rejected": [{"line": lines[r.index], "error": r.error} for r in report.rejected],
-        }
-    }
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+    return 200, {"data": lines.report(done)}
 
 
 ROUTES: dict[str, dict[str, Handler]] = {

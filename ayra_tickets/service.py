@@ -33,7 +33,7 @@ from .domain.errors import (
     ValidationError,
     VersionMismatch,
 )
-from .domain.ids import random_token
+from .domain.ids import number_in_label, random_token
 from .domain.imports import ImportRow, read_row
 from .domain.lifecycle import Status, path_from_new
 from .domain.metrics import INTERVALS, Metrics
@@ -200,11 +200,15 @@ class Tickets:
         return view
 
     def _load(self, ticket_id: object) -> Ticket:
-        ticket = (
-            self._core.tickets.get(ticket_id)
-            if isinstance(ticket_id, str) and ticket_id.startswith("ticket_")
-            else None
-        )
+        """The ticket an id names: its id (``ticket_...``) or its number as the API writes
+        it (``TICK-36``, what a list shows first)."""
+        number = number_in_label(ticket_id)
+        if number is not None:
+            ticket = self._core.tickets.get_number(number)
+        elif isinstance(ticket_id, str) and ticket_id.startswith("ticket_"):
+            ticket = self._core.tickets.get(ticket_id)
+        else:
+            ticket = None
         if ticket is None:
             raise TicketNotFound()
         return ticket
@@ -256,7 +260,7 @@ class Tickets:
         return made
 
     def get(self, ticket_id: str) -> Ticket:
-        """One ticket by id."""
+        """One ticket by its id (``ticket_...``) or its number (``TICK-36``)."""
         core = self._core
         with core.transaction():
             now = core.now()
@@ -497,7 +501,8 @@ class Tickets:
             after = found[-1].number
 
     def events(self, ticket_id: str) -> builtins.list[Event]:
-        """The ticket's history, oldest first."""
+        """The ticket's history, oldest first (the ticket by id or ``TICK-N``, as for
+        :meth:`get`)."""
         core = self._core
         with core.transaction():
             return core.tickets.events(self._load(ticket_id).number)

@@ -124,6 +124,14 @@ def _events(engine: Engine, call: Call) -> tuple[int, Any]:
     return 200, {"data": [e.to_dict() for e in events], "meta": {"total": len(events)}}
 
 
+def _path_id(raw: str | None) -> str:
+    """The ticket id in a path. The remote API's ids are ``ticket_...`` and a ticket's
+    number there is a 404: the Python API takes ``TICK-36`` too, the wire does not, so
+    that code tested here does not pass here and fail against the API."""
+    ticket_id = unquote(raw or "")
+    return ticket_id if ticket_id.startswith("ticket_") else ""
+
+
 def etag(version: int) -> str:
     """A ticket's entity tag: its version, quoted (``"v3"``)."""
     return f'"v{version}"'
@@ -307,7 +315,7 @@ def dispatch(
             payload = parse_body(json, body)
             if payload is not NO_BODY:
                 _json_content(lowered)
-            ticket_id = unquote(match.groupdict().get("id") or "")
+            ticket_id = _path_id(match.groupdict().get("id"))
             status, answer = handler(engine, Call(ticket_id, payload, query, lowered))
             response_headers = {"Content-Type": "application/json"}
             data = answer.get("data")

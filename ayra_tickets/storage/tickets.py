@@ -561,6 +561,11 @@ class TicketStore:
         row = self._conn.execute(_SELECT + " WHERE t.id = ?", (ticket_id,)).fetchone()
         return None if row is None else ticket_from_row(row)
 
+    def get_number(self, number: int) -> Ticket | None:
+        """The ticket with this number (the table's primary key: one indexed look-up)."""
+        row = self._conn.execute(_SELECT + " WHERE t.number = ?", (number,)).fetchone()
+        return None if row is None else ticket_from_row(row)
+
     def events(self, number: int) -> list[Event]:
         """The history of the ticket with this number, oldest first."""
         rows = self._conn.execute(

@@ -9,17 +9,20 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
-from ayra_tickets import Engine, ManualClock, Status, cli
+from ayra_tickets import Engine, ManualClock, Status, cli, demo
 from ayra_tickets.cli import main
 from tests.conftest import START
 
 DEMO_START = "2025-01-15T08:00:00Z"
+DEMO_NOW = datetime(2025, 1, 16, 7, 0, tzinfo=UTC)
+"""The real clock of the demo tests: the morning after the day from DEMO_START."""
 
 
 class Cli:
@@ -57,6 +60,14 @@ class Cli:
 @pytest.fixture
 def run(tmp_path: Path) -> Cli:
     return Cli(tmp_path / "tickets.db")
+
+
+@pytest.fixture(autouse=True)
+def real_clock(monkeypatch: pytest.MonkeyPatch) -> ManualClock:
+    """The demo's real clock: its days end before this now (no test reads the wall's)."""
+    clock = ManualClock(DEMO_NOW)
+    monkeypatch.setattr(demo, "REAL_CLOCK", clock)
+    return clock
 
 
 @pytest.fixture
@@ -565,8 +576,12 @@ def _counts(line: str) -> dict[str, int]:
     return {name: int(n) for name, n in re.findall(r"(\w+) (\d+)", line)}
 
 
-def test_the_demo_runs_twice_and_numbers_continue_without_gaps(run: Cli, stored: Engine) -> None:
-    first, second = _demo(run), _demo(run)
+def test_the_demo_runs_twice_and_numbers_continue_without_gaps(
+    run: Cli, stored: Engine, real_clock: ManualClock
+) -> None:
+    first = _demo(run)
+    real_clock.advance(timedelta(days=1))
+    second = _demo(run)
     count_1, low_1, high_1 = _headline(first)
     count_2, low_2, high_2 = _headline(second)
     assert (low_1, high_1) == (1, count_1)

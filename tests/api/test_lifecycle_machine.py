@@ -47,7 +47,9 @@ LABELS = {1: "Critical", 2: "High", 3: "Normal", 4: "Low"}
 CLOSE_DETAILS = ("resolution_note", "customer_satisfaction", "resolution_time", "root_cause")
 VIA_WIRE = st.sampled_from([False, False, True])
 """Most calls go through the Python API, a third through ``engine.request``."""
-UNKNOWN_IDS = ("ticket_000000000000nope", "ticket_", "nope", "TICK-1")
+UNKNOWN_IDS = ("ticket_000000000000nope", "ticket_", "nope", "TICK-0", "tick-1", "TICK-99999")
+WIRE_UNKNOWN_IDS = ("TICK-1",)
+"""A ticket's number is an id in Python and the CLI, not in a path: the remote API's 404."""
 
 
 # -- the model --------------------------------------------------------------------------
@@ -496,7 +498,8 @@ class TicketLifecycle(RuleBasedStateMachine):
             target = "" if kind == "create" else ticket
             self.expect_rejection(kind, target, body, via_wire, Rejected(400, code, param=param))
         elif kind == "unknown":
-            unknown = data.draw(st.sampled_from(UNKNOWN_IDS), label="unknown id")
+            unknowns = UNKNOWN_IDS + (WIRE_UNKNOWN_IDS if via_wire else ())
+            unknown = data.draw(st.sampled_from(unknowns), label="unknown id")
             op = data.draw(st.sampled_from(["update", "close", "get", "events"]), label="op")
             body = data.draw(s.update_bodies, label="body") if op == "update" else {}
             self.expect_rejection(op, unknown, body, via_wire, Rejected(404, "ticket_not_found"))

@@ -274,7 +274,11 @@ def test_the_control_plane_resets_makes_keys_moves_the_clock_and_seeds(
     seeded = call(control_server, "POST", "/_local/seed", data=lines.encode())
     assert seeded.status_code == 200
     report = seeded.json()["data"]
-    assert (report["imported"], report["first_number"], report["last_number"]) == (2, 1, 2)
+    assert (report["imported"], report["first_number"], report["last_number"]) == (
+        2,
+        "TICK-1",
+        "TICK-2",
+    )
     assert [(r["line"], r["error"]["param"]) for r in report["rejected"]] == [(2, "description")]
     assert engine.tickets.get(TICKET_ID).subject == "Seeded"
 
