@@ -32,6 +32,13 @@ LABEL_MAX = 100  # category, root_cause
 TAG_MAX = 64
 TAGS_MAX = 50
 OBJECT_MAX_BYTES = 16_384  # custom_fields, metadata (as JSON)
+OBJECT_MAX_DEPTH = 20
+"""custom_fields and metadata nest at most this deep (the object itself is level 1):
+deeper JSON would exhaust the recursion of the JSON reader and writer."""
+RESOLUTION_TIME_MAX = 10_000_000
+"""Minutes (19 years): more than any ticket is worked, and far inside SQLite's integers."""
+TAGS_FILTER_MAX = 3_300
+"""A list's ``tags`` filter, as text: 50 tags of 64 characters and their commas fit."""
 SEARCH_MAX = 500
 PER_PAGE_MAX = 100
 PAGE_MAX = 10_000_000
@@ -118,9 +125,33 @@ def _tags(value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(_tag(tag) for tag in value))
 
 
+def json_depth(value: Any, limit: int) -> int:
+    """How deep ``value`` nests (a scalar is 0, ``{}`` and ``[]`` are 1), counted without
+    recursion and only up to ``limit + 1``: a value of any depth is measured safely."""
+    deepest = 0
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, Mapping):
+            children: Iterable[Any] = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            break
+        pending.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def _json_object(value: Any, param: str) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise ParameterInvalid(f"{param} must be an object", param=param)
+    if json_depth(value, OBJECT_MAX_DEPTH) > OBJECT_MAX_DEPTH:
+        raise ParameterInvalid(
+            f"{param} nests more than {OBJECT_MAX_DEPTH} levels deep", param=param
+        )
     try:
         encoded = json.dumps(value, allow_nan=False, ensure_ascii=False)
         size = len(encoded.encode("utf-8"))
@@ -233,7 +264,9 @@ def validate_update(fields: Mapping[str, Any]) -> dict[str, Any]:
 _CLOSE_RULES: dict[str, Callable[[Any], Any]] = {
     "resolution_note": lambda v: _text(v, "resolution_note", RESOLUTION_NOTE_MAX),
     "customer_satisfaction": lambda v: _integer(v, "customer_satisfaction", 1, 10, text_ok=False),
-    "resolution_time": lambda v: _integer(v, "resolution_time", 0, None, text_ok=False),
+    "resolution_time": lambda v: _integer(
+        v, "resolution_time", 0, RESOLUTION_TIME_MAX, text_ok=False
+    ),
     "root_cause": lambda v: _label(v, "root_cause"),
 }
 CLOSE_PARAMS = tuple(_CLOSE_RULES)
@@ -312,6 +345,15 @@ def _choice(value: Any, param: str, choices: Iterable[str]) -> str:
     return value
 
 
+def _tags_filter(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > TAGS_FILTER_MAX:
+        raise ParameterTooLong(
+            f"tags is {len(value)} characters; at most {TAGS_FILTER_MAX} are allowed",
+            param="tags",
+        )
+    return value
+
+
 def _search(value: Any) -> str:
     return _text(value, "search", SEARCH_MAX, single_line=True)
 
@@ -331,7 +373,7 @@ _LIST_RULES: dict[str, Callable[[Any], Any]] = {
     "due_after": lambda v: parse_time(v, "due_after"),
     "due_before": lambda v: parse_time(v, "due_before"),
     "sla_breach": lambda v: _boolean(v, "sla_breach"),
-    "tags": lambda v: tuple(dict.fromkeys(_tag(t) for t in _many(v, "tags"))),
+    "tags": lambda v: tuple(dict.fromkeys(_tag(t) for t in _many(_tags_filter(v), "tags"))),
     "search": _search,
     "sort_by": lambda v: _choice(v, "sort_by", SORT_FIELDS),
     "sort_order": lambda v: _choice(v, "sort_order", ("asc", "desc")),
@@ -353,12 +395,22 @@ def validate_list(params: Mapping[str, Any]) -> ListQuery:
     if query.cursor is not None:
         if "page" in clean:
             raise ParameterInvalid("page and cursor cannot be used together", param="page")
+        if not _key_fits(query.cursor.key, query.sort_by):
+            raise ParameterInvalid("cursor is not a cursor this API gave out", param="cursor")
         if query.cursor.fingerprint != query.fingerprint():
             raise ParameterInvalid(
                 "cursor was made for other filters or another order; send the same ones",
                 param="cursor",
             )
     return query
+
+
+def _key_fits(key: object, sort_by: str) -> bool:
+    """Whether a cursor's sort value is of the kind ``sort_by`` gives (a forged one may
+    not be): a priority is a number, a time is text, and only a due date may be none."""
+    if sort_by == "priority":
+        return isinstance(key, int)
+    return isinstance(key, str) or (key is None and sort_by == "due_date")
 
 
 FILTER_PARAMS = tuple(
