@@ -15,12 +15,10 @@ from dateutil.parser import isoparse
 from .errors import ParameterInvalid
 
 EARLIEST_YEAR = 1970
-"""No ticket predates Unix time; the events' Unix seconds are never negative."""
+"""No ticket predates Unix time. (The OpenAPI document states both years as a pattern.)"""
 LATEST_YEAR = 9998
 """A year short of ``datetime``'s last: converting to UTC (a day at most) and the
 buckets of a metrics window (a week past its end) stay inside it."""
-YEAR_PATTERN = "^(19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9])-"
-"""The document's pattern for a date-time of those years, kept beside them."""
 
 
 def utc_seconds(value: datetime) -> datetime:

@@ -31,14 +31,15 @@ REFERENCE_MAX = 255  # contact_id, conversation_id, assigned_to
 LABEL_MAX = 100  # category, root_cause
 TAG_MAX = 64
 TAGS_MAX = 50
-OBJECT_MAX_BYTES = 16_384  # custom_fields, metadata (as JSON)
+OBJECT_MAX_BYTES = 16_384  # custom_fields, metadata (as compact UTF-8 JSON)
 OBJECT_MAX_DEPTH = 20
 """custom_fields and metadata nest at most this deep (the object itself is level 1):
 deeper JSON would exhaust the recursion of the JSON reader and writer."""
 RESOLUTION_TIME_MAX = 10_000_000
 """Minutes (19 years): more than any ticket is worked, and far inside SQLite's integers."""
-TAGS_FILTER_MAX = 3_300
-"""A list's ``tags`` filter, as text: 50 tags of 64 characters and their commas fit."""
+TAGS_FILTER_MAX = TAGS_MAX * (TAG_MAX + 1) - 1
+"""A list's ``tags`` filter as text (3,249): at most 50 tags of 64 characters, with their
+commas. A ticket carries at most 50 tags, so a filter naming more could match nothing."""
 SEARCH_MAX = 500
 PER_PAGE_MAX = 100
 PAGE_MAX = 10_000_000
@@ -153,7 +154,7 @@ def _json_object(value: Any, param: str) -> dict[str, Any]:
             f"{param} nests more than {OBJECT_MAX_DEPTH} levels deep", param=param
         )
     try:
-        encoded = json.dumps(value, allow_nan=False, ensure_ascii=False)
+        encoded = json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
         size = len(encoded.encode("utf-8"))
     except (TypeError, ValueError, UnicodeEncodeError, RecursionError):
         raise ParameterInvalid(
@@ -345,13 +346,17 @@ def _choice(value: Any, param: str, choices: Iterable[str]) -> str:
     return value
 
 
-def _tags_filter(value: Any) -> Any:
+def _tags_filter(value: Any) -> tuple[str, ...]:
+    """The tags a ticket must all carry: at most 50, as many as a ticket may have."""
     if isinstance(value, str) and len(value) > TAGS_FILTER_MAX:
         raise ParameterTooLong(
             f"tags is {len(value)} characters; at most {TAGS_FILTER_MAX} are allowed",
             param="tags",
         )
-    return value
+    items = _many(value, "tags")
+    if len(items) > TAGS_MAX:
+        raise ParameterInvalid(f"at most {TAGS_MAX} tags are allowed", param="tags")
+    return tuple(dict.fromkeys(_tag(tag) for tag in items))
 
 
 def _search(value: Any) -> str:
@@ -373,7 +378,7 @@ _LIST_RULES: dict[str, Callable[[Any], Any]] = {
     "due_after": lambda v: parse_time(v, "due_after"),
     "due_before": lambda v: parse_time(v, "due_before"),
     "sla_breach": lambda v: _boolean(v, "sla_breach"),
-    "tags": lambda v: tuple(dict.fromkeys(_tag(t) for t in _many(_tags_filter(v), "tags"))),
+    "tags": lambda v: _tags_filter(v),
     "search": _search,
     "sort_by": lambda v: _choice(v, "sort_by", SORT_FIELDS),
     "sort_order": lambda v: _choice(v, "sort_order", ("asc", "desc")),
