@@ -64,7 +64,7 @@ def decode(text: Any) -> Cursor:
         and 0 < number <= SQLITE_INTEGER_MAX
         and isinstance(digest, str)
         and (key is None or isinstance(key, str) or _integer(key))
-        and not (_integer(key) and abs(key) > SQLITE_INTEGER_MAX)  # type: ignore[arg-type]
+        and not (isinstance(key, int) and abs(key) > SQLITE_INTEGER_MAX)
     )
     if not valid:
         raise invalid

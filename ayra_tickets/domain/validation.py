@@ -126,7 +126,7 @@ def _tags(value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(_tag(tag) for tag in value))
 
 
-def json_depth(value: Any, limit: int) -> int:
+def _json_depth(value: Any, limit: int) -> int:
     """How deep ``value`` nests (a scalar is 0, ``{}`` and ``[]`` are 1), counted without
     recursion and only up to ``limit + 1``: a value of any depth is measured safely."""
     deepest = 0
@@ -149,7 +149,7 @@ def json_depth(value: Any, limit: int) -> int:
 def _json_object(value: Any, param: str) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise ParameterInvalid(f"{param} must be an object", param=param)
-    if json_depth(value, OBJECT_MAX_DEPTH) > OBJECT_MAX_DEPTH:
+    if _json_depth(value, OBJECT_MAX_DEPTH) > OBJECT_MAX_DEPTH:
         raise ParameterInvalid(
             f"{param} nests more than {OBJECT_MAX_DEPTH} levels deep", param=param
         )
@@ -378,7 +378,7 @@ _LIST_RULES: dict[str, Callable[[Any], Any]] = {
     "due_after": lambda v: parse_time(v, "due_after"),
     "due_before": lambda v: parse_time(v, "due_before"),
     "sla_breach": lambda v: _boolean(v, "sla_breach"),
-    "tags": lambda v: _tags_filter(v),
+    "tags": _tags_filter,
     "search": _search,
     "sort_by": lambda v: _choice(v, "sort_by", SORT_FIELDS),
     "sort_order": lambda v: _choice(v, "sort_order", ("asc", "desc")),
