@@ -127,40 +127,44 @@ def _tags(value: Any) -> tuple[str, ...]:
 
 
 def _json_depth(value: Any, limit: int) -> int:
-    """How deep ``value`` nests (a scalar is 0, ``{}`` and ``[]`` are 1), counted without
-    recursion and only up to ``limit + 1``: a value of any depth is measured safely."""
-    deepest = 0
-    pending = [(value, 1)]
-    while pending:
-        item, depth = pending.pop()
-        if isinstance(item, Mapping):
-            children: Iterable[Any] = item.values()
-        elif isinstance(item, list | tuple):
-            children = item
-        else:
-            continue
-        deepest = max(deepest, depth)
-        if deepest > limit:
+    """How deep ``value`` nests (a scalar is 0, ``{}`` and ``[]`` are 1), level by level
+    without recursion, and only up to ``limit + 1``: any depth is measured safely."""
+    depth = 0
+    level = [value]
+    while depth <= limit:
+        containers = [item for item in level if isinstance(item, dict | list | tuple)]
+        if not containers:
             break
-        pending.extend((child, depth + 1) for child in children)
-    return deepest
+        depth += 1
+        level = [
+            child
+            for container in containers
+            for child in (container.values() if isinstance(container, dict) else container)
+        ]
+    return depth
 
 
 def _json_object(value: Any, param: str) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise ParameterInvalid(f"{param} must be an object", param=param)
-    if _json_depth(value, OBJECT_MAX_DEPTH) > OBJECT_MAX_DEPTH:
-        raise ParameterInvalid(
-            f"{param} nests more than {OBJECT_MAX_DEPTH} levels deep", param=param
-        )
+    too_deep = ParameterInvalid(
+        f"{param} nests more than {OBJECT_MAX_DEPTH} levels deep", param=param
+    )
     try:
         encoded = json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
         size = len(encoded.encode("utf-8"))
-    except (TypeError, ValueError, UnicodeEncodeError, RecursionError):
+    except RecursionError:
+        raise too_deep from None
+    except (TypeError, ValueError, UnicodeEncodeError):
         raise ParameterInvalid(
             f"{param} must hold only JSON values (no NaN or Infinity, text in valid Unicode)",
             param=param,
         ) from None
+    # Only an object with more brackets than the levels allowed can nest too deep: most
+    # are let through by this count, and only the others are walked.
+    brackets = encoded.count("{") + encoded.count("[")
+    if brackets > OBJECT_MAX_DEPTH and _json_depth(value, OBJECT_MAX_DEPTH) > OBJECT_MAX_DEPTH:
+        raise too_deep
     if size > OBJECT_MAX_BYTES:
         raise ParameterTooLong(
             f"{param} is {size} bytes as JSON; at most {OBJECT_MAX_BYTES} are allowed",
