@@ -24,10 +24,11 @@ from typing import Any, BinaryIO, TextIO
 import click
 
 from .domain.clock import ManualClock
-from .domain.errors import TicketError
+from .domain.errors import ParameterInvalid, TicketError
 from .domain.lifecycle import Status
 from .domain.ticket import Ticket
-from .domain.times import format_time
+from .domain.times import format_time, in_range
+from .domain.validation import OBJECT_MAX_DEPTH
 from .engine import Engine
 from .lines import JsonLines
 from .service import ImportStopped
@@ -112,12 +113,18 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _json_or_text(raw: str) -> Any:
-    """``42`` -> 42, ``true`` -> True, ``{"a": 1}`` -> a dict; anything else stays text."""
+def _json_or_text(raw: str, param: str) -> Any:
+    """``42`` -> 42, ``true`` -> True, ``{"a": 1}`` -> a dict; anything else stays text.
+    JSON nested too deep to read is refused as the API refuses it (exit 1)."""
     try:
         return json.loads(raw, parse_constant=_reject_constant)
     except ValueError:
         return raw
+    except RecursionError:  # far past the API's depth limit: say so, as the API would
+        _fail(
+            ParameterInvalid(f"{param} nests more than {OBJECT_MAX_DEPTH} levels deep", param=param)
+        )
+        raise click.exceptions.Exit(1) from None
 
 
 def _pairs(
@@ -131,22 +138,36 @@ def _pairs(
         key, sep, raw = item.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", ctx, param)
-        pairs[key] = _json_or_text(raw)
+        pairs[key] = _json_or_text(raw, param.name or "value")
     return pairs
 
 
 def _start_time(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """An ISO 8601 date-time option (UTC without an offset), in the years the API takes."""
     if value is None:
         return None
     try:
-        parsed = datetime.fromisoformat(value)
+        parsed = in_range(datetime.fromisoformat(value), param.name or "time")
     except ValueError:
         raise click.BadParameter(
             f"expected an ISO 8601 date-time such as 2025-01-15T08:00:00Z, got {value!r}",
             ctx,
             param,
         ) from None
+    except TicketError as error:
+        raise click.BadParameter(error.message, ctx, param) from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _clock_start(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """Where a manual clock starts: a date-time no later than the control plane lets the
+    clock go (later instants leave no room for SLA deadlines)."""
+    from .local import LATEST
+
+    start = _start_time(ctx, param, value)
+    if start is not None and start > LATEST:
+        raise click.BadParameter(f"the clock must start before {LATEST.date()}", ctx, param)
+    return start
 
 
 def _joined(values: tuple[str, ...]) -> str | None:
@@ -760,7 +781,7 @@ def _program() -> str:
 )
 @click.option(
     "--start",
-    callback=_start_time,
+    callback=_clock_start,
     help="With --control: where the clock starts (ISO 8601). Default: now.",
 )
 @click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True)

@@ -22,7 +22,7 @@ import pytest
 
 import ayra_tickets
 from ayra_tickets import Engine, ManualClock, TicketError, local, service, wire
-from ayra_tickets.domain import validation
+from ayra_tickets.domain import times, validation
 from ayra_tickets.domain.errors import ValidationError
 from ayra_tickets.domain.lifecycle import CREATE_STATUSES, PAUSED_STATUSES, TRANSITIONS, Status
 from ayra_tickets.domain.priority import DEFAULT_PRIORITY, Priority
@@ -406,6 +406,9 @@ def limits_in_code() -> dict[str, tuple[int, str]]:
         "one tag": (v.TAG_MAX, "characters"),
         "tags a ticket": (v.TAGS_MAX, "tags"),
         "custom_fields, metadata": (v.OBJECT_MAX_BYTES, "bytes"),
+        "how deep custom fields and metadata nest": (v.OBJECT_MAX_DEPTH, "levels"),
+        "resolution_time": (v.RESOLUTION_TIME_MAX, "minutes"),
+        "the tags filter of a list or metrics": (v.TAGS_FILTER_MAX, "characters"),
         "search": (v.SEARCH_MAX, "characters"),
         "per_page": (v.PER_PAGE_MAX, "tickets"),
         "page": (v.PAGE_MAX, ""),
@@ -420,6 +423,13 @@ def limits_in_code() -> dict[str, tuple[int, str]]:
         "SLA policy name": (100, "characters"),
         "agent display name": (200, "characters"),
         "chosen key secret": (200, "characters"),
+        "earliest year of a date-time (a due date, a date filter, a metrics window)": (
+            times.EARLIEST_YEAR,
+            "",
+        ),
+        "latest year of a date-time": (times.LATEST_YEAR, ""),
+        "cursor": (512, "characters"),
+        "a seed to the control plane": (local.SEED_MAX_BYTES, "bytes"),
     }
 
 
@@ -432,7 +442,7 @@ def test_every_limit_in_the_contract_is_the_one_the_code_enforces() -> None:
     bounds = {name for name in vars(validation) if name.endswith(("_MAX", "_MAX_BYTES"))}
     used = {"SUBJECT_MAX", "DESCRIPTION_MAX", "INTERNAL_NOTE_MAX", "RESOLUTION_NOTE_MAX"}
     used |= {"REFERENCE_MAX", "LABEL_MAX", "TAG_MAX", "TAGS_MAX", "OBJECT_MAX_BYTES"}
-    used |= {"SEARCH_MAX", "PER_PAGE_MAX", "PAGE_MAX"}
+    used |= {"SEARCH_MAX", "PER_PAGE_MAX", "PAGE_MAX", "RESOLUTION_TIME_MAX", "TAGS_FILTER_MAX"}
     assert bounds == used, "a bound of validation.py that the contract's limits do not name"
 
 

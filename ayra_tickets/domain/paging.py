@@ -17,6 +17,9 @@ import attrs
 from .errors import ParameterInvalid
 from .times import format_time
 
+SQLITE_INTEGER_MAX = 2**63 - 1
+"""The largest integer SQLite holds: a cursor's numbers beyond it are forged."""
+
 
 @attrs.frozen
 class Cursor:
@@ -52,16 +55,21 @@ def decode(text: Any) -> Cursor:
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         version, key, number, digest = json.loads(raw)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         raise invalid from None
     valid = (
         version == 1
-        and isinstance(number, int)
-        and not isinstance(number, bool)
+        and _integer(version)
+        and _integer(number)
+        and 0 < number <= SQLITE_INTEGER_MAX
         and isinstance(digest, str)
-        and (key is None or isinstance(key, str | int))
-        and not isinstance(key, bool)
+        and (key is None or isinstance(key, str) or _integer(key))
+        and not (isinstance(key, int) and abs(key) > SQLITE_INTEGER_MAX)
     )
     if not valid:
         raise invalid
     return Cursor(key, number, digest)
+
+
+def _integer(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -1,4 +1,9 @@
-"""Timestamps on the wire: parsing ISO 8601 input, writing RFC 3339 UTC with a ``Z``."""
+"""Timestamps on the wire: parsing ISO 8601 input, writing RFC 3339 UTC with a ``Z``.
+
+A caller's date-time is taken in the years :data:`EARLIEST_YEAR` to :data:`LATEST_YEAR`
+(as written, before conversion to UTC): every computation on it (a week's buckets, an
+offset, a day's start) then stays inside what ``datetime`` and SQLite can hold.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,12 @@ from functools import lru_cache
 from dateutil.parser import isoparse
 
 from .errors import ParameterInvalid
+
+EARLIEST_YEAR = 1970
+"""No ticket predates Unix time. (The OpenAPI document states both years as a pattern.)"""
+LATEST_YEAR = 9998
+"""A year short of ``datetime``'s last: converting to UTC (a day at most) and the
+buckets of a metrics window (a week past its end) stay inside it."""
 
 
 def utc_seconds(value: datetime) -> datetime:
@@ -44,7 +55,7 @@ def parse_time(value: object, param: str) -> datetime:
     needs a time of day, and midnight UTC is rarely what was meant.
     """
     if isinstance(value, datetime):
-        return utc_seconds(value)
+        return utc_seconds(in_range(value, param))
     example = "an ISO 8601 date-time such as 2025-01-16T17:00:00Z"
     if not isinstance(value, str):
         raise ParameterInvalid(f"{param} must be {example}", param=param)
@@ -55,7 +66,16 @@ def parse_time(value: object, param: str) -> datetime:
         parsed = isoparse(text.replace(" ", "T", 1))
     except (ValueError, OverflowError):
         raise ParameterInvalid(f"{param} must be {example}; got {value!r}", param=param) from None
-    try:
-        return utc_seconds(parsed)
-    except (ValueError, OverflowError):
-        raise ParameterInvalid(f"{param} is out of range: {value!r}", param=param) from None
+    return utc_seconds(in_range(parsed, param))
+
+
+def in_range(value: datetime, param: str) -> datetime:
+    """The date-time, if its year (as written) is one this engine takes; else a 400
+    naming ``param``."""
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ParameterInvalid(
+            f"{param} must be in the years {EARLIEST_YEAR} to {LATEST_YEAR};"
+            f" got {value.isoformat()}",
+            param=param,
+        )
+    return value

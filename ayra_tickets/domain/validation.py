@@ -31,7 +31,15 @@ REFERENCE_MAX = 255  # contact_id, conversation_id, assigned_to
 LABEL_MAX = 100  # category, root_cause
 TAG_MAX = 64
 TAGS_MAX = 50
-OBJECT_MAX_BYTES = 16_384  # custom_fields, metadata (as JSON)
+OBJECT_MAX_BYTES = 16_384  # custom_fields, metadata (as compact UTF-8 JSON)
+OBJECT_MAX_DEPTH = 20
+"""custom_fields and metadata nest at most this deep (the object itself is level 1):
+deeper JSON would exhaust the recursion of the JSON reader and writer."""
+RESOLUTION_TIME_MAX = 10_000_000
+"""Minutes (19 years): more than any ticket is worked, and far inside SQLite's integers."""
+TAGS_FILTER_MAX = TAGS_MAX * (TAG_MAX + 1) - 1
+"""A list's ``tags`` filter as text (3,249): at most 50 tags of 64 characters, with their
+commas. A ticket carries at most 50 tags, so a filter naming more could match nothing."""
 SEARCH_MAX = 500
 PER_PAGE_MAX = 100
 PAGE_MAX = 10_000_000
@@ -118,17 +126,45 @@ def _tags(value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(_tag(tag) for tag in value))
 
 
+def _json_depth(value: Any, limit: int) -> int:
+    """How deep ``value`` nests (a scalar is 0, ``{}`` and ``[]`` are 1), level by level
+    without recursion, and only up to ``limit + 1``: any depth is measured safely."""
+    depth = 0
+    level = [value]
+    while depth <= limit:
+        containers = [item for item in level if isinstance(item, dict | list | tuple)]
+        if not containers:
+            break
+        depth += 1
+        level = [
+            child
+            for container in containers
+            for child in (container.values() if isinstance(container, dict) else container)
+        ]
+    return depth
+
+
 def _json_object(value: Any, param: str) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise ParameterInvalid(f"{param} must be an object", param=param)
+    too_deep = ParameterInvalid(
+        f"{param} nests more than {OBJECT_MAX_DEPTH} levels deep", param=param
+    )
     try:
-        encoded = json.dumps(value, allow_nan=False, ensure_ascii=False)
+        encoded = json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
         size = len(encoded.encode("utf-8"))
-    except (TypeError, ValueError, UnicodeEncodeError, RecursionError):
+    except RecursionError:
+        raise too_deep from None
+    except (TypeError, ValueError, UnicodeEncodeError):
         raise ParameterInvalid(
             f"{param} must hold only JSON values (no NaN or Infinity, text in valid Unicode)",
             param=param,
         ) from None
+    # Only an object with more brackets than the levels allowed can nest too deep: most
+    # are let through by this count, and only the others are walked.
+    brackets = encoded.count("{") + encoded.count("[")
+    if brackets > OBJECT_MAX_DEPTH and _json_depth(value, OBJECT_MAX_DEPTH) > OBJECT_MAX_DEPTH:
+        raise too_deep
     if size > OBJECT_MAX_BYTES:
         raise ParameterTooLong(
             f"{param} is {size} bytes as JSON; at most {OBJECT_MAX_BYTES} are allowed",
@@ -233,7 +269,9 @@ def validate_update(fields: Mapping[str, Any]) -> dict[str, Any]:
 _CLOSE_RULES: dict[str, Callable[[Any], Any]] = {
     "resolution_note": lambda v: _text(v, "resolution_note", RESOLUTION_NOTE_MAX),
     "customer_satisfaction": lambda v: _integer(v, "customer_satisfaction", 1, 10, text_ok=False),
-    "resolution_time": lambda v: _integer(v, "resolution_time", 0, None, text_ok=False),
+    "resolution_time": lambda v: _integer(
+        v, "resolution_time", 0, RESOLUTION_TIME_MAX, text_ok=False
+    ),
     "root_cause": lambda v: _label(v, "root_cause"),
 }
 CLOSE_PARAMS = tuple(_CLOSE_RULES)
@@ -312,6 +350,19 @@ def _choice(value: Any, param: str, choices: Iterable[str]) -> str:
     return value
 
 
+def _tags_filter(value: Any) -> tuple[str, ...]:
+    """The tags a ticket must all carry: at most 50, as many as a ticket may have."""
+    if isinstance(value, str) and len(value) > TAGS_FILTER_MAX:
+        raise ParameterTooLong(
+            f"tags is {len(value)} characters; at most {TAGS_FILTER_MAX} are allowed",
+            param="tags",
+        )
+    items = _many(value, "tags")
+    if len(items) > TAGS_MAX:
+        raise ParameterInvalid(f"at most {TAGS_MAX} tags are allowed", param="tags")
+    return tuple(dict.fromkeys(_tag(tag) for tag in items))
+
+
 def _search(value: Any) -> str:
     return _text(value, "search", SEARCH_MAX, single_line=True)
 
@@ -331,7 +382,7 @@ _LIST_RULES: dict[str, Callable[[Any], Any]] = {
     "due_after": lambda v: parse_time(v, "due_after"),
     "due_before": lambda v: parse_time(v, "due_before"),
     "sla_breach": lambda v: _boolean(v, "sla_breach"),
-    "tags": lambda v: tuple(dict.fromkeys(_tag(t) for t in _many(v, "tags"))),
+    "tags": _tags_filter,
     "search": _search,
     "sort_by": lambda v: _choice(v, "sort_by", SORT_FIELDS),
     "sort_order": lambda v: _choice(v, "sort_order", ("asc", "desc")),
@@ -353,12 +404,22 @@ def validate_list(params: Mapping[str, Any]) -> ListQuery:
     if query.cursor is not None:
         if "page" in clean:
             raise ParameterInvalid("page and cursor cannot be used together", param="page")
+        if not _key_fits(query.cursor.key, query.sort_by):
+            raise ParameterInvalid("cursor is not a cursor this API gave out", param="cursor")
         if query.cursor.fingerprint != query.fingerprint():
             raise ParameterInvalid(
                 "cursor was made for other filters or another order; send the same ones",
                 param="cursor",
             )
     return query
+
+
+def _key_fits(key: object, sort_by: str) -> bool:
+    """Whether a cursor's sort value is of the kind ``sort_by`` gives (a forged one may
+    not be): a priority is a number, a time is text, and only a due date may be none."""
+    if sort_by == "priority":
+        return isinstance(key, int)
+    return isinstance(key, str) or (key is None and sort_by == "due_date")
 
 
 FILTER_PARAMS = tuple(
