@@ -27,6 +27,7 @@ from ayra_tickets import (
 )
 from ayra_tickets.cli import main
 from ayra_tickets.server import LocalServer
+from tests import openapi_check
 from tests.conftest import START
 
 
@@ -65,6 +66,7 @@ def test_p3_writes_to_a_file_taken_from_under_the_engine_are_refused(
         assert answer.status == 503
         assert answer.json["error"]["code"] == "database_unavailable"
         assert "Request-Id" in answer.headers
+        openapi_check.check("POST", "/v1/tickets", answer)  # as the document says
         assert engine.tickets.get(ticket.id).status == "new"  # reads still answer
     if path.exists():  # replaced: the new file has only its own ticket
         with Engine.open(path) as engine:
@@ -167,6 +169,7 @@ def test_p3_a_full_disk_refuses_the_call_whole_and_the_engine_goes_on(tmp_path: 
         )  # fmt: skip
         assert answer.status == 507
         assert answer.json["error"]["code"] == "storage_full"
+        openapi_check.check("POST", "/v1/tickets", answer)
         assert engine.db.execute("SELECT COUNT(*) FROM ticket_events").fetchone() == before
         assert not engine.db.conn.in_transaction
         engine.db.execute("PRAGMA max_page_count = 1073741823")
