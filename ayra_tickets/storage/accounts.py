@@ -1,9 +1,23 @@
-"""The agent directory and the API keys (stored only as hashes)."""
+"""The agent directory and the API keys, stored only as salted, stretched digests.
+
+A key's stored digest is ``scrypt(SHA-256(secret) as hex, salt, n=2**13, r=8, p=1)``
+(32 bytes, hex) with the file's own random salt (``settings``, ``api_key_salt``): the
+file, even with its key listing, gives a chosen secret back only at a few dozen guesses a
+second per core and 8 MiB each, and two files holding the same secret hold different
+digests. Hashing SHA-256 first lets the upgrade stretch the plain SHA-256 digests that
+earlier releases stored (migration 14) without knowing the secrets. The digest is
+deterministic, so a key is still found by one indexed query; an in-process cache spares
+a secret presented again the stretching (the query still runs, so a revoked key stops at
+once).
+"""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import re
+import secrets
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -15,16 +29,46 @@ from ..domain.times import format_time
 
 SCOPES = ("tickets:read", "tickets:write")
 
+SALT_SETTING = "api_key_salt"
+"""The ``settings`` row holding the file's salt (32 hex digits), made by migration 14."""
+KDF_N, KDF_R, KDF_P = 2**13, 8, 1
+"""scrypt's cost: 128 * n * r bytes (8 MiB) and about 17 ms of one core per digest."""
+DIGEST_CACHE = 256
+"""How many presented secrets' digests a key store keeps (least recently used dropped)."""
 
-def hash_secret(secret: str) -> str:
-    # Made secrets are 32 random base62 characters: a fast hash is enough, no stretching
-    # needed. (A chosen secret is a test's fixed key, not a password to protect.)
+MADE_PREFIX = "sk_test_"
+MADE_LENGTH = 32
+"""A made secret: ``sk_test_`` and 32 random base62 characters (190 bits)."""
+SHOWN_OF_MADE = 4
+"""How many of a made secret's random characters its listed prefix shows (24 bits)."""
+
+POSSIBLE_SECRET = re.compile(r"[A-Za-z0-9_]{8,200}")
+"""What any key's secret looks like, chosen ones from earlier releases (8 characters and
+up) included: anything else is refused before any hashing."""
+
+
+def legacy_hash(secret: str) -> str:
+    """The plain SHA-256 (hex) that releases before migration 14 stored."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def stretch(legacy: str, salt: str) -> str:
+    """The stored digest of the secret whose :func:`legacy_hash` is ``legacy``."""
+    return hashlib.scrypt(
+        legacy.encode("ascii"), salt=bytes.fromhex(salt), n=KDF_N, r=KDF_R, p=KDF_P, dklen=32
+    ).hex()
+
+
+def new_salt() -> str:
+    return secrets.token_hex(16)
 
 
 @attrs.frozen
 class ApiKey:
-    """A stored key, without its secret."""
+    """A stored key, without its secret. ``prefix`` is what a listing shows to tell keys
+    apart: a made key's ``sk_test_`` and first 4 random characters, or for a chosen
+    secret (and any key from before migration 14) the key's id, nothing derived from the
+    secret."""
 
     id: str
     name: str | None
@@ -55,36 +99,74 @@ class AgentStore:
 class KeyStore:
     def __init__(self, db: Database) -> None:
         self._conn = db.conn
+        self._salt: str | None = None  # the file's; it never changes once made
+        self._digest = functools.lru_cache(maxsize=DIGEST_CACHE)(self._stretch)
+
+    def _file_salt(self, *, make: bool = False) -> str | None:
+        """The file's salt (``make``: made if missing, which only a hand edit causes)."""
+        if self._salt is None:
+            if make:
+                self._conn.execute(
+                    "INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)",
+                    (SALT_SETTING, new_salt()),
+                )
+            row = self._conn.execute(
+                "SELECT value FROM settings WHERE key = ?", (SALT_SETTING,)
+            ).fetchone()
+            self._salt = None if row is None else row[0]
+        return self._salt
+
+    def _stretch(self, secret: str) -> str:
+        salt = self._file_salt()
+        assert salt is not None  # callers checked
+        return stretch(legacy_hash(secret), salt)
 
     def create(
         self, scopes: Iterable[str], name: str | None, now: datetime, secret: str | None = None
     ) -> tuple[str, ApiKey]:
-        secret = secret or "sk_test_" + random_token(32)
+        key_id = "key_" + random_token(16)
+        if secret is None:
+            secret = MADE_PREFIX + random_token(MADE_LENGTH)
+            prefix = secret[: len(MADE_PREFIX) + SHOWN_OF_MADE]
+        else:
+            prefix = key_id  # a chosen secret may be guessable: show nothing of it
         key = ApiKey(
-            id="key_" + random_token(16),
+            id=key_id,
             name=name,
-            prefix=secret[: min(12, len(secret) // 2)],  # never more than half of it
+            prefix=prefix,
             scopes=tuple(scopes),
             created_at=format_time(now),
         )
+        self._file_salt(make=True)
         self._conn.execute(
             "INSERT INTO api_keys (id, name, prefix, secret_hash, scopes, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (key.id, key.name, key.prefix, hash_secret(secret), " ".join(key.scopes),
+            (key.id, key.name, key.prefix, self._digest(secret), " ".join(key.scopes),
              key.created_at),
         )  # fmt: skip
         return secret, key
 
+    def _lookup_digest(self, secret: str) -> str | None:
+        """The digest to look a presented secret up by (``None``: no key can have it)."""
+        if not POSSIBLE_SECRET.fullmatch(secret) or self._file_salt() is None:
+            return None
+        return self._digest(secret)
+
     def exists(self, secret: str) -> bool:
         """Whether some key, live or revoked, has this secret."""
+        digest = self._lookup_digest(secret)
+        if digest is None:
+            return False
         row = self._conn.execute(
-            "SELECT 1 FROM api_keys WHERE secret_hash = ?", (hash_secret(secret),)
+            "SELECT 1 FROM api_keys WHERE secret_hash = ?", (digest,)
         ).fetchone()
         return row is not None
 
     def find(self, secret: str) -> ApiKey | None:
-        """The live key whose secret this is, or ``None``."""
-        digest = hash_secret(secret)
+        """The live key whose secret this is, or ``None``: one indexed query."""
+        digest = self._lookup_digest(secret)
+        if digest is None:
+            return None
         row = self._conn.execute(
             "SELECT id, name, prefix, scopes, created_at, revoked_at, secret_hash"
             " FROM api_keys WHERE secret_hash = ?",
