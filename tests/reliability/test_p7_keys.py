@@ -276,3 +276,18 @@ def test_p7_a_schema_13_file_keeps_its_chosen_key_working_stretched_and_unlisted
         sent = engine.request("POST", "/v1/tickets", headers=headers, json=refund)
         assert sent.status == 201
         assert sent.json["data"]["number"] == "TICK-4"
+
+
+def test_p7_a_reset_forgets_idempotency_keys_and_keeps_the_files_salt(
+    engine: Engine, db_path: str
+) -> None:
+    gone = engine.tickets.create(idempotency_key="seed-1", **BODY)
+    salt = engine.db.execute("SELECT value FROM settings WHERE key = 'api_key_salt'").fetchone()
+    engine.reset()
+    again = engine.tickets.create(idempotency_key="seed-1", **BODY)
+    assert again.id != gone.id  # not the answer of a ticket that no longer exists
+    assert again.number == 1
+    assert (file_salt(engine),) == salt
+    secret = engine.keys.create(secret=CHOSEN[1])
+    with Engine.open(db_path) as other:  # another process's engine reads the same salt
+        assert other.keys.authenticate(secret) is not None
