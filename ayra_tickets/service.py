@@ -51,6 +51,7 @@ from .domain.validation import (
     validate_update,
 )
 from .storage import SCOPES, AgentStore, ApiKey, KeyStore, TicketStore, locking
+from .storage.accounts import make_secret
 from .storage.metrics import MetricsStore
 from .storage.policies import PolicyStore
 from .storage.tickets import SlaView, sort_key
@@ -654,7 +655,7 @@ class Keys:
             raise ParameterInvalid(
                 f"scopes must be a non-empty list of {', '.join(SCOPES)}", param="scopes"
             )
-        chosen = tuple(dict.fromkeys(listed))
+        granted = tuple(dict.fromkeys(listed))
         if name is not None and not isinstance(name, str):
             raise ParameterInvalid("name must be a string", param="name")
         if secret is not None and not (
@@ -664,15 +665,26 @@ class Keys:
                 "secret must be 16 to 200 letters, digits and underscores", param="secret"
             )
         core = self._core
+        chosen_secret = secret is not None
+        secret = secret if secret is not None else make_secret()
+        # Stretched before the write lock is taken: other writers need not wait on it.
+        digest = core.keys.digest(secret)
         with core.transaction(write=True):
-            if secret is not None and core.keys.exists(secret):
+            if chosen_secret and digest is not None and core.keys.exists(digest):
                 raise ParameterInvalid("another key already has this secret", param="secret")
-            made, _ = core.keys.create(chosen, name, core.now(), secret)
-        return made
+            core.keys.create(granted, name, core.now(), secret, chosen=chosen_secret)
+        return secret
 
     def authenticate(self, secret: str) -> ApiKey | None:
-        with self._core.transaction():
-            return self._core.keys.find(secret)
+        """The live key with this secret, or ``None``."""
+        core = self._core
+        # Stretched (the first time this process sees the secret) outside the engine's
+        # lock, so that other calls go on meanwhile; then one indexed query.
+        digest = core.keys.digest(secret)
+        if digest is None:
+            return None
+        with core.transaction():
+            return core.keys.find(digest)
 
     def list(self) -> builtins.list[ApiKey]:
         with self._core.transaction():

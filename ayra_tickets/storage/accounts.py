@@ -63,6 +63,10 @@ def new_salt() -> str:
     return secrets.token_hex(16)
 
 
+def make_secret() -> str:
+    return MADE_PREFIX + random_token(MADE_LENGTH)
+
+
 @attrs.frozen
 class ApiKey:
     """A stored key, without its secret. ``prefix`` is what a listing shows to tell keys
@@ -99,74 +103,72 @@ class AgentStore:
 class KeyStore:
     def __init__(self, db: Database) -> None:
         self._conn = db.conn
-        self._salt: str | None = None  # the file's; it never changes once made
-        self._digest = functools.lru_cache(maxsize=DIGEST_CACHE)(self._stretch)
+        self._salt = self._read_salt()  # the file's: made by migration 14, never changed
+        self._stretched = functools.lru_cache(maxsize=DIGEST_CACHE)(self._stretch)
 
-    def _file_salt(self, *, make: bool = False) -> str | None:
-        """The file's salt (``make``: made if missing, which only a hand edit causes)."""
-        if self._salt is None:
-            if make:
-                self._conn.execute(
-                    "INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)",
-                    (SALT_SETTING, new_salt()),
-                )
-            row = self._conn.execute(
-                "SELECT value FROM settings WHERE key = ?", (SALT_SETTING,)
-            ).fetchone()
-            self._salt = None if row is None else row[0]
-        return self._salt
+    def _read_salt(self) -> str | None:
+        row = self._conn.execute(
+            "SELECT value FROM settings WHERE key = ?", (SALT_SETTING,)
+        ).fetchone()
+        return None if row is None else str(row[0])
 
     def _stretch(self, secret: str) -> str:
-        salt = self._file_salt()
-        assert salt is not None  # callers checked
-        return stretch(legacy_hash(secret), salt)
+        assert self._salt is not None  # checked by digest
+        return stretch(legacy_hash(secret), self._salt)
+
+    def digest(self, secret: object) -> str | None:
+        """The digest a key with this secret is stored under (``None``: no key can have
+        it). A secret not seen lately takes milliseconds to stretch, and no query: call
+        it outside the engine's lock."""
+        if not isinstance(secret, str) or not POSSIBLE_SECRET.fullmatch(secret):
+            return None
+        if self._salt is None:
+            return None
+        return self._stretched(secret)
+
+    def ensure_salt(self) -> None:
+        """Give the file a salt if it lacks one (only a hand edit removes it); the caller
+        holds the write lock."""
+        if self._salt is None:
+            self._conn.execute(
+                "INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)",
+                (SALT_SETTING, new_salt()),
+            )
+            self._salt = self._read_salt()
 
     def create(
-        self, scopes: Iterable[str], name: str | None, now: datetime, secret: str | None = None
-    ) -> tuple[str, ApiKey]:
+        self, scopes: Iterable[str], name: str | None, now: datetime, secret: str, *, chosen: bool
+    ) -> ApiKey:
+        """Store a key with this secret (``chosen``: given by the caller, not made with
+        :func:`make_secret`), listed with a prefix that shows nothing of a chosen one."""
+        self.ensure_salt()
+        digest = self.digest(secret)
+        assert digest is not None  # the caller validated the secret
         key_id = "key_" + random_token(16)
-        if secret is None:
-            secret = MADE_PREFIX + random_token(MADE_LENGTH)
-            prefix = secret[: len(MADE_PREFIX) + SHOWN_OF_MADE]
-        else:
-            prefix = key_id  # a chosen secret may be guessable: show nothing of it
         key = ApiKey(
             id=key_id,
             name=name,
-            prefix=prefix,
+            prefix=key_id if chosen else secret[: len(MADE_PREFIX) + SHOWN_OF_MADE],
             scopes=tuple(scopes),
             created_at=format_time(now),
         )
-        self._file_salt(make=True)
         self._conn.execute(
             "INSERT INTO api_keys (id, name, prefix, secret_hash, scopes, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (key.id, key.name, key.prefix, self._digest(secret), " ".join(key.scopes),
-             key.created_at),
-        )  # fmt: skip
-        return secret, key
+            (key.id, key.name, key.prefix, digest, " ".join(key.scopes), key.created_at),
+        )
+        return key
 
-    def _lookup_digest(self, secret: str) -> str | None:
-        """The digest to look a presented secret up by (``None``: no key can have it)."""
-        if not POSSIBLE_SECRET.fullmatch(secret) or self._file_salt() is None:
-            return None
-        return self._digest(secret)
-
-    def exists(self, secret: str) -> bool:
-        """Whether some key, live or revoked, has this secret."""
-        digest = self._lookup_digest(secret)
-        if digest is None:
-            return False
+    def exists(self, digest: str) -> bool:
+        """Whether some key, live or revoked, is stored under this digest."""
         row = self._conn.execute(
             "SELECT 1 FROM api_keys WHERE secret_hash = ?", (digest,)
         ).fetchone()
         return row is not None
 
-    def find(self, secret: str) -> ApiKey | None:
-        """The live key whose secret this is, or ``None``: one indexed query."""
-        digest = self._lookup_digest(secret)
-        if digest is None:
-            return None
+    def find(self, digest: str) -> ApiKey | None:
+        """The live key stored under this digest (see :meth:`digest`), or ``None``: one
+        indexed query."""
         row = self._conn.execute(
             "SELECT id, name, prefix, scopes, created_at, revoked_at, secret_hash"
             " FROM api_keys WHERE secret_hash = ?",

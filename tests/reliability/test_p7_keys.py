@@ -9,6 +9,7 @@ import hashlib
 import json
 import shutil
 import sqlite3
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -218,7 +219,7 @@ def test_p7_a_key_is_found_by_one_indexed_query_and_stretched_once_per_process(
     monkeypatch.setattr(hashlib, "scrypt", counted)
     statements: list[str] = []
     with Engine.open(path) as engine:  # a new process's engine: nothing cached
-        engine.keys.authenticate(secret)  # reads the salt once, stretches once
+        engine.keys.authenticate(secret)  # stretches once
         engine.db.conn.set_trace_callback(statements.append)
         for _ in range(20):
             answer = engine.request(
@@ -241,6 +242,34 @@ def test_p7_a_key_is_found_by_one_indexed_query_and_stretched_once_per_process(
         engine.db.conn.set_trace_callback(None)
         assert len(stretched) == 1
         assert not [s for s in statements if "api_keys" in s]
+
+
+def test_p7_a_secret_is_stretched_outside_the_engines_lock_so_other_calls_go_on(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    went_on: list[bool] = []
+    others: list[threading.Thread] = []
+    real_scrypt = hashlib.scrypt
+
+    def stretching(password: bytes, **kwargs: Any) -> bytes:
+        # Meanwhile, another thread writes a ticket: it must not wait for the stretching.
+        done = threading.Event()
+        other = threading.Thread(
+            target=lambda: (engine.tickets.create(subject="s", description="d"), done.set())
+        )
+        other.start()
+        others.append(other)
+        went_on.append(done.wait(timeout=30))
+        return real_scrypt(password, **kwargs)
+
+    monkeypatch.setattr(hashlib, "scrypt", stretching)
+    secret = engine.keys.create(secret=CHOSEN[1])  # stretched before the write lock
+    engine._core.keys._stretched.cache_clear()  # as in another process: stretched anew
+    assert engine.keys.authenticate(secret) is not None
+    for other in others:
+        other.join(timeout=30)
+    assert went_on == [True, True]
+    assert engine.tickets.count() == 2
 
 
 # -- files from before -------------------------------------------------------------------
