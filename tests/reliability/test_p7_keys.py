@@ -282,6 +282,13 @@ def test_p7_a_schema_13_file_keeps_its_chosen_key_working_stretched_and_unlisted
     shutil.copy(SCHEMA_13, path)
     raw = sqlite3.connect(path)
     legacy = raw.execute("SELECT secret_hash FROM api_keys WHERE name = 'reference'").fetchone()
+    # Chosen secrets were 8 characters and up then: such a key keeps working too.
+    raw.execute(
+        "INSERT INTO api_keys (id, name, prefix, secret_hash, scopes, created_at)"
+        " VALUES ('key_short', 'short', 'shor', ?, 'tickets:read', '2025-01-15T09:00:00Z')",
+        (hashlib.sha256(b"short_8c").hexdigest(),),
+    )
+    raw.commit()
     raw.close()
     assert legacy == (hashlib.sha256(CHOSEN[0].encode()).hexdigest(),)
 
@@ -292,6 +299,11 @@ def test_p7_a_schema_13_file_keeps_its_chosen_key_working_stretched_and_unlisted
         assert reference.scopes == ("tickets:write",)
         digest = stored_digest(engine, reference.id)
         assert digest == documented_digest(CHOSEN[0], file_salt(engine))
+        short = engine.keys.authenticate("short_8c")
+        assert short is not None
+        assert stored_digest(engine, "key_short") == documented_digest(
+            "short_8c", file_salt(engine)
+        )
         assert all(key.prefix == key.id for key in engine.keys.list())
         # The remembered create replays for Python calls, and for no API key.
         refund = {
