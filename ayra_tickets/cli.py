@@ -700,7 +700,8 @@ def _key_record(key: Any) -> dict[str, Any]:
 @keys.command(name="list")
 @click.pass_obj
 def keys_list(db: str) -> None:
-    """Print the keys: id, name, prefix, scopes, dates; never a secret."""
+    """Print the keys: id, name, prefix, scopes, dates; never a secret. The prefix of a
+    made key is sk_test_ and 4 of its characters; of a chosen secret, the key's id."""
     with _engine(db) as engine:
         found = engine.keys.list()
     emit({"data": [_key_record(key) for key in found]})

@@ -54,6 +54,7 @@ from .domain.validation import (
 )
 from .storage import SCOPES, AgentStore, ApiKey, KeyStore, TicketStore, locking
 from .storage import check as checking
+from .storage.accounts import make_secret
 from .storage.database import FileIdentity, let_go_of_wal
 from .storage.errors import DatabaseGone, StorageUnavailable, translated
 from .storage.locking import BUSY_TIMEOUT_MS
@@ -114,15 +115,17 @@ class Core:
                 "tickets",
                 "agents",
                 "api_keys",
+                "idempotency_keys",  # a replay must not answer a ticket that is gone
             ):
                 self.db.execute(f"DELETE FROM {table}")
             self.db.execute("INSERT INTO tickets_fts (tickets_fts) VALUES ('delete-all')")
             self.db.execute("DELETE FROM sla_policies")
             # What describes the file, not its data, stays: an empty table keeps the
-            # creation-order rule, and an import's pending indexes are still pending.
+            # creation-order rule, an import's pending indexes are still pending, and the
+            # keys' salt (which the key store holds) stays the file's.
             self.db.execute(
                 "DELETE FROM settings WHERE key NOT IN"
-                " ('created_in_number_order', 'deferred_indexes')"
+                " ('created_in_number_order', 'deferred_indexes', 'api_key_salt')"
             )
             self.db.execute("UPDATE settings SET value = '1' WHERE key = 'created_in_number_order'")
             self.policies = {DEFAULT_POLICY.name: DEFAULT_POLICY}
@@ -231,7 +234,21 @@ class Tickets:
         ``idempotency_key``: a retry with the same key and the same fields, within 24
         hours of the engine's clock, makes no second ticket and answers the first call's
         ticket exactly as it answered it; the same key with other fields is
-        ``IdempotencyKeyReused`` (409). A refused call does not use the key up."""
+        ``IdempotencyKeyReused`` (409). A refused call does not use the key up. Python
+        calls share one scope of idempotency keys, apart from every API key's (see
+        :meth:`create_as`)."""
+        return self._create(fields, idempotency_key, PYTHON_CALLER)
+
+    def create_as(
+        self, api_key: ApiKey, /, *, idempotency_key: str | None = None, **fields: Any
+    ) -> Ticket:
+        """Create a ticket as sent with ``api_key`` (what ``POST /v1/tickets`` does): as
+        :meth:`create`, except that the idempotency keys are that API key's own. Another
+        API key sending the same one makes its own ticket, and never gets this one's."""
+        return self._create(fields, idempotency_key, api_key.id)
+
+    def _create(self, fields: dict[str, Any], idempotency_key: str | None, caller: str) -> Ticket:
+        """Create, with ``caller``'s idempotency keys (``PYTHON_CALLER`` or a key's id)."""
         clean = validate_create(fields)
         key = validate_idempotency_key(idempotency_key, "idempotency_key")
         core = self._core
@@ -240,7 +257,7 @@ class Tickets:
                 request = _fingerprint(clean)
                 cutoff = core.now() - IDEMPOTENCY_WINDOW
                 core.tickets.forget_keys_before(cutoff)
-                seen = core.tickets.remembered(key, cutoff)
+                seen = core.tickets.remembered(caller, key, cutoff)
                 if seen is not None:
                     if seen[0] != request:
                         raise IdempotencyKeyReused(idempotency_key=key)
@@ -256,7 +273,7 @@ class Tickets:
             core.tickets.insert(ticket, events)
             made = self._written(ticket, now)
             if key is not None:
-                core.tickets.remember(key, request, made, now)
+                core.tickets.remember(caller, key, request, made, now)
         return made
 
     def get(self, ticket_id: str) -> Ticket:
@@ -558,6 +575,8 @@ class ImportStopped(Exception):
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 """How long an idempotency key is remembered, by the engine's clock."""
+PYTHON_CALLER = ""
+"""Whose idempotency keys Python calls' are (an API key's are its id's)."""
 
 
 def _fingerprint(fields: Mapping[str, Any]) -> str:
@@ -696,7 +715,8 @@ class SlaSettings:
 
 
 class Keys:
-    """``engine.keys``: API keys for the wire layer, stored as hashes."""
+    """``engine.keys``: API keys for the wire layer, stored as salted, stretched digests
+    (see :mod:`ayra_tickets.storage.accounts`)."""
 
     def __init__(self, core: Core) -> None:
         self._core = core
@@ -705,33 +725,45 @@ class Keys:
         self, scopes: Iterable[str] = SCOPES, name: str | None = None, secret: str | None = None
     ) -> str:
         """Create a key and return its secret (``sk_test_...``); it is not stored and
-        cannot be shown again. ``secret`` chooses it instead (8 to 200 letters, digits
+        cannot be shown again. ``secret`` chooses it instead (16 to 200 letters, digits
         and underscores, used by no other key), so that code written against a fixed key,
-        such as the reference's ``sk_live_abc123xyz789``, runs unchanged in tests."""
+        such as the reference's ``sk_live_abc123xyz789``, runs unchanged in tests. A
+        listing shows nothing of a chosen secret (its ``prefix`` is the key's id)."""
         listed = () if isinstance(scopes, str) else tuple(scopes)
         if not listed or not all(isinstance(scope, str) and scope in SCOPES for scope in listed):
             raise ParameterInvalid(
                 f"scopes must be a non-empty list of {', '.join(SCOPES)}", param="scopes"
             )
-        chosen = tuple(dict.fromkeys(listed))
+        granted = tuple(dict.fromkeys(listed))
         if name is not None and not isinstance(name, str):
             raise ParameterInvalid("name must be a string", param="name")
         if secret is not None and not (
-            isinstance(secret, str) and re.fullmatch(r"[A-Za-z0-9_]{8,200}", secret)
+            isinstance(secret, str) and re.fullmatch(r"[A-Za-z0-9_]{16,200}", secret)
         ):
             raise ParameterInvalid(
-                "secret must be 8 to 200 letters, digits and underscores", param="secret"
+                "secret must be 16 to 200 letters, digits and underscores", param="secret"
             )
         core = self._core
+        chosen_secret = secret is not None
+        secret = secret if secret is not None else make_secret()
+        # Stretched before the write lock is taken: other writers need not wait on it.
+        digest = core.keys.digest(secret)
         with core.transaction(write=True):
-            if secret is not None and core.keys.exists(secret):
+            if chosen_secret and digest is not None and core.keys.exists(digest):
                 raise ParameterInvalid("another key already has this secret", param="secret")
-            made, _ = core.keys.create(chosen, name, core.now(), secret)
-        return made
+            core.keys.create(granted, name, core.now(), secret, chosen=chosen_secret)
+        return secret
 
     def authenticate(self, secret: str) -> ApiKey | None:
-        with self._core.transaction():
-            return self._core.keys.find(secret)
+        """The live key with this secret, or ``None``."""
+        core = self._core
+        # Stretched (the first time this process sees the secret) outside the engine's
+        # lock, so that other calls go on meanwhile; then one indexed query.
+        digest = core.keys.digest(secret)
+        if digest is None:
+            return None
+        with core.transaction():
+            return core.keys.find(digest)
 
     def list(self) -> builtins.list[ApiKey]:
         with self._core.transaction():

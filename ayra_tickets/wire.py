@@ -37,6 +37,7 @@ from .storage.errors import StorageUnavailable
 
 if TYPE_CHECKING:
     from .engine import Engine
+    from .storage import ApiKey
 
 MAX_BODY_BYTES = 1_048_576
 MAX_HEADER_BYTES = 32_768
@@ -61,12 +62,14 @@ class Response:
 @attrs.frozen
 class Call:
     """One routed request: the ticket id in its path, its parsed body and query, its
-    headers (names in lower case)."""
+    headers (names in lower case), and the API key that sent it."""
 
     ticket_id: str
     body: Any
     query: dict[str, str]
     headers: Mapping[str, str]
+    api_key: ApiKey | None = None
+    """The key the request was sent with (authorized for the route's scope)."""
 
 
 Handler = Callable[["Engine", Call], tuple[int, Any]]
@@ -80,7 +83,9 @@ def _create(engine: Engine, call: Call) -> tuple[int, Any]:
     _no_query(call.query)
     fields = _object(call.body, "idempotency_key")
     key = validate_idempotency_key(call.headers.get("idempotency-key"), "Idempotency-Key")
-    return 201, _one(engine.tickets.create(idempotency_key=key, **fields))
+    assert call.api_key is not None  # every ticket route is authorized first
+    # The Idempotency-Key is the sending key's own: another key's is never replayed to it.
+    return 201, _one(engine.tickets.create_as(call.api_key, idempotency_key=key, **fields))
 
 
 def _list(engine: Engine, call: Call) -> tuple[int, Any]:
@@ -259,7 +264,8 @@ def _json_content(headers: Mapping[str, str]) -> None:
         )
 
 
-def _authorize(engine: Engine, headers: Mapping[str, str], scope: str) -> None:
+def _authorize(engine: Engine, headers: Mapping[str, str], scope: str) -> ApiKey:
+    """The live key the request was sent with, if it has ``scope``."""
     value = headers.get("authorization", "").strip()
     if not value:
         raise MissingApiKey()
@@ -271,6 +277,7 @@ def _authorize(engine: Engine, headers: Mapping[str, str], scope: str) -> None:
         raise InvalidApiKey()
     if scope not in key.scopes:
         raise InsufficientScope(scope)
+    return key
 
 
 def error_response(error: TicketError) -> Response:
@@ -310,13 +317,14 @@ def dispatch(
             if verb not in methods:
                 raise MethodNotAllowed(verb, route_path, tuple(methods))
             scope, handler = methods[verb]
-            _authorize(engine, lowered, scope)
+            api_key = _authorize(engine, lowered, scope)
             query = _parse_query(parts.query)
             payload = parse_body(json, body)
             if payload is not NO_BODY:
                 _json_content(lowered)
             ticket_id = _path_id(match.groupdict().get("id"))
-            status, answer = handler(engine, Call(ticket_id, payload, query, lowered))
+            call = Call(ticket_id, payload, query, lowered, api_key)
+            status, answer = handler(engine, call)
             response_headers = {"Content-Type": "application/json"}
             data = answer.get("data")
             if isinstance(data, dict) and "version" in data:  # one ticket, for If-Match

@@ -16,7 +16,7 @@ from sqlite_utils.migrations import Migrations
 
 migrations = Migrations("ayra_tickets")
 
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 """The number of the latest migration; a database past it is from a newer release."""
 
 
@@ -423,6 +423,33 @@ def _backfill_states(db: Database) -> None:
         "INSERT INTO ticket_states (ticket_number, version, began, ended, status, priority,"
         " resolves, closes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         states_from_log(db.conn),
+    )
+
+
+@migrations(name="0014_keys_salted_and_idempotency_per_key")
+def _keys_salted_and_idempotency_per_key(db: Database) -> None:
+    # Keys: the plain SHA-256 digests become the file's salted, stretched ones (see
+    # storage.accounts), computed from them; the listed prefix, which showed up to 12
+    # characters of a chosen secret, becomes the key's id (which of the keys were made
+    # cannot be told, so none keeps a prefix of its secret).
+    from .accounts import SALT_SETTING, new_salt, stretch
+
+    salt = new_salt()
+    db.execute("INSERT INTO settings (key, value) VALUES (?, ?)", (SALT_SETTING, salt))
+    for key_id, legacy in db.execute("SELECT id, secret_hash FROM api_keys").fetchall():
+        db.execute(
+            "UPDATE api_keys SET secret_hash = ?, prefix = id WHERE id = ?",
+            (stretch(legacy, salt), key_id),
+        )
+    # An idempotency key belongs to its sender: the API key's id, or '' for calls made in
+    # Python. Which sent the remembered ones is not known; they go to Python's scope, which
+    # reads every ticket anyway, so no API key can replay one (they expire within a day).
+    db.execute("ALTER TABLE idempotency_keys ADD COLUMN owner TEXT NOT NULL DEFAULT ''")
+    db.table("idempotency_keys").transform(
+        pk=("owner", "key"),
+        not_null={"key"},
+        column_order=["owner", "key"],
+        defaults={"owner": None},
     )
 
 

@@ -377,26 +377,30 @@ class TicketStore:
         self._sorting: dict[str, bool] = {}
         self._by_number: bool | None = None
 
-    def remembered(self, key: str, since: datetime) -> tuple[str, Ticket] | None:
-        """The request fingerprint and the ticket a create with this idempotency key made,
-        if it was made at ``since`` or later."""
+    def remembered(self, owner: str, key: str, since: datetime) -> tuple[str, Ticket] | None:
+        """The request fingerprint and the ticket a create by ``owner`` (an API key's id,
+        or '' for Python calls) with this idempotency key made, if it was made at
+        ``since`` or later. Another owner's use of the same key is not seen."""
         row = self._conn.execute(
             "SELECT request, ticket_row, assigned_name FROM idempotency_keys"
-            " WHERE key = ? AND created_at >= ?",
-            (key, format_time(since)),
+            " WHERE owner = ? AND key = ? AND created_at >= ?",
+            (owner, key, format_time(since)),
         ).fetchone()
         if row is None:
             return None
         request, ticket_row, assigned_name = row
         return request, ticket_from_row([*json.loads(ticket_row), assigned_name])
 
-    def remember(self, key: str, request: str, ticket: Ticket, now: datetime) -> None:
-        """Keep what a create with this idempotency key made (replacing an expired use)."""
+    def remember(self, owner: str, key: str, request: str, ticket: Ticket, now: datetime) -> None:
+        """Keep what a create by ``owner`` with this idempotency key made (replacing an
+        expired use)."""
         self._conn.execute(
             "INSERT OR REPLACE INTO idempotency_keys"
-            " (key, request, ticket_row, assigned_name, created_at) VALUES (?, ?, ?, ?, ?)",
-            (key, request, _ENCODE(ticket_to_row(ticket)), ticket.assigned_name, format_time(now)),
-        )
+            " (owner, key, request, ticket_row, assigned_name, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (owner, key, request, _ENCODE(ticket_to_row(ticket)), ticket.assigned_name,
+             format_time(now)),
+        )  # fmt: skip
 
     def forget_keys_before(self, cutoff: datetime) -> None:
         self._conn.execute(

@@ -299,14 +299,14 @@ def test_the_control_plane_resets_makes_keys_moves_the_clock_and_seeds(
     assert call(control_server, "POST", "/_local/reset").json() == {"data": {"reset": True}}
     assert call(control_server, "GET", "/v1/tickets", headers=headers).status_code == 401
     # Every table is empty but those that describe the file: its schema's history, its
-    # settings (the creation-order rule), the planner's statistics and the search index's
+    # settings (the creation-order rule, the keys' salt), the planner's statistics and the search index's
     # own bookkeeping (its documents are gone: docsize is empty). A table added later
     # must be reset too.
     left = {name: n for name, n in table_counts(engine).items() if n}
     described = {"_sqlite_migrations", "settings", "sqlite_stat1"}
     assert set(left) <= described | {"tickets_fts_data", "tickets_fts_config"}, left
-    settings = engine.db.execute("SELECT key FROM settings").fetchall()
-    assert settings == [("created_in_number_order",)]
+    settings = engine.db.execute("SELECT key FROM settings ORDER BY key").fetchall()
+    assert settings == [("api_key_salt",), ("created_in_number_order",)]
     searched = "SELECT COUNT(*) FROM tickets_fts WHERE tickets_fts MATCH 'seeded'"
     assert engine.db.execute(searched).fetchone() == (0,)
     key = call(control_server, "POST", "/_local/keys", json={}).json()["data"]["key"]
