@@ -75,20 +75,26 @@ class Guard:
     """The lock that lets an engine's threads share its one connection: re-entrant, and
     it knows whether the calling thread holds it (a call made inside another)."""
 
+    __slots__ = ("_depth", "_lock", "_owner")
+
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        self._depth = threading.local()
+        self._owner: int | None = None
+        self._depth = 0
 
     @property
     def held(self) -> bool:
-        return bool(getattr(self._depth, "n", 0))
+        return self._owner == threading.get_ident()
 
     def acquire(self) -> None:
         self._lock.acquire()
-        self._depth.n = getattr(self._depth, "n", 0) + 1
+        self._owner = threading.get_ident()  # changed only by the thread holding the lock
+        self._depth += 1
 
     def release(self) -> None:
-        self._depth.n -= 1
+        self._depth -= 1
+        if not self._depth:
+            self._owner = None
         self._lock.release()
 
     def __enter__(self) -> Guard:
@@ -128,8 +134,11 @@ def transaction(db: Database, *, write: bool, guard: Guard | None = None) -> Ite
     if write and guard is not None and not guard.held:
         _begin_write(conn, guard, WRITE_WAIT)
         try:
-            with _ended(db):
-                yield
+            yield
+            conn.execute("COMMIT")
+        except BaseException:
+            _roll_back(conn)
+            raise
         finally:
             guard.release()
         return
@@ -142,20 +151,17 @@ def transaction(db: Database, *, write: bool, guard: Guard | None = None) -> Ite
             _begin_write(conn, None, WRITE_WAIT)
         else:
             conn.execute("BEGIN")
-        with _ended(db):
+        try:
             yield
+            conn.execute("COMMIT")
+        except BaseException:
+            _roll_back(conn)
+            raise
 
 
-@contextlib.contextmanager
-def _ended(db: Database) -> Iterator[None]:
-    """Commit when the block ends normally, roll back when it raises."""
-    conn = db.conn
-    try:
-        yield
-        conn.execute("COMMIT")
-    except BaseException:
-        # An error may have ended the transaction already; a COMMIT that failed (a full
-        # disk) leaves it open, and it must not stay so: the next call would run in it.
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
+def _roll_back(conn: sqlite3.Connection) -> None:
+    """Roll back what is open. An error may have ended the transaction already; a COMMIT
+    that failed (a full disk) leaves it open, and it must not stay so: the next call would
+    run in it."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
