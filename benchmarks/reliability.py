@@ -126,7 +126,9 @@ HOSTILE: list[tuple[str, str, Any]] = [
 ]  # fmt: skip
 
 
-def load(db: Path, port: int, key: str, seconds: float, threads: int) -> dict[str, Any]:
+def load(
+    db: Path, port: int, key: str, seconds: float, threads: int, import_rows: int
+) -> dict[str, Any]:
     """Mixed and hostile calls from ``threads`` clients for ``seconds``, beside a CLI
     import and CLI writers; then every acknowledged create is looked for."""
     base = f"http://{HOST}:{port}"
@@ -209,7 +211,8 @@ def load(db: Path, port: int, key: str, seconds: float, threads: int) -> dict[st
 
     source = db.parent / "import.jsonl"
     source.write_text("".join(
-        json.dumps({"subject": f"Imported {i}", "description": "bulk"}) + "\n" for i in range(20_000)
+        json.dumps({"subject": f"Imported {i}", "description": "bulk"}) + "\n"
+        for i in range(import_rows)
     ))  # fmt: skip
     importer = subprocess.Popen(
         [*CLI, "--db", str(db), "import", "--resume", str(source)],
@@ -339,7 +342,7 @@ def lock_held(db: Path, port: int, key: str, hold: float) -> dict[str, Any]:
     poster.start()
     took = []
     with requests.Session() as session:
-        while time.monotonic() - began < hold - 0.5:
+        while not took or time.monotonic() - began < hold - 0.5:  # one GET at least
             started = time.perf_counter()
             session.get(f"{base}/v1/tickets/{ticket}", headers=auth, timeout=60)
             took.append(time.perf_counter() - started)
@@ -375,9 +378,10 @@ def slow_clients(port: int, key: str, connections: int, seconds: float) -> dict[
 
     trickler = threading.Thread(target=trickle)
     trickler.start()
-    took, failed = [], 0
+    took: list[float] = []
+    failed = 0
     with requests.Session() as session:
-        while time.monotonic() < stop:
+        while not (took or failed) or time.monotonic() < stop:  # one GET at least
             started = time.perf_counter()
             try:
                 session.get(f"{base}/v1/tickets?per_page=5", headers=auth, timeout=10)
@@ -409,6 +413,7 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=40, help="server SIGKILLs")
     parser.add_argument("--hold", type=float, default=10.0, help="seconds the lock is held")
     parser.add_argument("--slow", type=int, default=200, help="slow connections")
+    parser.add_argument("--import-rows", type=int, default=20_000, help="lines the CLI imports")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
@@ -418,9 +423,9 @@ def main() -> None:
         port = free_port()
         figures: dict[str, Any] = {}
         with served(db, port, log):
-            figures["load"] = load(db, port, key, args.seconds, args.threads)
+            figures["load"] = load(db, port, key, args.seconds, args.threads, args.import_rows)
             figures["lock"] = lock_held(db, port, key, args.hold)
-            figures["slow_clients"] = slow_clients(port, key, args.slow, 10.0)
+            figures["slow_clients"] = slow_clients(port, key, args.slow, min(10.0, args.seconds))
         figures["kills"] = kills(db, key, args.kills, log)
         with served(db, port, log):
             figures["file_taken"] = file_taken(db, port, key)

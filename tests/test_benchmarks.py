@@ -43,3 +43,30 @@ def test_the_benchmark_command_writes_every_measurement_and_ratio(tmp_path: Path
     assert figures["export_tickets"] == 400
     assert 0 < figures["export_peak_rss_mb"] < 1_000
     assert figures["db_bytes_per_ticket"] > 0
+
+
+def test_the_reliability_run_attacks_a_server_and_writes_every_figure(tmp_path: Path) -> None:
+    """A tiny run of ``python -m benchmarks.reliability``: every part runs and reports; the
+    checks that hold whatever the timing (nothing acknowledged is lost, no key doubled,
+    no traceback, the taken file refused) are asserted, the timings only present."""
+    out = tmp_path / "reliability.json"
+    subprocess.run(
+        [sys.executable, "-m", "benchmarks.reliability", "--seconds", "2", "--kills", "2",
+         "--hold", "1.5", "--slow", "20", "--import-rows", "200", "--json", out],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent,
+        timeout=300,
+    )  # fmt: skip
+    figures = json.loads(out.read_text())
+    load = figures["load"]
+    assert load["requests"] > 0
+    assert load["hostile_requests"] > 0
+    assert load["server_errors_5xx"] == 0, load["hostile_requests_answered_5xx"]
+    assert load["acknowledged_creates_lost"] == 0
+    assert load["cli_import_rows"] == 200
+    assert figures["kills"]["acknowledged_missing"] == 0
+    assert figures["kills"]["keys_with_more_than_one_ticket"] == 0
+    assert figures["lock"]["waiting_post_status"] == [201]
+    assert figures["lock"]["get"]["count"] > 0
+    assert figures["slow_clients"]["get"]["count"] > 0
+    assert figures["file_taken"] == {"status": 503, "code": "database_unavailable"}
+    assert figures["tracebacks_in_server_log"] == 0
