@@ -12,7 +12,7 @@ import attrs
 from sqlite_utils import Database
 
 from .errors import DatabaseGone, NotATicketDatabase
-from .locking import BUSY_TIMEOUT_MS, transaction
+from .locking import ATTEMPT_MS, transaction
 from .schema import refuse_newer, upgrade
 from .tickets import restore_deferred_indexes
 
@@ -106,9 +106,9 @@ def open_database(path: str | Path, *, durability: str = "normal") -> Database:
     if durability not in DURABILITY:
         raise ValueError(f"durability must be 'normal' or 'full', not {durability!r}")
     target = str(path)
-    conn = sqlite3.connect(target, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+    conn = sqlite3.connect(target, check_same_thread=False, timeout=ATTEMPT_MS / 1000)
     try:
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute(f"PRAGMA busy_timeout = {ATTEMPT_MS}")
         if target != ":memory:":
             with transaction(Database(conn), write=False):  # a look, writing nothing
                 refuse_foreign(conn, target)

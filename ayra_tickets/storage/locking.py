@@ -3,10 +3,10 @@
 A write that starts as a plain (deferred) transaction reads first and asks for the
 write lock later; if another connection wrote in between, SQLite must refuse it at
 once ("database is locked") and no waiting helps. A write here begins with
-``BEGIN IMMEDIATE`` instead, which either takes the lock or is refused at once; it is
-tried again after jittered, growing pauses, so that several processes do not retry in
-lockstep, up to a bound (``WRITE_WAIT``); past it the caller gets
-:class:`DatabaseBusy`, which says what happened. (sqlite-utils' ``atomic()`` begins
+``BEGIN IMMEDIATE`` instead, which takes the lock or is refused after a short wait
+(``ATTEMPT_MS``); it is tried again after jittered, growing pauses, so that several
+processes do not retry in lockstep, up to a bound (``WRITE_WAIT``); past it the caller
+gets :class:`DatabaseBusy`, which says what happened. (sqlite-utils' ``atomic()`` begins
 deferred transactions, so it is used only inside these.)
 
 An engine's threads share one connection behind one lock (``guard``). A write waiting
@@ -31,7 +31,13 @@ from .errors import DatabaseBusy
 WRITE_WAIT = 30.0
 """Seconds a write waits for the lock before giving up."""
 BUSY_TIMEOUT_MS = 1_000
-"""How long SQLite itself waits for a lock a read needs (rare in WAL: a recovery)."""
+"""How long SQLite itself waits for a lock, on connections other than an engine's own
+(a backup's, a check's)."""
+ATTEMPT_MS = 10
+"""How long SQLite itself waits for a lock on an engine's connection: one attempt at the
+write lock holds the engine's guard no longer than this, so the engine's reads never wait
+longer behind another process's write (a read needs a lock only in rare moments of WAL,
+such as a recovery, and gets as long)."""
 
 _PAUSE = 0.002  # the first pause between attempts; each is up to twice the last, jittered
 _PAUSE_MAX = 0.1
@@ -42,9 +48,8 @@ def _locked(error: sqlite3.OperationalError) -> bool:
 
 
 def _try_begin_immediate(conn: sqlite3.Connection) -> bool:
-    """Take the write lock if it is free, without SQLite's own busy wait; False if
-    another connection holds it."""
-    conn.execute("PRAGMA busy_timeout = 0")
+    """Take the write lock if it comes within the connection's short busy wait
+    (``ATTEMPT_MS``); False if another connection holds it."""
     try:
         conn.execute("BEGIN IMMEDIATE")
         return True
@@ -52,8 +57,6 @@ def _try_begin_immediate(conn: sqlite3.Connection) -> bool:
         if not _locked(error):
             raise
         return False
-    finally:
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
 def _pauses(wait: float) -> Iterator[None]:
