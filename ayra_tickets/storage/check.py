@@ -30,7 +30,15 @@ from ..domain.sla import breach_at
 from ..domain.ticket import Event, Ticket, replay, unlinked
 from ..domain.times import format_optional, format_time, load_time
 from .schema import migrations
-from .tickets import _COLUMNS, _SELECT, StateRow, facets, state_rows, ticket_from_row
+from .tickets import (
+    _COLUMNS,
+    _SELECT,
+    StateRow,
+    event_from_row,
+    facets,
+    state_rows,
+    ticket_from_row,
+)
 
 CHECKS: dict[str, str] = {
     "integrity": "SQLite's integrity_check and foreign_key_check",
@@ -441,22 +449,13 @@ def check_ticket(row: Sequence[Any], events: Rows, tags: Rows, states: Rows) -> 
 
 
 def _event(row: Sequence[Any]) -> Event:
-    """An event of the log; the data of those a replay passes over (notes, SLA events)
-    is left unread, which halves the work on a big file."""
-    _, event_id, ticket_id, version, kind, field, old, new, data, created_at = row
+    """An event of the log (the row leads with its ticket's number); the data of those a
+    replay passes over (notes, SLA events) is left unread, which halves the work on a big
+    file."""
+    _, event_id, ticket_id, version, kind, *_rest, created_at = row
     if kind == "note_added" or kind.startswith("sla_"):  # as replay() passes over them
         return Event(kind, load_time(created_at), version, ticket_id=ticket_id, id=event_id)
-    return Event(
-        type=kind,
-        at=load_time(created_at),
-        version=version,
-        field=field,
-        old=None if old is None else json.loads(old),
-        new=None if new is None else json.loads(new),
-        data=None if data is None else json.loads(data),
-        ticket_id=ticket_id,
-        id=event_id,
-    )
+    return event_from_row(row[1:])
 
 
 def replays(ticket: Ticket, rows: Rows) -> list[Finding]:

@@ -135,31 +135,36 @@ def transaction(db: Database, *, write: bool, guard: Guard | None = None) -> Ite
     not hold it while it waits."""
     conn = db.conn
     if write and guard is not None and not guard.held:
-        _begin_write(conn, guard, WRITE_WAIT)
-        try:
-            yield
-            conn.execute("COMMIT")
-        except BaseException:
-            _roll_back(conn)
-            raise
-        finally:
-            guard.release()
-        return
-    with guard if guard is not None else contextlib.nullcontext():
-        if conn.in_transaction:
-            with db.atomic():
-                yield
+        _begin_write(conn, guard, WRITE_WAIT)  # returns holding the guard
+    else:
+        if guard is not None:
+            guard.acquire()
+        if conn.in_transaction:  # a call inside another: a savepoint of it
+            try:
+                with db.atomic():
+                    yield
+            finally:
+                if guard is not None:
+                    guard.release()
             return
-        if write:
-            _begin_write(conn, None, WRITE_WAIT)
-        else:
-            conn.execute("BEGIN")
         try:
-            yield
-            conn.execute("COMMIT")
+            if write:
+                _begin_write(conn, None, WRITE_WAIT)
+            else:
+                conn.execute("BEGIN")
         except BaseException:
-            _roll_back(conn)
+            if guard is not None:
+                guard.release()
             raise
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        _roll_back(conn)
+        raise
+    finally:
+        if guard is not None:
+            guard.release()
 
 
 def _roll_back(conn: sqlite3.Connection) -> None:

@@ -353,7 +353,9 @@ def ticket_to_row(ticket: Ticket) -> tuple[Any, ...]:
     )
 
 
-def _event_from_row(row: Sequence[Any]) -> Event:
+def event_from_row(row: Sequence[Any]) -> Event:
+    """An event from its ``ticket_events`` row (id, ticket id, version, type, field, old,
+    new, data, created_at)."""
     event_id, ticket_id, version, kind, field, old, new, data, created_at = row
     return Event(
         type=kind,
@@ -577,7 +579,7 @@ class TicketStore:
             " FROM ticket_events WHERE ticket_number = ? ORDER BY id",
             (number,),
         )
-        return [_event_from_row(row) for row in rows]
+        return [event_from_row(row) for row in rows]
 
     def count(self) -> int:
         (total,) = self._conn.execute("SELECT COUNT(*) FROM tickets").fetchone()
