@@ -34,6 +34,7 @@ from .lines import JsonLines
 from .service import ImportStopped
 from .storage.errors import NotATicketDatabase, StorageUnavailable
 from .storage.schema import NewerSchema
+from .wire import strict_json
 
 DB_ENVVAR = "AYRA_TICKETS_DB"
 SUBJECT_WIDTH = 48
@@ -109,15 +110,11 @@ def format_table(
 # -- parsing --------------------------------------------------------------------------
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _json_or_text(raw: str, param: str) -> Any:
     """``42`` -> 42, ``true`` -> True, ``{"a": 1}`` -> a dict; anything else stays text.
     JSON nested too deep to read is refused as the API refuses it (exit 1)."""
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
+        return strict_json(raw)
     except ValueError:
         return raw
     except RecursionError:  # far past the API's depth limit: say so, as the API would

@@ -16,13 +16,13 @@ were not JSON, not every line.
 from __future__ import annotations
 
 import bisect
-import json
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from .domain.errors import InvalidJson
+from .wire import strict_json
 
 if TYPE_CHECKING:
     from .service import ImportReport
@@ -43,10 +43,6 @@ class NotJson:
     def error(self) -> InvalidJson:
         """The refusal, naming the line."""
         return InvalidJson(f"line {self.line} is not valid JSON: {self.reason}")
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
 
 
 def _blank(line: str | bytes) -> bool:
@@ -91,7 +87,7 @@ class JsonLines:
                 self._skipped.append(skipped)
             self._rows += 1
             try:
-                yield json.loads(line, parse_constant=_reject_constant)
+                yield strict_json(line)
             except (ValueError, RecursionError) as error:  # UnicodeDecodeError is one
                 bad = NotJson(number, str(error) or type(error).__name__)
                 self.not_json[self._rows - 1] = bad
@@ -124,13 +120,14 @@ class JsonLines:
         """What an import of these rows did, by line: how many tickets it created and
         their first and last numbers (``TICK-N``), each refused line with the API's
         error, and (resuming) the lines found already imported."""
+        counted = done.to_dict()  # the numbers as TICK-N, as the report writes them
         return {
-            "imported": done.imported,
+            "imported": counted["imported"],
             "rejected": [
                 {"line": self.line_of(r.index), "error": self._error(r.index, r.error)}
                 for r in done.rejected
             ],
             "skipped_lines": [self.line_of(index) for index in done.skipped],
-            "first_number": None if done.first_number is None else f"TICK-{done.first_number}",
-            "last_number": None if done.last_number is None else f"TICK-{done.last_number}",
+            "first_number": counted["first_number"],
+            "last_number": counted["last_number"],
         }

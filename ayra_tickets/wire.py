@@ -211,6 +211,14 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def strict_json(text: str | bytes) -> Any:
+    """A JSON value, refusing what JSON does not have but Python's reader takes (``NaN``,
+    ``Infinity``): ``ValueError`` for what is not JSON, ``RecursionError`` for what nests
+    too deep to read. Every reader of a caller's JSON (bodies, import lines, the command
+    line's values) reads it so."""
+    return jsonlib.loads(text, parse_constant=_reject_constant)
+
+
 def _encode(json: Any) -> bytes:
     """A ``json=`` value as the bytes a client would send: non-JSON values (NaN, dates,
     sets, ...) are refused here, as they would be on the wire."""
@@ -232,7 +240,7 @@ def parse_body(json: Any, body: bytes | str | None) -> Any:
     if not raw.strip():
         return NO_BODY
     try:
-        return jsonlib.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        return strict_json(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise InvalidJson(f"The request body is not valid JSON: {error}") from None
 

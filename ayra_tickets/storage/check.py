@@ -29,7 +29,7 @@ from ..domain.lifecycle import Status
 from ..domain.sla import breach_at
 from ..domain.ticket import Event, Ticket, replay, unlinked
 from ..domain.times import format_optional, format_time, load_time
-from .schema import migrations
+from .schema import applied_migrations, known_migrations
 from .tickets import (
     _COLUMNS,
     _SELECT,
@@ -264,8 +264,8 @@ def schema(conn: sqlite3.Connection) -> list[Finding]:
     db = Database(conn)
     if not db["tickets"].exists():
         raise Unreadable("it is not an ayra-tickets database: it has no tickets table")
-    known = [migration.name for migration in migrations.pending(Database(memory=True))]
-    applied = [migration.name for migration in migrations.applied(db)]
+    known = known_migrations()
+    applied = applied_migrations(db)
     unknown = [name for name in applied if name not in known]
     if unknown:
         return [

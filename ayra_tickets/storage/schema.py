@@ -458,10 +458,20 @@ class NewerSchema(Exception):
     does not know; it is left untouched."""
 
 
+def known_migrations() -> list[str]:
+    """The names of this release's migrations, in order."""
+    return [migration.name for migration in migrations.pending(Database(memory=True))]
+
+
+def applied_migrations(db: Database) -> list[str]:
+    """The names of the migrations the file has, in the order they were applied."""
+    return [migration.name for migration in migrations.applied(db)]
+
+
 def refuse_newer(db: Database) -> None:
     """Raise :class:`NewerSchema` if the file has migrations this release does not know."""
-    known = {migration.name for migration in migrations.pending(Database(memory=True))}
-    unknown = [m.name for m in migrations.applied(db) if m.name not in known]
+    known = set(known_migrations())
+    unknown = [name for name in applied_migrations(db) if name not in known]
     if unknown:
         raise NewerSchema(
             f"this database was written by a newer release of ayra-tickets (its schema has"
