@@ -102,9 +102,10 @@ class WireApp:
         try:
             headers = _headers(environ)
             path = urlsplit(target).path
-            body = _read_body(environ, self.body_limit(path))
+            limit = self.body_limit(path)
+            body = _read_body(environ, limit)
             if body is None:
-                response = with_request_id(error_response(RequestTooLarge(self.body_limit(path))))
+                response = with_request_id(error_response(RequestTooLarge(limit)))
             elif self.control and path.startswith(PREFIX):
                 response = control(self.engine, method, path, headers, body)
             else:

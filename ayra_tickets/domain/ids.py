@@ -7,9 +7,9 @@ import re
 import secrets
 import string
 
+from .paging import SQLITE_INTEGER_MAX  # no ticket number is above it
+
 _NUMBER_LABEL = re.compile(r"TICK-([1-9][0-9]{0,18})")
-_LARGEST_NUMBER = 2**63 - 1
-"""SQLite's largest integer: no ticket number is above it."""
 
 _BASE62 = string.digits + string.ascii_letters
 # Random bytes below 248 (4 x 62) map evenly onto the 62 characters; the rest are dropped.
@@ -32,4 +32,4 @@ def number_in_label(label: object) -> int | None:
         return None
     found = _NUMBER_LABEL.fullmatch(label)
     number = int(found.group(1)) if found else None
-    return number if number is not None and number <= _LARGEST_NUMBER else None
+    return number if number is not None and number <= SQLITE_INTEGER_MAX else None

@@ -22,11 +22,11 @@ from typing import Any
 import attrs
 
 from .errors import InvalidJson, ParameterInvalid
+from .ids import number_in_label
 from .lifecycle import CREATE_STATUSES, Status
 from .validation import validate_close, validate_create
 
 _ID = re.compile(r"ticket_[0-9A-Za-z]{12,64}")
-_NUMBER = re.compile(r"TICK-[1-9][0-9]{0,18}")
 
 
 def _text(value: object) -> bool:
@@ -42,7 +42,7 @@ def _count(least: int) -> Callable[[object], bool]:
 
 
 COMPUTED: Mapping[str, tuple[str, Callable[[object], bool]]] = {
-    "number": ("a ticket number such as TICK-12", lambda v: isinstance(v, str) and bool(_NUMBER.fullmatch(v))),
+    "number": ("a ticket number such as TICK-12", lambda v: number_in_label(v) is not None),
     "priority_label": ("a string", _text),
     "assigned_name": ("a string or null", _maybe_text),
     "sla": ("an object or null", lambda v: v is None or isinstance(v, dict)),
