@@ -197,14 +197,11 @@ def _answering(path: str) -> Iterator[None]:
 def _engine(path: str, as_of: datetime | None = None) -> Iterator[Engine]:
     """The engine on ``path``, with the API's errors answered as :func:`_answering` says;
     with ``as_of``, on a clock standing at that instant (to read, as of then)."""
-    with _answering(path), Engine.open(path, clock=_reading_clock(as_of)) as engine:
+    clock = None if as_of is None else ManualClock(as_of)
+    with _answering(path), Engine.open(path, clock=clock) as engine:
         if as_of is not None:
             _not_before_latest_change(engine, as_of)
         yield engine
-
-
-def _reading_clock(as_of: datetime | None) -> ManualClock | None:
-    return None if as_of is None else ManualClock(as_of)
 
 
 def _not_before_latest_change(engine: Engine, as_of: datetime) -> None:
@@ -417,8 +414,8 @@ def import_(db: str, /, source: BinaryIO, chunk_size: int, resume: bool) -> None
 
     Blank lines (a final newline) are skipped. Bad lines are reported, with the API's
     error and their line number, and skipped; the others are created, a chunk of lines a
-    transaction. Prints the report as JSON; exits 1
-    if any line was refused. If the import stops part-way (a full disk, a lock held too
+    transaction. Prints the report as JSON; exits 1 if any line was refused. If the
+    import stops part-way (a full disk, a lock held too
     long, a broken source), the report says which lines were committed (`lines_committed`)
     and why it stopped, and the command exits 1: run it again with --resume to go on.
     """
