@@ -19,11 +19,11 @@ from .service import ImportReport, ImportStopped, Page
 from .storage.errors import (
     DatabaseBusy,
     DatabaseGone,
+    NewerSchema,
     NotATicketDatabase,
     StorageFull,
     StorageUnavailable,
 )
-from .storage.schema import NewerSchema
 from .wire import Response
 
 __all__ = [

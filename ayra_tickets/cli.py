@@ -32,8 +32,7 @@ from .domain.validation import OBJECT_MAX_DEPTH
 from .engine import Engine
 from .lines import JsonLines
 from .service import ImportStopped
-from .storage.errors import NotATicketDatabase, StorageUnavailable
-from .storage.schema import NewerSchema
+from .storage.errors import NewerSchema, NotATicketDatabase, StorageUnavailable
 from .wire import strict_json
 
 DB_ENVVAR = "AYRA_TICKETS_DB"
@@ -540,7 +539,8 @@ def check(db: str, /, path: str | None, show_all: bool, as_json: bool) -> None:
     Exits 0 when nothing is wrong, 1 on any problem, 2 when the file cannot be read
     as an ayra-tickets database.
     """
-    from .storage.check import CHECKS, Unreadable
+    from .storage.findings import Unreadable
+    from .storage.sqlite.check import CHECKS
 
     target = path or db
     try:

@@ -1,39 +1,58 @@
-"""The Engine: one SQLite file, its clock, and the services over it."""
+"""The Engine: one database, its clock, and the services over it.
+
+This is the composition root: :func:`open_storage` is the one place where the address
+of a database picks the storage adapter that serves it; everything above the engine
+sees only the storage port (:mod:`ayra_tickets.storage.port`).
+"""
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from .domain.clock import Clock, SystemClock
-from .service import Agents, Core, Keys, Reports, SlaSettings, Tickets, check_file
-from .storage import open_database
-from .storage.check import Progress, Report
-from .storage.database import FileIdentity, let_go_of_wal
-from .storage.errors import DatabaseGone
-from .storage.locking import BUSY_TIMEOUT_MS
+from .service import Agents, Keys, Reports, SlaSettings, Tickets, UnitOfWork
+from .storage.errors import NotATicketDatabase
+from .storage.findings import Progress, Report
+from .storage.port import Storage
+from .storage.sqlite import SqliteStorage
+from .storage.sqlite.check import check_file
 from .wire import Response, dispatch
+
+SERVER_SCHEMES = ("postgresql://", "postgres://")
+"""The addresses of server databases, which a later release serves (issue 15)."""
+
+
+def open_storage(target: str | Path, *, durability: str = "normal") -> Storage:
+    """The storage adapter for a database's address, opened: a path (or ``":memory:"``)
+    is a SQLite file. Every other kind of database is picked here, and only here."""
+    address = str(target)
+    if address.startswith(SERVER_SCHEMES):
+        raise NotATicketDatabase(
+            f"{address.split('@')[-1]!r} is a PostgreSQL address: this release of"
+            " ayra-tickets serves SQLite files only; give the path of a file"
+        )
+    return SqliteStorage.open(target, durability=durability)
 
 
 class Engine:
-    """An embedded Ticket API over a SQLite file.
+    """An embedded Ticket API over a database.
 
     ``Engine.open("tickets.db")`` (or ``":memory:"``) opens or creates the database and
     brings its schema up to date. ``clock`` defaults to the system clock; pass a
     :class:`~ayra_tickets.ManualClock` to control time.
     """
 
-    def __init__(self, core: Core, path: str) -> None:
-        self._core = core
+    def __init__(self, storage: Storage, clock: Clock, path: str) -> None:
+        self._storage = storage
+        self._uow = UnitOfWork(storage, clock)
         self.path = path
-        self.tickets = Tickets(core)
-        self.keys = Keys(core)
-        self.agents = Agents(core)
-        self.sla = SlaSettings(core)
-        self.metrics = Reports(core)
+        self.tickets = Tickets(self._uow)
+        self.keys = Keys(self._uow)
+        self.agents = Agents(self._uow)
+        self.sla = SlaSettings(self._uow)
+        self.metrics = Reports(self._uow)
 
     @classmethod
     def open(
@@ -50,8 +69,8 @@ class Engine:
         consistency; ``"full"`` makes every commit survive a power cut too, at the cost
         of a disk flush per write (SQLite's ``synchronous`` NORMAL and FULL, in WAL).
         """
-        db = open_database(path, durability=durability)
-        return cls(Core(db, clock or SystemClock(), FileIdentity.of(str(path))), str(path))
+        storage = open_storage(path, durability=durability)
+        return cls(storage, clock or SystemClock(), str(path))
 
     def backup(self, path: str | Path) -> Path:
         """Copy the database to ``path`` as it is at one instant, while others go on
@@ -59,20 +78,7 @@ class Engine:
         target = Path(path)
         if target.exists():
             raise FileExistsError(f"{target} exists; a backup does not overwrite a file")
-        source = self._core.db.conn
-        if self.path != ":memory:":  # a connection of its own: this engine stays free
-            source = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
-        copy = sqlite3.connect(target)
-        try:
-            with contextlib.ExitStack() as held:
-                if source is self._core.db.conn:
-                    held.enter_context(self._core.lock)
-                source.backup(copy)
-        finally:
-            copy.close()
-            if source is not self._core.db.conn:
-                source.close()
-        return target
+        return self._storage.backup(target)
 
     def check(self, progress: Progress | None = None) -> Report:
         """Check this database: SQLite's integrity and foreign-key checks, then the
@@ -80,7 +86,7 @@ class Engine:
         states and search index as the tickets and their logs say). Reads only; the
         report's ``findings`` say what is wrong, ``clean`` whether anything is.
         ``progress`` is told every 10,000 tickets how many are done, of how many."""
-        return self._core.check(self.path, progress)
+        return self._storage.check(progress)
 
     @staticmethod
     def check_file(path: str | Path, progress: Progress | None = None) -> Report:
@@ -91,12 +97,23 @@ class Engine:
 
     @property
     def clock(self) -> Clock:
-        return self._core.clock
+        return self._uow.clock
+
+    @property
+    def storage(self) -> Storage:
+        """The storage behind the engine: the port object the services use
+        (:class:`~ayra_tickets.storage.sqlite.SqliteStorage` for a file). For tests,
+        tools and benchmarks that look beneath the API: its repositories
+        (``storage.tickets``, ``storage.keys``, ...) run in the caller's transaction,
+        ``storage.atomic(work, write=...)``. Writing through it bypasses the API's rules."""
+        return self._storage
 
     @property
     def db(self) -> Any:
-        """The underlying ``sqlite_utils.Database``, for reading."""
-        return self._core.db
+        """The underlying ``sqlite_utils.Database``, for reading (a SQLite engine's)."""
+        if not isinstance(self._storage, SqliteStorage):
+            raise AttributeError("only an engine over a SQLite file has a sqlite_utils database")
+        return self._storage.db
 
     def request(
         self,
@@ -118,23 +135,12 @@ class Engine:
         """Empty the database, keeping its schema: every ticket and its history, every
         key, agent and SLA policy goes, and the next ticket is ``TICK-1`` again. For
         tests and local servers (``/_local/reset``)."""
-        self._core.reset()
+        self._uow.reset()
 
     def close(self) -> None:
         """Close the database, first letting SQLite refresh any planner statistics that
         this connection's queries showed to be stale (``PRAGMA optimize``)."""
-        core = self._core
-        with core.lock:
-            try:
-                if core.file is not None:
-                    core.file.verify()
-            except DatabaseGone:
-                let_go_of_wal(core.db.conn)  # the log must not outlive the file it was for
-            else:
-                # Best effort: a read-only or busy file still closes.
-                with contextlib.suppress(sqlite3.Error):
-                    core.db.execute("PRAGMA optimize")
-            core.db.close()
+        self._storage.close()
 
     def __enter__(self) -> Engine:
         return self

@@ -1,7 +1,9 @@
 """The use cases: create, read, update, list and close tickets; keys; agents.
 
 Each public call validates its input first (nothing is touched when it is wrong), then
-runs as one SQLite transaction: all of it happens, or none of it does.
+runs as one transaction of the storage port (:mod:`ayra_tickets.storage.port`): all of
+it happens, or none of it does. The services run no SQL and know no database: the
+engine hands them a :class:`~ayra_tickets.storage.port.Storage`.
 """
 
 from __future__ import annotations
@@ -13,14 +15,11 @@ import hashlib
 import itertools
 import json
 import re
-import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
-from sqlite_utils import Database
 
 from .domain import sla as sla_clock
 from .domain import ticket as ops
@@ -35,9 +34,10 @@ from .domain.errors import (
 )
 from .domain.ids import number_in_label, random_token
 from .domain.imports import ImportRow, read_row
+from .domain.keys import SCOPES, ApiKey, make_secret
 from .domain.lifecycle import Status, path_from_new
 from .domain.metrics import INTERVALS, Metrics
-from .domain.paging import Cursor
+from .domain.paging import Cursor, sort_key
 from .domain.paging import encode as encode_cursor
 from .domain.sla import DEFAULT_POLICY, Sla, SlaClock, SlaPolicy
 from .domain.ticket import Event, Ticket
@@ -52,15 +52,8 @@ from .domain.validation import (
     validate_list,
     validate_update,
 )
-from .storage import SCOPES, AgentStore, ApiKey, KeyStore, TicketStore, locking
-from .storage import check as checking
-from .storage.accounts import make_secret
-from .storage.database import FileIdentity, let_go_of_wal
-from .storage.errors import DatabaseGone, StorageUnavailable, translated
-from .storage.locking import BUSY_TIMEOUT_MS
-from .storage.metrics import MetricsStore
-from .storage.policies import PolicyStore
-from .storage.tickets import SlaView, sort_key
+from .storage.errors import StorageUnavailable
+from .storage.port import SlaView, Storage
 
 TICKET_ID_LENGTH = 16
 ANALYZE_AFTER = 1_000
@@ -68,95 +61,64 @@ ANALYZE_AFTER = 1_000
 DEFER_INDEXES_AFTER = 50_000
 """An import that has written this many tickets, and at least as many as the database
 held before it, writes the rest without the tickets' list indexes and then builds them
-once (see ``TicketStore.defer_indexes``): a third less time for a million tickets."""
+once (see ``TicketRepository.defer_indexes`` in the storage port): a third less time for
+a million tickets."""
 
 Change = Callable[[Ticket, datetime], tuple[Ticket, list[Event]]]
 """A domain operation on one ticket at one instant: the new ticket and its events."""
 
+T = TypeVar("T")
 
-class Core:
-    """What the services share: the database, the clock, the SLA policy, one lock."""
 
-    def __init__(self, db: Database, clock: Clock, file: FileIdentity | None = None) -> None:
-        self.db = db
+class UnitOfWork:
+    """What the services share: the storage, the clock, and the SLA policies read from
+    the storage (cached until another connection commits). Every call of a service is
+    one :meth:`read` or :meth:`write`."""
+
+    def __init__(self, storage: Storage, clock: Clock) -> None:
+        self.storage = storage
         self.clock = clock
-        self.file = file
-        self.lock = locking.Guard()
-        self.tickets = TicketStore(db)
-        self.agents = AgentStore(db)
-        self.keys = KeyStore(db)
-        self.policy_store = PolicyStore(db)
+        self.tickets = storage.tickets
         self.policies: dict[str, SlaPolicy] = {DEFAULT_POLICY.name: DEFAULT_POLICY}
         self.policy = DEFAULT_POLICY  # the one new tickets get
-        self._seen_version: int | None = None
 
     def policy_for(self, ticket: Ticket) -> SlaPolicy:
         """The policy a ticket was created under (its SLA is computed with it)."""
         return self.policies.get(ticket.clock.policy, DEFAULT_POLICY)
 
-    def _refresh(self) -> None:
-        """Reload the policies when another connection has committed since we last looked
-        (``data_version`` moves only for other connections' commits)."""
-        (version,) = self.db.conn.execute("PRAGMA data_version").fetchone()
-        if version != self._seen_version:
-            self._seen_version = version
-            self.policies, self.policy = self.policy_store.load()
-
     def now(self) -> datetime:
         return utc_seconds(self.clock.now())
 
+    def read(self, work: Callable[[], T]) -> T:
+        """Run ``work`` in one read transaction, and return what it returns."""
+        return self.storage.atomic(self._fresh(work))
+
+    def write(self, work: Callable[[], T]) -> T:
+        """Run ``work`` in one write transaction, and return what it returns. Threads
+        share the engine; a write waits for the database's write lock (other processes
+        may be writing too), and while it waits the engine's reads go on."""
+        return self.storage.atomic(self._fresh(work), write=True)
+
+    def _fresh(self, work: Callable[[], T]) -> Callable[[], T]:
+        """``work``, after reloading the policies if another connection has committed
+        since they were read."""
+
+        def fresh() -> T:
+            if self.storage.changed():
+                self.policies, self.policy = self.storage.policies.load()
+            return work()
+
+        return fresh
+
     def reset(self) -> None:
         """Empty the database: tickets, events, tags, keys, agents, SLA policies."""
-        with self.transaction(write=True):
-            for table in (
-                "ticket_states",
-                "ticket_events",
-                "ticket_tags",
-                "tickets",
-                "agents",
-                "api_keys",
-                "idempotency_keys",  # a replay must not answer a ticket that is gone
-            ):
-                self.db.execute(f"DELETE FROM {table}")
-            self.db.execute("INSERT INTO tickets_fts (tickets_fts) VALUES ('delete-all')")
-            self.db.execute("DELETE FROM sla_policies")
-            # What describes the file, not its data, stays: an empty table keeps the
-            # creation-order rule, an import's pending indexes are still pending, and the
-            # keys' salt (which the key store holds) stays the file's.
-            self.db.execute(
-                "DELETE FROM settings WHERE key NOT IN"
-                " ('created_in_number_order', 'deferred_indexes', 'api_key_salt')"
-            )
-            self.db.execute("UPDATE settings SET value = '1' WHERE key = 'created_in_number_order'")
+
+        def empty() -> None:
+            self.storage.reset()
             self.policies = {DEFAULT_POLICY.name: DEFAULT_POLICY}
             self.policy = DEFAULT_POLICY
-            self.tickets.forget()
 
-    def check(self, path: str, progress: checking.Progress | None = None) -> checking.Report:
-        """Every check of the file, in one read transaction (see :func:`check_file`)."""
-        with self.lock, checking.snapshot(self.db.conn):
-            return checking.run(self.db.conn, path, progress)
-
-    @contextlib.contextmanager
-    def transaction(self, *, write: bool = False) -> Iterator[None]:
-        """One call, one transaction; the lock lets threads share the engine. A write
-        takes the database's write lock first (other processes may be writing too), and
-        while it waits for it the engine's reads go on."""
-        try:
-            with locking.transaction(self.db, write=write, guard=self.lock):
-                if write and self.file is not None:
-                    self.file.verify()
-                self._refresh()
-                yield
-        except DatabaseGone:
-            with self.lock:
-                let_go_of_wal(self.db.conn)
-            raise
-        except sqlite3.Error as error:
-            unavailable = translated(error, "" if self.file is None else self.file.path)
-            if unavailable is None:
-                raise
-            raise unavailable from error
+        self.write(empty)
 
 
 @attrs.frozen
@@ -185,16 +147,16 @@ class Tickets:
     refused call changes nothing.
     """
 
-    def __init__(self, core: Core) -> None:
-        self._core = core
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
 
     def _read(self, ticket: Ticket, now: datetime) -> Ticket:
-        return ticket.read_at(self._core.policy_for(ticket).measure, now, ticket.assigned_name)
+        return ticket.read_at(self._uow.policy_for(ticket).measure, now, ticket.assigned_name)
 
     def _view(self, now: datetime) -> SlaView:
         """How tickets read as they are loaded: their SLA as of ``now`` (as of closing, for
         a closed one), under the policy each was created under (as ``_read``)."""
-        policies = self._core.policies
+        policies = self._uow.policies
 
         def view(clock: SlaClock, closed_at: datetime | None) -> Sla:
             calendar = policies.get(clock.policy, DEFAULT_POLICY).measure
@@ -207,9 +169,9 @@ class Tickets:
         it (``TICK-36``, what a list shows first)."""
         number = number_in_label(ticket_id)
         if number is not None:
-            ticket = self._core.tickets.get_number(number)
+            ticket = self._uow.tickets.get_number(number)
         elif isinstance(ticket_id, str) and ticket_id.startswith("ticket_"):
-            ticket = self._core.tickets.get(ticket_id)
+            ticket = self._uow.tickets.get(ticket_id)
         else:
             ticket = None
         if ticket is None:
@@ -217,13 +179,11 @@ class Tickets:
         return ticket
 
     def _written(self, ticket: Ticket, now: datetime) -> Ticket:
-        name = None
-        if ticket.assigned_to is not None:
-            row = self._core.db.conn.execute(
-                "SELECT name FROM agents WHERE id = ?", (ticket.assigned_to,)
-            ).fetchone()
-            name = row[0] if row else None
-        return ticket.read_at(self._core.policy_for(ticket).measure, now, name)
+        """A ticket just written, as its writer answers it (inside the transaction): its
+        assignee's name and its SLA as of ``now``."""
+        agent = ticket.assigned_to
+        name = None if agent is None else self._uow.storage.agents.name(agent)
+        return ticket.read_at(self._uow.policy_for(ticket).measure, now, name)
 
     def create(self, /, *, idempotency_key: str | None = None, **fields: Any) -> Ticket:
         """Create a ticket. Required: ``subject``, ``description``. Optional: ``priority``
@@ -251,37 +211,39 @@ class Tickets:
         """Create, with ``caller``'s idempotency keys (``PYTHON_CALLER`` or a key's id)."""
         clean = validate_create(fields)
         key = validate_idempotency_key(idempotency_key, "idempotency_key")
-        core = self._core
-        with core.transaction(write=True):
+        uow = self._uow
+        remembered = uow.storage.idempotency
+
+        def create() -> Ticket:
             if key is not None:
                 request = _fingerprint(clean)
-                cutoff = core.now() - IDEMPOTENCY_WINDOW
-                core.tickets.forget_keys_before(cutoff)
-                seen = core.tickets.remembered(caller, key, cutoff)
+                cutoff = uow.now() - IDEMPOTENCY_WINDOW
+                remembered.forget_before(cutoff)
+                seen = remembered.remembered(caller, key, cutoff)
                 if seen is not None:
                     if seen[0] != request:
                         raise IdempotencyKeyReused(idempotency_key=key)
                     first = seen[1]
                     return first.read_at(
-                        core.policy_for(first).measure, first.created_at, first.assigned_name
+                        uow.policy_for(first).measure, first.created_at, first.assigned_name
                     )
-            number, last = core.tickets.next_number()
-            now = core.now() if last is None else max(core.now(), last)
+            number, last = uow.tickets.next_number()
+            now = uow.now() if last is None else max(uow.now(), last)
             ticket, events = ops.create(
-                "ticket_" + random_token(TICKET_ID_LENGTH), number, clean, now, core.policy
+                "ticket_" + random_token(TICKET_ID_LENGTH), number, clean, now, uow.policy
             )
-            core.tickets.insert(ticket, events)
+            uow.tickets.insert(ticket, events)
             made = self._written(ticket, now)
             if key is not None:
-                core.tickets.remember(caller, key, request, made, now)
-        return made
+                remembered.remember(caller, key, request, made, now)
+            return made
+
+        return uow.write(create)
 
     def get(self, ticket_id: str) -> Ticket:
         """One ticket by its id (``ticket_...``) or its number (``TICK-36``)."""
-        core = self._core
-        with core.transaction():
-            now = core.now()
-            ticket = self._load(ticket_id)
+        uow = self._uow
+        now, ticket = uow.read(lambda: (uow.now(), self._load(ticket_id)))
         return self._read(ticket, now)
 
     def update(
@@ -296,7 +258,7 @@ class Tickets:
         clean = validate_update(fields)
         return self._change(
             ticket_id,
-            lambda ticket, now: ops.update(ticket, clean, now, self._core.policy_for(ticket)),
+            lambda ticket, now: ops.update(ticket, clean, now, self._uow.policy_for(ticket)),
             _expected(expected_version),
         )
 
@@ -309,23 +271,26 @@ class Tickets:
         clean = validate_close(fields)
         return self._change(
             ticket_id,
-            lambda ticket, now: ops.close(ticket, clean, now, self._core.policy_for(ticket)),
+            lambda ticket, now: ops.close(ticket, clean, now, self._uow.policy_for(ticket)),
             _expected(expected_version),
         )
 
     def _change(self, ticket_id: str, apply: Change, expected_version: int | None) -> Ticket:
         """Load, check the version, apply a domain operation, save what it changed: one
         transaction."""
-        core = self._core
-        with core.transaction(write=True):
-            now = core.now()
+        uow = self._uow
+
+        def change() -> Ticket:
+            now = uow.now()
             before = self._load(ticket_id)
             if expected_version is not None and before.version != expected_version:
                 raise VersionMismatch(expected_version, before.version)
             after, events = apply(before, now)
             if events:
-                core.tickets.save(before, after, events)
-        return self._written(after, now)
+                uow.tickets.save(before, after, events)
+            return self._written(after, now)
+
+        return uow.write(change)
 
     def list(self, /, **params: Any) -> Page:
         """A page of tickets. Filters: ``status``, ``priority``, ``category``,
@@ -333,27 +298,30 @@ class Tickets:
         ``due_after``, ``due_before``, ``sla_breach``, ``tags``, ``search``. Sorting:
         ``sort_by``, ``sort_order``. Paging: ``page``, ``per_page``."""
         query = validate_list(params)
-        core = self._core
-        with core.transaction():
-            now = core.now()
-            if query.cursor is None:
-                found, total = core.tickets.list(query, now, self._view(now))
-                more = (query.page - 1) * query.per_page + len(found) < total
-                meta: dict[str, Any] = {
-                    "total": total,
-                    "page": query.page,
-                    "per_page": query.per_page,
-                    "total_pages": total_pages(total, query.per_page),
-                }
-            else:
+        uow = self._uow
+
+        def page() -> tuple[builtins.list[Ticket], bool, dict[str, Any]]:
+            now = uow.now()
+            if query.cursor is not None:
                 # A cursor page does not count: that is what keeps deep pages fast.
-                found, more = core.tickets.after(query, now, self._view(now))
+                found, more = uow.tickets.after(query, now, self._view(now))
                 meta = {
                     "total": None,
                     "page": None,
                     "per_page": query.per_page,
                     "total_pages": None,
                 }
+                return found, more, meta
+            found, total = uow.tickets.list(query, now, self._view(now))
+            meta = {
+                "total": total,
+                "page": query.page,
+                "per_page": query.per_page,
+                "total_pages": total_pages(total, query.per_page),
+            }
+            return found, (query.page - 1) * query.per_page + len(found) < total, meta
+
+        found, more, meta = uow.read(page)
         last = found[-1] if found and more else None
         meta["next_cursor"] = (
             None
@@ -394,10 +362,9 @@ class Tickets:
         indexes once at the end (see ``DEFER_INDEXES_AFTER``); if it is stopped before,
         they are built when the file is next opened.
         """
-        core = self._core
+        uow = self._uow
         report = ImportReport(0, [])
-        with core.transaction():
-            held_before = core.tickets.next_number()[0] - 1
+        held_before = uow.read(uow.tickets.next_number)[0] - 1
         deferred = False
         seen: dict[bytes, int] = {}  # resume: identical rows so far, by content
         done = 0
@@ -425,17 +392,16 @@ class Tickets:
                 if not deferred and report.imported >= max(DEFER_INDEXES_AFTER, held_before):
                     # A big import, at least as big as what was there: the rest is
                     # written without the list indexes, which are then built once.
-                    with core.transaction(write=True):
-                        core.tickets.defer_indexes()
+                    uow.write(uow.tickets.defer_indexes)
                     deferred = True
         except Exception as error:  # the source, the disk, a lock held too long, ...
             raise ImportStopped(report, done, error) from error
         finally:
             report.rejected.sort(key=lambda rejection: rejection.index)
             if deferred:
-                self._tidy(core.tickets.restore_indexes)
+                self._tidy(uow.tickets.restore_indexes)
         if report.imported >= ANALYZE_AFTER:
-            self._tidy(core.tickets.analyze)  # the planner's statistics, for the new shape
+            self._tidy(uow.tickets.analyze)  # the planner's statistics, for the new shape
         return report
 
     def _tidy(self, step: Callable[[], None]) -> None:
@@ -443,8 +409,8 @@ class Tickets:
         refreshing the planner's statistics): the import stands whether it runs or not,
         so a busy or full database only leaves it for later (the next open builds the
         indexes; a later import or ``engine.close()`` refreshes the statistics)."""
-        with contextlib.suppress(StorageUnavailable), self._core.transaction(write=True):
-            step()
+        with contextlib.suppress(StorageUnavailable):
+            self._uow.write(step)
 
     def _create_many(
         self, valid: builtins.list[tuple[int, ImportRow]], report: ImportReport, resume: bool
@@ -452,12 +418,15 @@ class Tickets:
         """Create tickets from validated rows in one transaction, counting them into
         ``report`` once it commits. A row asking for an id that a ticket (or an earlier
         row) has is refused, or with ``resume`` skipped."""
-        core = self._core
-        accepted: builtins.list[ImportRow] = []
-        refused: builtins.list[Rejection] = []
-        skipped: builtins.list[int] = []
-        with core.transaction(write=True):
-            taken = core.tickets.existing_ids([row.id for _, row in valid if row.id])
+        uow = self._uow
+
+        def create() -> tuple[int, int, builtins.list[Rejection], builtins.list[int]]:
+            """The first number and how many tickets were made, the rows refused and the
+            rows skipped."""
+            accepted: builtins.list[ImportRow] = []
+            refused: builtins.list[Rejection] = []
+            skipped: builtins.list[int] = []
+            taken = uow.tickets.existing_ids([row.id for _, row in valid if row.id])
             for index, row in valid:
                 if row.id is not None and row.id in taken:
                     if resume:
@@ -469,35 +438,38 @@ class Tickets:
                 if row.id is not None:
                     taken.add(row.id)
                 accepted.append(row)
-            start, previous = core.tickets.next_number()
-            now = core.now() if previous is None else max(core.now(), previous)
-            make = ops.creator(now, core.policy)
+            start, previous = uow.tickets.next_number()
+            now = uow.now() if previous is None else max(uow.now(), previous)
+            make = ops.creator(now, uow.policy)
             built = [
                 make(row.id or "ticket_" + random_token(TICKET_ID_LENGTH), start + n, row.fields)
                 for n, row in enumerate(accepted)
             ]
-            core.tickets.insert_many(built)
+            uow.tickets.insert_many(built)
             for (ticket, _), row in zip(built, accepted, strict=True):
                 if row.status is not None:
                     self._carry_status(ticket, row, now)
+            return start, len(accepted), refused, skipped
+
+        start, made, refused, skipped = uow.write(create)
         report.rejected.extend(refused)
         report.skipped.extend(skipped)
-        if accepted:
-            report.imported += len(accepted)
+        if made:
+            report.imported += made
             report.first_number = report.first_number or start
-            report.last_number = start + len(accepted) - 1
+            report.last_number = start + made - 1
 
     def _carry_status(self, ticket: Ticket, row: ImportRow, now: datetime) -> None:
         """Move an imported ticket, just created, to the status its row had, through the
         lifecycle (its history shows each move), closing it with its resolution."""
         assert row.status is not None
-        policy = self._core.policy_for(ticket)
+        policy = self._uow.policy_for(ticket)
         for status in path_from_new(row.status):
             if status is Status.CLOSED:
                 after, events = ops.close(ticket, row.resolution, now, policy)
             else:
                 after, events = ops.update(ticket, {"status": status}, now, policy)
-            self._core.tickets.save(ticket, after, events)
+            self._uow.tickets.save(ticket, after, events)
             ticket = after
 
     def export(self, /, *, chunk_size: int = 1_000, **filters: Any) -> Iterator[dict[str, Any]]:
@@ -505,28 +477,31 @@ class Tickets:
         order, read a chunk at a time (memory stays flat however many there are). Each
         chunk is read in its own transaction, as of the clock at that moment."""
         query = validate_filters(filters)
-        core = self._core
+        uow = self._uow
         after = 0
+
+        def chunk() -> tuple[int, builtins.list[dict[str, Any]]]:
+            """The next chunk, as JSON, and the last number in it."""
+            now = uow.now()
+            found = uow.tickets.scan(query, now, after, chunk_size, self._view(now))
+            return (found[-1].number if found else after), [ticket.to_dict() for ticket in found]
+
         while True:
-            with core.transaction():
-                now = core.now()
-                found = core.tickets.scan(query, now, after, chunk_size, self._view(now))
-                page = [ticket.to_dict() for ticket in found]
+            last, page = uow.read(chunk)
             if not page:
                 return
             yield from page
-            after = found[-1].number
+            after = last
 
     def events(self, ticket_id: str) -> builtins.list[Event]:
         """The ticket's history, oldest first (the ticket by id or ``TICK-N``, as for
         :meth:`get`)."""
-        core = self._core
-        with core.transaction():
-            return core.tickets.events(self._load(ticket_id).number)
+        uow = self._uow
+        return uow.read(lambda: uow.tickets.events(self._load(ticket_id).number))
 
     def count(self) -> int:
-        with self._core.transaction():
-            return self._core.tickets.count()
+        """How many tickets there are."""
+        return self._uow.read(self._uow.tickets.count)
 
 
 @attrs.frozen
@@ -624,9 +599,9 @@ MAX_BUCKETS = 1_000
 class Reports:
     """``engine.metrics(...)``: the support figures of a window of time."""
 
-    def __init__(self, core: Core) -> None:
-        self._core = core
-        self._store = MetricsStore(core.db)
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self._figures = uow.storage.metrics
 
     def __call__(self, start: Any, end: Any, *, interval: str = "day", **filters: Any) -> Metrics:
         """The figures of ``[start, end)`` (see :mod:`ayra_tickets.domain.metrics`), over
@@ -649,9 +624,10 @@ class Reports:
                 f"the window holds more than {MAX_BUCKETS} {interval}s; narrow it or use weeks",
                 param="end",
             )
-        core = self._core
-        with core.transaction():
-            policies = core.policies
+        uow = self._uow
+
+        def figures() -> Metrics:
+            policies = uow.policies
 
             def calendar(name: str) -> sla_clock.Calendar:
                 return policies.get(name, DEFAULT_POLICY).measure
@@ -661,9 +637,11 @@ class Reports:
                 for name, policy in policies.items()
                 if not isinstance(policy.measure, sla_clock.AlwaysOpen)
             ]
-            return self._store.figures(
-                query, first, last, interval, core.now(), calendar, office_hours
+            return self._figures.figures(
+                query, first, last, interval, uow.now(), calendar, office_hours
             )
+
+        return uow.read(figures)
 
     def backlog(self, at: Any = None, **filters: Any) -> dict[str, dict[int, int]]:
         """Tickets by status, then priority, as they stood at ``at`` (default: now), over
@@ -672,11 +650,14 @@ class Reports:
         if unknown:
             raise ParameterUnknown(f"Unknown parameter: {unknown[0]}", param=unknown[0])
         query = validate_list(filters)
-        core = self._core
-        with core.transaction():
-            now = core.now()
+        uow = self._uow
+
+        def backlog() -> dict[str, dict[int, int]]:
+            now = uow.now()
             moment = now if at is None else parse_time(at, "at")
-            return self._store.backlog(query, moment, now)
+            return self._figures.backlog(query, moment, now)
+
+        return uow.read(backlog)
 
 
 class SlaSettings:
@@ -689,37 +670,39 @@ class SlaSettings:
     next moves: a priority change, a pause ending, a reopen).
     """
 
-    def __init__(self, core: Core) -> None:
-        self._core = core
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
 
     def configure(self, policy: SlaPolicy) -> SlaPolicy:
         if not isinstance(policy, SlaPolicy):
             raise TypeError(f"configure takes an SlaPolicy, not {type(policy).__name__}")
-        core = self._core
-        with core.transaction(write=True):
-            core.policy_store.put(policy, core.now())
-            core.policies, core.policy = core.policy_store.load()
-        return core.policy
+        uow = self._uow
+        stored = uow.storage.policies
+
+        def configure() -> SlaPolicy:
+            stored.put(policy, uow.now())
+            uow.policies, uow.policy = stored.load()
+            return uow.policy
+
+        return uow.write(configure)
 
     @property
     def policy(self) -> SlaPolicy:
         """The policy new tickets get."""
-        with self._core.transaction():
-            return self._core.policy
+        return self._uow.read(lambda: self._uow.policy)
 
     @property
     def policies(self) -> dict[str, SlaPolicy]:
         """Every stored policy by name (the built-in default included)."""
-        with self._core.transaction():
-            return dict(self._core.policies)
+        return self._uow.read(lambda: dict(self._uow.policies))
 
 
 class Keys:
     """``engine.keys``: API keys for the wire layer, stored as salted, stretched digests
-    (see :mod:`ayra_tickets.storage.accounts`)."""
+    (see :mod:`ayra_tickets.domain.keys`)."""
 
-    def __init__(self, core: Core) -> None:
-        self._core = core
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
 
     def create(
         self, scopes: Iterable[str] = SCOPES, name: str | None = None, secret: str | None = None
@@ -743,74 +726,76 @@ class Keys:
             raise ParameterInvalid(
                 "secret must be 16 to 200 letters, digits and underscores", param="secret"
             )
-        core = self._core
+        uow = self._uow
         chosen_secret = secret is not None
         secret = secret if secret is not None else make_secret()
         # Stretched before the write lock is taken: other writers need not wait on it.
-        digest = core.keys.digest(secret)
-        with core.transaction(write=True):
-            if chosen_secret and digest is not None and core.keys.exists(digest):
+        keys = uow.storage.keys
+        digest = keys.digest(secret)
+
+        def create() -> None:
+            if chosen_secret and digest is not None and keys.exists(digest):
                 raise ParameterInvalid("another key already has this secret", param="secret")
-            core.keys.create(granted, name, core.now(), secret, chosen=chosen_secret)
+            keys.create(granted, name, uow.now(), secret, chosen=chosen_secret)
+
+        uow.write(create)
         return secret
 
     def authenticate(self, secret: str) -> ApiKey | None:
         """The live key with this secret, or ``None``."""
-        core = self._core
+        uow = self._uow
+        keys = uow.storage.keys
         # Stretched (the first time this process sees the secret) outside the engine's
         # lock, so that other calls go on meanwhile; then one indexed query.
-        digest = core.keys.digest(secret)
+        digest = keys.digest(secret)
         if digest is None:
             return None
-        with core.transaction():
-            return core.keys.find(digest)
+        return uow.read(lambda: keys.find(digest))
 
     def list(self) -> builtins.list[ApiKey]:
-        with self._core.transaction():
-            return self._core.keys.all()
+        """Every key, live or revoked, oldest first (no secrets)."""
+        return self._uow.read(self._uow.storage.keys.all)
+
+    def forget_digests(self) -> None:
+        """Forget the digests of the secrets this process has seen lately, so that the
+        next authentication stretches its secret anew, as a new process would (for
+        tests and benchmarks of the stretching)."""
+        self._uow.storage.keys.forget_digests()
 
     def revoke(self, key_id: str) -> bool:
         """Revoke a key by its id or its prefix; True if a live key was revoked. A prefix
         that several live keys share is refused (name the key by its id)."""
-        core = self._core
-        with core.transaction(write=True):
-            if core.keys.live_matches(key_id) > 1:
+        uow = self._uow
+        keys = uow.storage.keys
+
+        def revoke() -> bool:
+            if keys.live_matches(key_id) > 1:
                 raise ParameterInvalid(
                     f"{key_id} is the prefix of several keys; revoke by the key's id",
                     param="key",
                 )
-            return core.keys.revoke(key_id, core.now())
+            return keys.revoke(key_id, uow.now())
+
+        return uow.write(revoke)
 
 
 class Agents:
     """``engine.agents``: the directory that gives ``assigned_name``."""
 
-    def __init__(self, core: Core) -> None:
-        self._core = core
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
 
     def add(self, agent_id: str, name: str) -> None:
         """Add an agent, or rename one."""
         clean_id, clean_name = validate_agent(agent_id, name)
-        with self._core.transaction(write=True):
-            self._core.agents.put(clean_id, clean_name)
+        agents = self._uow.storage.agents
+        self._uow.write(lambda: agents.put(clean_id, clean_name))
 
     def remove(self, agent_id: str) -> bool:
-        with self._core.transaction(write=True):
-            return self._core.agents.remove(agent_id)
+        """Remove an agent; whether there was one."""
+        agents = self._uow.storage.agents
+        return self._uow.write(lambda: agents.remove(agent_id))
 
     def list(self) -> dict[str, str]:
-        with self._core.transaction():
-            return self._core.agents.all()
-
-
-def check_file(path: str | Path, progress: checking.Progress | None = None) -> checking.Report:
-    """Check the database file at ``path`` without writing to it: opened read-only, its
-    schema neither upgraded nor its journal mode changed, all checks in one read
-    transaction (a snapshot, while others may go on writing). Raises
-    :class:`~ayra_tickets.storage.check.Unreadable` when it is missing or no database."""
-    conn = checking.open_read_only(path, timeout=BUSY_TIMEOUT_MS / 1000)
-    try:
-        with checking.snapshot(conn):
-            return checking.run(conn, str(path), progress)
-    finally:
-        conn.close()
+        """Every agent's name by id."""
+        return self._uow.read(self._uow.storage.agents.all)

@@ -36,8 +36,8 @@ from .domain.validation import validate_idempotency_key
 from .storage.errors import StorageUnavailable
 
 if TYPE_CHECKING:
+    from .domain.keys import ApiKey
     from .engine import Engine
-    from .storage import ApiKey
 
 MAX_BODY_BYTES = 1_048_576
 MAX_HEADER_BYTES = 32_768

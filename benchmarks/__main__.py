@@ -30,16 +30,18 @@ from ayra_tickets.domain.ticket import create as build_ticket
 from ayra_tickets.domain.ticket import update as update_ticket
 from ayra_tickets.domain.times import format_time
 from ayra_tickets.domain.validation import validate_create, validate_list, validate_update
-from ayra_tickets.storage.database import CACHE_KIB
-from ayra_tickets.storage.tickets import (
-    _COLUMNS,
-    _END_STATE,
-    _INDEX_TEXT,
-    _INSERT,
-    _INSERT_STATE,
+from ayra_tickets.storage.sqlite.database import CACHE_KIB
+from ayra_tickets.storage.sqlite.rows import (
+    COLUMNS,
+    END_STATE,
+    INDEX_TEXT,
+    INSERT,
+    INSERT_STATE,
+    SELECT,
+    UPDATE,
     StateRow,
-    _first_state,
-    _state,
+    first_state,
+    state_row,
     ticket_to_row,
 )
 
@@ -140,9 +142,7 @@ _RAW_EVENT = (
     " new_value, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _RAW_TAG = "INSERT INTO ticket_tags (tag, ticket_number, status) VALUES (?, ?, ?)"
-_RAW_UPDATE = (
-    "UPDATE tickets SET " + ", ".join(f"{name} = ?" for name in _COLUMNS[2:]) + " WHERE number = ?"
-)
+_VERSION = COLUMNS.index("version")
 UPDATE_BODY = {"status": "in_progress", "priority": 2, "assigned_to": "user_7"}
 CLOSE_BODY = {"resolution_note": "Fixed in the latest release", "customer_satisfaction": 9}
 
@@ -179,7 +179,7 @@ def raw_rows(work: list[dict[str, Any]], at: datetime = START) -> list[Rows]:
         )
         tags = [(tag, number, ticket.status.value) for tag in ticket.tags]
         prepared.append(
-            (ticket_to_row(ticket), tags, _event_rows(number, events), [_first_state(ticket)])
+            (ticket_to_row(ticket), tags, _event_rows(number, events), [first_state(ticket)])
         )
     return prepared
 
@@ -202,7 +202,7 @@ def raw_changes(work: list[dict[str, Any]], at: datetime) -> tuple[list[Rows], l
             tags = [(tag, number, ticket.status.value) for tag in ticket.tags] if moved else []
             states = (
                 [
-                    _state(
+                    state_row(
                         number,
                         ticket.version,
                         at,
@@ -229,7 +229,7 @@ def bench_singles(folder: Path, work: list[dict[str, Any]], run: int) -> dict[st
         (lambda body=body: engine.tickets.create(**body)) for body in work
     )
     ids = [ticket["id"] for ticket in engine.tickets.export()]
-    engine._core.clock.set(later)  # type: ignore[attr-defined]
+    engine.clock.set(later)  # type: ignore[attr-defined]
     results["update (Python API)"] = timed(
         (lambda i=i: engine.tickets.update(i, **UPDATE_BODY)) for i in ids
     )
@@ -246,7 +246,7 @@ def bench_singles(folder: Path, work: list[dict[str, Any]], run: int) -> dict[st
         for body in work
     )
     ids = [ticket["id"] for ticket in engine.tickets.export()]
-    engine._core.clock.set(later)  # type: ignore[attr-defined]
+    engine.clock.set(later)  # type: ignore[attr-defined]
     results["update (engine.request)"] = timed(
         (lambda i=i: engine.request("PUT", f"/v1/tickets/{i}", headers=headers, json=UPDATE_BODY))
         for i in ids
@@ -269,10 +269,10 @@ def bench_singles(folder: Path, work: list[dict[str, Any]], run: int) -> dict[st
         row: tuple[Any, ...], tags: list[Any], events: list[Any], states: list[StateRow]
     ) -> None:
         conn.execute("BEGIN")
-        conn.execute(_INSERT, row)
-        conn.execute(_INDEX_TEXT, (row[0], row[2], row[3], "s" + row[5].replace("_", "")))
+        conn.execute(INSERT, row)
+        conn.execute(INDEX_TEXT, (row[0], row[2], row[3], "s" + row[5].replace("_", "")))
         conn.executemany(_RAW_TAG, tags)
-        conn.executemany(_INSERT_STATE, states)
+        conn.executemany(INSERT_STATE, states)
         conn.executemany(_RAW_EVENT, events)
         conn.execute("COMMIT")
 
@@ -283,13 +283,13 @@ def bench_singles(folder: Path, work: list[dict[str, Any]], run: int) -> dict[st
         # and begin the next one if the status or priority moved, append its events
         conn.execute("BEGIN")
         conn.execute("SELECT * FROM tickets WHERE number = ?", (row[0],)).fetchone()
-        conn.execute(_RAW_UPDATE, (*row[2:], row[0]))
+        conn.execute(UPDATE, (*row[2:], row[0], row[_VERSION] - 1))  # as read: a version back
         if tags:
             conn.execute("DELETE FROM ticket_tags WHERE ticket_number = ?", (row[0],))
             conn.executemany(_RAW_TAG, tags)
         for state in states:
-            conn.execute(_END_STATE, (state[2], row[0]))
-            conn.execute(_INSERT_STATE, state)
+            conn.execute(END_STATE, (state[2], row[0]))
+            conn.execute(INSERT_STATE, state)
         conn.executemany(_RAW_EVENT, events)
         conn.execute("COMMIT")
 
@@ -338,13 +338,13 @@ def bench_bulk(folder: Path, work: list[dict[str, Any]], run: int) -> dict[str, 
     for start in range(0, len(rows), BULK_CHUNK):
         chunk = rows[start : start + BULK_CHUNK]
         conn.execute("BEGIN")
-        conn.executemany(_INSERT, [row for row, *_ in chunk])
+        conn.executemany(INSERT, [row for row, *_ in chunk])
         conn.executemany(
-            _INDEX_TEXT,
+            INDEX_TEXT,
             [(row[0], row[2], row[3], "s" + row[5].replace("_", "")) for row, *_ in chunk],
         )
         conn.executemany(_RAW_TAG, [tag for _, tags, _, _ in chunk for tag in tags])
-        conn.executemany(_INSERT_STATE, [state for *_, states in chunk for state in states])
+        conn.executemany(INSERT_STATE, [state for *_, states in chunk for state in states])
         conn.executemany(_RAW_EVENT, [event for _, _, events, _ in chunk for event in events])
         conn.execute("COMMIT")
     raw = time.perf_counter() - began
@@ -381,8 +381,6 @@ def build_read_database(path: Path, work: list[dict[str, Any]]) -> datetime:
 
 
 def bench_reads(path: Path, now: datetime, rows: int) -> dict[str, list[float]]:
-    from ayra_tickets.storage.tickets import _SELECT
-
     engine = Engine.open(path, clock=ManualClock(now))
     results: dict[str, list[float]] = {}
     raw = sqlite3.connect(path, isolation_level=None)
@@ -391,10 +389,14 @@ def bench_reads(path: Path, now: datetime, rows: int) -> dict[str, list[float]]:
     def statements(params: dict[str, Any]) -> tuple[tuple[str, list[Any]], tuple[str, list[Any]]]:
         """The two statements the engine runs for this list (prepared ahead for raw)."""
         query = validate_list(params)
-        with engine._core.transaction():
-            count, page = engine._core.tickets._statements(query, now)
+        tickets: Any = engine.storage.tickets  # the SQLite repository: it shows its SQL
+
+        def prepared() -> tuple[tuple[str, list[Any]], tuple[str, list[Any]]]:
+            count, page = tickets.list_statements(query, now)
             (total,) = raw.execute(*count).fetchone()
-            sql, args = page(total)
+            return count, page(total)
+
+        count, (sql, args) = engine.storage.atomic(prepared)
         return count, (sql, [*args, query.per_page, 0])
 
     def raw_list(count: tuple[str, list[Any]], page: tuple[str, list[Any]]) -> None:
@@ -429,7 +431,7 @@ def bench_reads(path: Path, now: datetime, rows: int) -> dict[str, list[float]]:
     ids = [t.id for t in engine.tickets.list(per_page=100).data]
     results["get (Python API)"] = timed((lambda i=i: engine.tickets.get(i)) for i in ids)
     results["get (raw sqlite3)"] = timed(
-        (lambda i=i: raw.execute(_SELECT + " WHERE t.id = ?", (i,)).fetchone()) for i in ids
+        (lambda i=i: raw.execute(SELECT + " WHERE t.id = ?", (i,)).fetchone()) for i in ids
     )
     raw.close()
     engine.close()

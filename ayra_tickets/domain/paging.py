@@ -10,12 +10,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from .errors import ParameterInvalid
-from .times import format_time
+from .times import format_optional, format_time
+
+if TYPE_CHECKING:
+    from .ticket import Ticket
 
 SQLITE_INTEGER_MAX = 2**63 - 1
 """The largest integer SQLite holds: a cursor's numbers beyond it are forged."""
@@ -26,6 +30,15 @@ class Cursor:
     key: str | int | None  # the last ticket's value of the sort column
     number: int  # the last ticket's number, the tie-breaker
     fingerprint: str
+
+
+def sort_key(ticket: Ticket, sort_by: str) -> str | int | None:
+    """A ticket's value of the sort column, as a cursor carries it: a priority as a
+    number, a time as RFC 3339 text (``None`` for no due date)."""
+    if sort_by == "priority":
+        return int(ticket.priority)
+    value: datetime | None = getattr(ticket, sort_by)
+    return format_optional(value)
 
 
 def fingerprint(filters: dict[str, Any]) -> str:

@@ -16,34 +16,11 @@ import attrs
 
 from . import sla as sla_clock
 from .errors import TicketAlreadyClosed, TicketClosed
+from .fields import API_ORDER, FIELDS, Convert, dict_maker, wire_value
+from .fields import PERSISTENT_FIELDS as PERSISTENT_FIELDS
 from .lifecycle import PAUSED_STATUSES, Status, check_transition
 from .priority import DEFAULT_PRIORITY, Priority
-from .times import format_optional, format_time
-
-PERSISTENT_FIELDS: tuple[str, ...] = (
-    "subject",
-    "description",
-    "priority",
-    "status",
-    "category",
-    "contact_id",
-    "conversation_id",
-    "assigned_to",
-    "due_date",
-    "tags",
-    "custom_fields",
-    "metadata",
-    "resolution_note",
-    "customer_satisfaction",
-    "resolution_time",
-    "root_cause",
-    "first_response_at",
-    "resolved_at",
-    "closed_at",
-    "reopened_count",
-    "created_at",
-)
-"""The fields the event log carries; :func:`replay` rebuilds exactly these."""
+from .times import format_time
 
 UPDATABLE_FIELDS: tuple[str, ...] = (
     "subject",
@@ -63,21 +40,6 @@ CLOSE_FIELDS: tuple[str, ...] = (
     "resolution_time",
     "root_cause",
 )
-
-_TIME_FIELDS = frozenset(
-    {"due_date", "first_response_at", "resolved_at", "closed_at", "created_at"}
-)
-
-
-def _wire(field: str, value: Any) -> Any:
-    """A field's value as JSON."""
-    if field in _TIME_FIELDS:
-        return format_optional(value)
-    if field == "tags":
-        return list(value)
-    if field == "status":
-        return str(value)
-    return value
 
 
 @attrs.frozen
@@ -171,65 +133,32 @@ class Ticket:
         )
 
     def persistent(self) -> dict[str, Any]:
-        """The fields the event log carries, as JSON values."""
-        # Spelled out (it is on every write's path); a test holds it to PERSISTENT_FIELDS.
-        return {
-            "subject": self.subject,
-            "description": self.description,
-            "priority": self.priority,
-            "status": str(self.status),
-            "category": self.category,
-            "contact_id": self.contact_id,
-            "conversation_id": self.conversation_id,
-            "assigned_to": self.assigned_to,
-            "due_date": format_optional(self.due_date),
-            "tags": list(self.tags),
-            "custom_fields": dict(self.custom_fields),
-            "metadata": dict(self.metadata),
-            "resolution_note": self.resolution_note,
-            "customer_satisfaction": self.customer_satisfaction,
-            "resolution_time": self.resolution_time,
-            "root_cause": self.root_cause,
-            "first_response_at": format_optional(self.first_response_at),
-            "resolved_at": format_optional(self.resolved_at),
-            "closed_at": format_optional(self.closed_at),
-            "reopened_count": self.reopened_count,
-            "created_at": format_time(self.created_at),
-        }
+        """The fields the event log carries (``PERSISTENT_FIELDS``), as JSON values."""
+        return _LOGGED(self)
 
     def to_dict(self) -> dict[str, Any]:
+        """The API's ticket object (see :mod:`~ayra_tickets.domain.fields`)."""
         if self.sla is None:
             raise ValueError("this ticket was not read through the engine; it has no sla view")
-        return {
-            "id": self.id,
-            "number": self.number_label,
-            "subject": self.subject,
-            "description": self.description,
-            "priority": self.priority,
-            "priority_label": self.priority_label,
-            "status": str(self.status),
-            "category": self.category,
-            "contact_id": self.contact_id,
-            "conversation_id": self.conversation_id,
-            "assigned_to": self.assigned_to,
-            "assigned_name": self.assigned_name,
-            "due_date": format_optional(self.due_date),
-            "tags": list(self.tags),
-            "custom_fields": dict(self.custom_fields),
-            "metadata": dict(self.metadata),
-            "resolution_note": self.resolution_note,
-            "customer_satisfaction": self.customer_satisfaction,
-            "resolution_time": self.resolution_time,
-            "root_cause": self.root_cause,
-            "sla": self.sla.to_dict(),
-            "first_response_at": format_optional(self.first_response_at),
-            "reopened_count": self.reopened_count,
-            "version": self.version,
-            "resolved_at": format_optional(self.resolved_at),
-            "closed_at": format_optional(self.closed_at),
-            "created_at": format_time(self.created_at),
-            "updated_at": format_time(self.updated_at),
-        }
+        return _API_OBJECT(self)
+
+
+def _api_value(name: str) -> Convert:
+    """How the API object's ``name`` is written: as its field says, or for a read-side
+    value, as it is (the SLA as its own object)."""
+    if name == "sla":
+        return _sla_object
+    return FIELDS[name].to_wire if name in FIELDS else None
+
+
+def _sla_object(sla: sla_clock.Sla) -> dict[str, Any]:
+    return sla.to_dict()
+
+
+_LOGGED = dict_maker(
+    "persistent", [(name, f"o.{name}", FIELDS[name].to_wire) for name in PERSISTENT_FIELDS]
+)
+_API_OBJECT = dict_maker("to_dict", [(name, f"o.{name}", _api_value(name)) for name in API_ORDER])
 
 
 # -- operations -----------------------------------------------------------------------
@@ -331,7 +260,7 @@ def _move(
 def _status_event(
     ticket: Ticket, sets: Mapping[str, Any], kind: str, now: datetime, version: int
 ) -> Event:
-    data = {name: _wire(name, value) for name, value in sets.items() if name != "status"}
+    data = {name: wire_value(name, value) for name, value in sets.items() if name != "status"}
     return Event(
         kind,
         now,
@@ -411,8 +340,8 @@ def update(
                 now,
                 version,
                 field=name,
-                old=_wire(name, old),
-                new=_wire(name, new),
+                old=wire_value(name, old),
+                new=wire_value(name, new),
                 ticket_id=ticket.id,
             )
         )

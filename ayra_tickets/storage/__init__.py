@@ -1,7 +1,7 @@
-"""SQLite storage: schema and migrations, the ticket repository, keys and agents."""
+"""Storage: the port the services use, and the adapters behind it.
 
-from .accounts import SCOPES, AgentStore, ApiKey, KeyStore
-from .database import open_database
-from .tickets import TicketStore
-
-__all__ = ["SCOPES", "AgentStore", "ApiKey", "KeyStore", "TicketStore", "open_database"]
+``port.py`` says what the services need of a database; ``errors.py`` what a database
+can refuse and ``findings.py`` what a check of one says, whatever the database. The
+adapters implement the port: ``sqlite/`` for a file. Only the engine (the composition
+root) picks an adapter; the domain and the services never import one.
+"""

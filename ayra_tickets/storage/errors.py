@@ -1,13 +1,13 @@
-"""What the file under the engine can refuse, apart from the request itself.
+"""What a database under the engine can refuse, apart from the request itself.
 
 These are not the API's validation errors (``domain/errors.py``): the request was fine,
-the database could not take it. Each carries the HTTP status and the code the wire layer
-answers with; a call that raises one has changed nothing.
+the database could not take it. Every storage adapter raises these, whatever its
+database (the SQLite adapter translates SQLite's own errors into them in
+``storage/sqlite/errors.py``). Each :class:`StorageUnavailable` carries the HTTP status
+and the code the wire layer answers with; a call that raises one has changed nothing.
 """
 
 from __future__ import annotations
-
-import sqlite3
 
 
 class StorageUnavailable(Exception):
@@ -38,23 +38,19 @@ class StorageFull(StorageUnavailable):
 
 
 class NotATicketDatabase(Exception):
-    """The file is not an ayra-tickets database (not SQLite at all, or another
-    application's); the engine refuses it and leaves it as it was, byte for byte."""
+    """What was named is not a database ayra-tickets can open: a file that is not SQLite
+    at all, or another application's database (the engine refuses it and leaves it as it
+    was, byte for byte), or the address of a kind of database this release does not
+    support."""
 
 
-def translated(error: sqlite3.Error, path: str) -> StorageUnavailable | None:
-    """What a failure of SQLite's means for the caller, when it is the file's doing (a
-    lock held, a full disk, an I/O error, a file made read-only); None for anything
-    else."""
-    primary = getattr(error, "sqlite_errorcode", 0) & 0xFF
-    if primary == sqlite3.SQLITE_BUSY:  # a read in a rare moment of WAL (a recovery)
-        return DatabaseBusy(f"the database {path!r} is busy: {error}")
-    if primary == sqlite3.SQLITE_FULL:
-        return StorageFull(f"the disk holding the database {path!r} is full: {error}")
-    if primary in (sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN):
-        return DatabaseGone(f"the database {path!r} cannot be written: {error}")
-    if primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
-        return StorageUnavailable(
-            f"the database {path!r} is damaged ({error}); 'ayra-tickets check' says where"
-        )
-    return None
+class NewerSchema(Exception):
+    """The database was written by a newer release of ayra-tickets, whose schema this one
+    does not know; it is left untouched."""
+
+
+class WriteConflict(Exception):
+    """A versioned update found the ticket at another version than the one it was read
+    at: another writer changed it in between. An adapter whose transactions can meet
+    this (not SQLite's, which hold the write lock from the start) retries the whole
+    transaction; it never reaches the caller as a refusal of the request."""

@@ -22,8 +22,8 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from ayra_tickets import Engine, ManualClock
-from ayra_tickets.storage import tickets as store
-from ayra_tickets.storage.tickets import SEARCH_ONCE, WALK_SHARE
+from ayra_tickets.storage.sqlite import tickets as store
+from ayra_tickets.storage.sqlite.tickets import SEARCH_ONCE, WALK_SHARE
 from tests import strategies as s
 from tests.conftest import START, Api
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from ayra_tickets import BusinessCalendar, Engine, ManualClock, SlaPolicy, TicketError
 from ayra_tickets.domain.metrics import AgentRow, Bucket, Compliance, Durations, Satisfaction
 from ayra_tickets.domain.ticket import replay
-from ayra_tickets.storage.metrics import buckets
+from ayra_tickets.storage.sqlite.metrics import buckets
 from tests.conftest import START
 
 AGENTS = ["user_a", "user_b", None]

@@ -176,19 +176,17 @@ def test_an_import_stopped_without_its_indexes_gets_them_back_when_the_file_is_o
     with Engine.open(db_path, clock=clock) as engine:
         before = index_sql(engine)
         engine.tickets.import_many([body(i) for i in range(4)])
-        with engine._core.transaction():
-            engine._core.tickets.defer_indexes()  # as a big import does, then "crashes"
+        storage = engine.storage
+        storage.atomic(storage.tickets.defer_indexes, write=True)  # as an import, then "crashes"
         assert len(index_sql(engine)) < len(before)
         # Meanwhile the figures are read without the indexes they would use, the same.
         window = (clock.now() - timedelta(days=1), clock.now() + timedelta(days=1))
         for filters in ({}, {"priority": "3"}):
             without = engine.metrics(*window, **filters)
             assert sum(bucket.created for bucket in without.volume) == 4
-            with engine._core.transaction(write=True):
-                engine._core.tickets.restore_indexes()
+            storage.atomic(storage.tickets.restore_indexes, write=True)
             assert engine.metrics(*window, **filters) == without
-            with engine._core.transaction(write=True):
-                engine._core.tickets.defer_indexes()
+            storage.atomic(storage.tickets.defer_indexes, write=True)
     with Engine.open(db_path, clock=clock) as engine:
         assert index_sql(engine) == before
         assert engine.db.conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)

@@ -18,7 +18,7 @@ import pytest
 
 from ayra_tickets import DatabaseBusy, Engine, ManualClock, TicketError
 from ayra_tickets.domain.ticket import PERSISTENT_FIELDS, replay
-from ayra_tickets.storage.tickets import states_from_log
+from ayra_tickets.storage.sqlite.rows import states_from_log
 
 START = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)
 WRITES = 500
@@ -147,7 +147,7 @@ def run_all(jobs: list[Callable[[], None]]) -> None:
 def test_a_write_lock_held_past_the_bound_is_a_clear_error_that_changes_nothing(
     tmp_path: Path, monkeypatch: Any
 ) -> None:
-    from ayra_tickets.storage import locking
+    from ayra_tickets.storage.sqlite import locking
 
     path = tmp_path / "held.db"
     with Engine.open(path, clock=ManualClock(START)) as engine:

@@ -16,7 +16,7 @@ import pytest
 
 from ayra_tickets import Engine, ManualClock
 from ayra_tickets.domain.ticket import PERSISTENT_FIELDS, replay
-from ayra_tickets.storage.tickets import states_from_log
+from ayra_tickets.storage.sqlite.rows import states_from_log
 from tests.conftest import START
 
 KILLS = 50

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from ayra_tickets import Engine, ManualClock
+from ayra_tickets.domain.times import utc_seconds
 from ayra_tickets.domain.validation import validate_list
 from tests.conftest import START
 
@@ -88,8 +89,8 @@ def engine() -> Iterator[Engine]:
 
 
 def plans(engine: Engine, params: dict[str, Any]) -> dict[str, list[str]]:
-    core = engine._core
-    return core.tickets.plans(validate_list(params), core.now())
+    tickets: Any = engine.storage.tickets  # the SQLite repository, which can show its plans
+    return tickets.plans(validate_list(params), utc_seconds(engine.clock.now()))
 
 
 @pytest.mark.parametrize("params", QUERIES, ids=str)
@@ -119,7 +120,7 @@ def test_a_first_page_is_read_in_index_order_without_sorting(
 def test_a_rare_tag_is_read_from_its_index_and_a_common_one_along_the_order(
     engine: Engine,
 ) -> None:
-    clock = engine._core.clock
+    clock = engine.clock
     rare = [
         engine.tickets.create(subject=f"Rare {i}", description="x", tags=["rare", "vip"])
         for i in range(3)

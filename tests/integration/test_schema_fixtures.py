@@ -13,8 +13,8 @@ import pytest
 
 from ayra_tickets import Engine, ManualClock
 from ayra_tickets.domain.ticket import PERSISTENT_FIELDS, replay
-from ayra_tickets.storage.schema import SCHEMA_VERSION, migrations
-from ayra_tickets.storage.tickets import states_from_log
+from ayra_tickets.storage.sqlite.rows import states_from_log
+from ayra_tickets.storage.sqlite.schema import SCHEMA_VERSION, migrations
 from tests.conftest import START
 
 FIXTURES = sorted((Path(__file__).parents[1] / "fixtures").glob("schema-*.db"))

@@ -8,7 +8,7 @@ import re
 import sys
 
 from ayra_tickets import Engine, ManualClock
-from ayra_tickets.storage.tickets import fts_query
+from ayra_tickets.storage.sqlite.query import fts_query
 from tests.conftest import START
 
 

@@ -11,8 +11,8 @@ import attrs
 import pytest
 
 from ayra_tickets import Engine, ManualClock
-from ayra_tickets.storage import TicketStore
-from ayra_tickets.storage.schema import SCHEMA_VERSION, migrations
+from ayra_tickets.storage.sqlite.schema import SCHEMA_VERSION, migrations
+from ayra_tickets.storage.sqlite.tickets import TicketStore
 from tests.conftest import START, table_counts
 
 
@@ -104,12 +104,19 @@ def test_a_call_that_fails_halfway_leaves_no_trace_and_uses_no_number(
     def broken(self: TicketStore, number: int, events: Any) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(TicketStore, "_append", broken)
+    monkeypatch.setattr(TicketStore, "append_events", broken)
     with pytest.raises(RuntimeError):
         engine.tickets.create(subject="Second", description="two")
     monkeypatch.undo()
     assert table_counts(engine) == counts
     assert engine.tickets.create(subject="Third", description="three").number == 2
+
+
+def test_the_tickets_table_has_the_field_tables_columns_in_its_order(engine: Engine) -> None:
+    from ayra_tickets.storage.sqlite.rows import COLUMNS
+
+    found = [row[1] for row in engine.db.execute("PRAGMA table_info(tickets)")]
+    assert found == list(COLUMNS)
 
 
 def test_an_in_memory_database_works_too(memory_engine: Engine) -> None:
@@ -170,7 +177,7 @@ def test_a_database_whose_old_tickets_break_creation_order_still_lists_searches_
     old.conn.commit()
     old.close()
     with Engine.open(db_path, clock=clock) as engine:
-        assert not engine._core.tickets.by_number
+        assert not engine.storage.tickets.by_number
         newest = [t.subject for t in engine.tickets.list(search="printer").data]
         assert newest == ["printer 3", "printer 1", "printer 0", "printer 2"]
         walked, page = [], engine.tickets.list(search="printer", per_page=1)
@@ -191,7 +198,7 @@ def test_a_database_from_the_first_schema_opens_and_upgrades_in_place(
 
     from ayra_tickets.domain.sla import DEFAULT_POLICY
     from ayra_tickets.domain.ticket import create as build
-    from ayra_tickets.storage.tickets import _COLUMNS, ticket_to_row
+    from ayra_tickets.storage.sqlite.rows import COLUMNS, ticket_to_row
 
     old = Database(db_path)
     migrations.apply(old, stop_before="0002_sla_policies")
@@ -201,7 +208,7 @@ def test_a_database_from_the_first_schema_opens_and_upgrades_in_place(
     )
     late = attrs.evolve(on_time, id="ticket_" + "b" * 16, number=2)
     late = attrs.evolve(late, clock=attrs.evolve(late.clock, resolution_met=False))
-    columns = _COLUMNS[
+    columns = COLUMNS[
         :-2
     ]  # the first schema had neither sla_resolution_missed_at nor sla_breach_at
     for ticket in (on_time, late):
@@ -282,7 +289,7 @@ def test_events_written_before_schema_5_are_found_by_ticket_number_after_the_upg
 
     from ayra_tickets.domain.sla import DEFAULT_POLICY
     from ayra_tickets.domain.ticket import create as build
-    from ayra_tickets.storage.tickets import _COLUMNS, ticket_to_row
+    from ayra_tickets.storage.sqlite.rows import COLUMNS, ticket_to_row
 
     old = Database(db_path)
     migrations.apply(old, stop_before="0005_events_by_ticket_number")
@@ -293,8 +300,8 @@ def test_events_written_before_schema_5_are_found_by_ticket_number_after_the_upg
             DEFAULT_POLICY,
         )  # fmt: skip
         old.execute(
-            f"INSERT INTO tickets ({', '.join(_COLUMNS)})"
-            f" VALUES ({', '.join('?' for _ in _COLUMNS)})",
+            f"INSERT INTO tickets ({', '.join(COLUMNS)})"
+            f" VALUES ({', '.join('?' for _ in COLUMNS)})",
             ticket_to_row(ticket),
         )
         for event in events:  # as schema 4 wrote them: by ticket id only
@@ -331,7 +338,7 @@ def test_the_search_index_is_rebuilt_with_status_facets_by_schema_9(
 
     from ayra_tickets.domain.sla import DEFAULT_POLICY
     from ayra_tickets.domain.ticket import create as build
-    from ayra_tickets.storage.tickets import _COLUMNS, ticket_to_row
+    from ayra_tickets.storage.sqlite.rows import COLUMNS, ticket_to_row
 
     old = Database(db_path)
     migrations.apply(old, stop_before="0009_search_index_with_status_facets")
@@ -342,8 +349,8 @@ def test_the_search_index_is_rebuilt_with_status_facets_by_schema_9(
             START, DEFAULT_POLICY,
         )  # fmt: skip
         old.execute(
-            f"INSERT INTO tickets ({', '.join(_COLUMNS)})"
-            f" VALUES ({', '.join('?' for _ in _COLUMNS)})",
+            f"INSERT INTO tickets ({', '.join(COLUMNS)})"
+            f" VALUES ({', '.join('?' for _ in COLUMNS)})",
             ticket_to_row(ticket),
         )
         old.execute(  # the schema-8 search index: text only

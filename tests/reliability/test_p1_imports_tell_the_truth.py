@@ -20,7 +20,7 @@ import pytest
 
 from ayra_tickets import Engine, ImportStopped, ManualClock, StorageFull, service
 from ayra_tickets.domain.lifecycle import Status
-from ayra_tickets.storage import locking
+from ayra_tickets.storage.sqlite import locking
 from tests.conftest import START
 
 

@@ -196,10 +196,10 @@ def test_p7_the_stored_digest_is_the_files_salted_scrypt_and_differs_between_fil
             digests.append(digest)
     assert digests[0] != digests[1]
     # The cost is in the parameters, not in a clock: 8 MiB of memory for every guess.
-    from ayra_tickets.storage import accounts
+    from ayra_tickets.domain import keys
 
-    assert (accounts.KDF_N, accounts.KDF_R, accounts.KDF_P) == (2**13, 8, 1)
-    assert 128 * accounts.KDF_N * accounts.KDF_R == 8 * 2**20
+    assert (keys.KDF_N, keys.KDF_R, keys.KDF_P) == (2**13, 8, 1)
+    assert 128 * keys.KDF_N * keys.KDF_R == 8 * 2**20
 
 
 def test_p7_a_key_is_found_by_one_indexed_query_and_stretched_once_per_process(
@@ -264,7 +264,7 @@ def test_p7_a_secret_is_stretched_outside_the_engines_lock_so_other_calls_go_on(
 
     monkeypatch.setattr(hashlib, "scrypt", stretching)
     secret = engine.keys.create(secret=CHOSEN[1])  # stretched before the write lock
-    engine._core.keys._stretched.cache_clear()  # as in another process: stretched anew
+    engine.keys.forget_digests()  # as in another process: stretched anew
     assert engine.keys.authenticate(secret) is not None
     for other in others:
         other.join(timeout=30)

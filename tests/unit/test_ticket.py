@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import attrs
 
+from ayra_tickets.domain.fields import wire_value
 from ayra_tickets.domain.lifecycle import Status
 from ayra_tickets.domain.sla import DEFAULT_POLICY
-from ayra_tickets.domain.ticket import PERSISTENT_FIELDS, _wire, create
+from ayra_tickets.domain.ticket import PERSISTENT_FIELDS, create
 
 NOW = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)
 
@@ -46,7 +47,7 @@ def test_persistent_is_every_persistent_field_as_json() -> None:
         reopened_count=1,
     )
     for value in (ticket, closed):
-        expected = {name: _wire(name, getattr(value, name)) for name in PERSISTENT_FIELDS}
+        expected = {name: wire_value(name, getattr(value, name)) for name in PERSISTENT_FIELDS}
         assert value.persistent() == expected
         assert list(value.persistent()) == list(PERSISTENT_FIELDS)
     assert closed.persistent()["closed_at"] == "2025-01-15T12:00:00Z"

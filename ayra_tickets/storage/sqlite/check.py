@@ -7,7 +7,7 @@ never write: the search index is compared with one built afresh in the connectio
 without upgrading its schema or changing its journal mode.
 
 What the tickets' rows are held to is what the event log carries (see
-:data:`~ayra_tickets.domain.ticket.PERSISTENT_FIELDS`): the SLA columns are not in the
+:data:`~ayra_tickets.domain.fields.PERSISTENT_FIELDS`): the SLA columns are not in the
 log, so only their one derived column (``sla_breach_at``) is checked, against the
 ticket's own clock.
 """
@@ -25,20 +25,22 @@ from typing import Any
 import attrs
 from sqlite_utils import Database
 
-from ..domain.lifecycle import Status
-from ..domain.sla import breach_at
-from ..domain.ticket import Event, Ticket, replay, unlinked
-from ..domain.times import format_optional, format_time, load_time
-from .schema import applied_migrations, known_migrations
-from .tickets import (
-    _COLUMNS,
-    _SELECT,
+from ...domain.lifecycle import Status
+from ...domain.sla import breach_at
+from ...domain.ticket import Event, Ticket, replay, unlinked
+from ...domain.times import format_optional, format_time, load_time
+from ..findings import Finding, Progress, Report, Unreadable
+from .locking import BUSY_TIMEOUT_MS
+from .rows import (
+    COLUMNS,
+    SELECT,
     StateRow,
     event_from_row,
     facets,
     state_rows,
     ticket_from_row,
 )
+from .schema import applied_migrations, known_migrations
 
 CHECKS: dict[str, str] = {
     "integrity": "SQLite's integrity_check and foreign_key_check",
@@ -59,76 +61,6 @@ SHOWN_MESSAGES = 100
 
 PROGRESS_EVERY = 10_000
 """Tickets between two calls of a progress callback."""
-
-Progress = Callable[[int, int], None]
-"""Told how many tickets have been checked so far, and about how many there are."""
-
-
-@attrs.frozen
-class Finding:
-    """One thing a check found: which check, where (a ticket's number or a table) and
-    what was wrong. A note (``problem=False``) is worth knowing but is no damage."""
-
-    check: str
-    message: str
-    ticket: int | None = None
-    table: str | None = None
-    problem: bool = True
-
-    @property
-    def where(self) -> str:
-        if self.ticket is not None:
-            return f"TICK-{self.ticket}"
-        return self.table or "file"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "check": self.check,
-            "ticket": None if self.ticket is None else f"TICK-{self.ticket}",
-            "table": self.table,
-            "problem": self.problem,
-            "message": self.message,
-        }
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.message}"
-
-
-@attrs.frozen
-class Report:
-    """What a check of a file ran and found. ``clean`` when nothing is wrong."""
-
-    path: str
-    checks: tuple[str, ...]
-    findings: tuple[Finding, ...]
-    tickets: int = 0
-    events: int = 0
-
-    @property
-    def problems(self) -> tuple[Finding, ...]:
-        return tuple(finding for finding in self.findings if finding.problem)
-
-    @property
-    def notes(self) -> tuple[Finding, ...]:
-        return tuple(finding for finding in self.findings if not finding.problem)
-
-    @property
-    def clean(self) -> bool:
-        return not self.problems
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "clean": self.clean,
-            "checks": list(self.checks),
-            "tickets": self.tickets,
-            "events": self.events,
-            "findings": [finding.to_dict() for finding in self.findings],
-        }
-
-
-class Unreadable(Exception):
-    """The file cannot be checked at all: missing, not SQLite, or not ayra-tickets'."""
 
 
 # -- opening --------------------------------------------------------------------------
@@ -180,6 +112,20 @@ def snapshot(conn: sqlite3.Connection) -> Iterator[None]:
     finally:
         with contextlib.suppress(sqlite3.Error):
             conn.execute("ROLLBACK")
+
+
+def check_file(path: str | Path, progress: Progress | None = None) -> Report:
+    """Check the database file at ``path`` without writing to it: opened read-only, its
+    schema neither upgraded nor its journal mode changed, all checks in one read
+    transaction (a snapshot, while others may go on writing). Raises
+    :class:`~ayra_tickets.storage.findings.Unreadable` when it is missing or no
+    database."""
+    conn = open_read_only(path, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        with snapshot(conn):
+            return run(conn, str(path), progress)
+    finally:
+        conn.close()
 
 
 def run(conn: sqlite3.Connection, path: str, progress: Progress | None = None) -> Report:
@@ -317,9 +263,9 @@ class Counts:
     events: int = 0
 
 
-_TICKETS = f"{_SELECT} ORDER BY t.number"
-_CREATED_AT = _COLUMNS.index("created_at")
-_BREACH_AT = _COLUMNS.index("sla_breach_at")
+_TICKETS = f"{SELECT} ORDER BY t.number"
+_CREATED_AT = COLUMNS.index("created_at")
+_BREACH_AT = COLUMNS.index("sla_breach_at")
 _EVENTS = (
     "SELECT ticket_number, id, ticket_id, version, type, field, old_value, new_value, data,"
     " created_at FROM ticket_events ORDER BY ticket_number, id"

@@ -1,88 +1,33 @@
-"""The agent directory and the API keys, stored only as salted, stretched digests.
+"""The agent directory and the API keys in SQLite, keys stored only as salted, stretched
+digests (see :mod:`ayra_tickets.domain.keys`).
 
-A key's stored digest is ``scrypt(SHA-256(secret) as hex, salt, n=2**13, r=8, p=1)``
-(32 bytes, hex) with the file's own random salt (``settings``, ``api_key_salt``): the
-file, even with its key listing, gives a chosen secret back only at a few dozen guesses a
-second per core and 8 MiB each, and two files holding the same secret hold different
-digests. Hashing SHA-256 first lets the upgrade stretch the plain SHA-256 digests that
-earlier releases stored (migration 14) without knowing the secrets. The digest is
-deterministic, so a key is still found by one indexed query; an in-process cache spares
-a secret presented again the stretching (the query still runs, so a revoked key stops at
-once).
+The file's salt is a ``settings`` row (``api_key_salt``), made by migration 14. An
+in-process cache spares a secret presented again the stretching (the query still runs,
+so a revoked key stops at once).
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import hmac
-import re
-import secrets
 from collections.abc import Iterable
 from datetime import datetime
 
-import attrs
 from sqlite_utils import Database
 
-from ..domain.ids import random_token
-from ..domain.times import format_time
-
-SCOPES = ("tickets:read", "tickets:write")
+from ...domain.ids import random_token
+from ...domain.keys import POSSIBLE_SECRET, ApiKey, legacy_hash, listed_prefix, new_salt, stretch
+from ...domain.times import format_time
 
 SALT_SETTING = "api_key_salt"
 """The ``settings`` row holding the file's salt (32 hex digits), made by migration 14."""
-KDF_N, KDF_R, KDF_P = 2**13, 8, 1
-"""scrypt's cost: 128 * n * r bytes (8 MiB) and about 17 ms of one core per digest."""
 DIGEST_CACHE = 256
 """How many presented secrets' digests a key store keeps (least recently used dropped)."""
 
-MADE_PREFIX = "sk_test_"
-MADE_LENGTH = 32
-"""A made secret: ``sk_test_`` and 32 random base62 characters (190 bits)."""
-SHOWN_OF_MADE = 4
-"""How many of a made secret's random characters its listed prefix shows (24 bits)."""
-
-POSSIBLE_SECRET = re.compile(r"[A-Za-z0-9_]{8,200}")
-"""What any key's secret looks like, chosen ones from earlier releases (8 characters and
-up) included: anything else is refused before any hashing."""
-
-
-def legacy_hash(secret: str) -> str:
-    """The plain SHA-256 (hex) that releases before migration 14 stored."""
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
-
-
-def stretch(legacy: str, salt: str) -> str:
-    """The stored digest of the secret whose :func:`legacy_hash` is ``legacy``."""
-    return hashlib.scrypt(
-        legacy.encode("ascii"), salt=bytes.fromhex(salt), n=KDF_N, r=KDF_R, p=KDF_P, dklen=32
-    ).hex()
-
-
-def new_salt() -> str:
-    return secrets.token_hex(16)
-
-
-def make_secret() -> str:
-    return MADE_PREFIX + random_token(MADE_LENGTH)
-
-
-@attrs.frozen
-class ApiKey:
-    """A stored key, without its secret. ``prefix`` is what a listing shows to tell keys
-    apart: a made key's ``sk_test_`` and first 4 random characters, or for a chosen
-    secret (and any key from before migration 14) the key's id, nothing derived from the
-    secret."""
-
-    id: str
-    name: str | None
-    prefix: str
-    scopes: tuple[str, ...]
-    created_at: str
-    revoked_at: str | None = None
-
 
 class AgentStore:
+    """The agent directory (``agents``); the caller owns the transaction."""
+
     def __init__(self, db: Database) -> None:
         self._conn = db.conn
 
@@ -99,8 +44,16 @@ class AgentStore:
     def all(self) -> dict[str, str]:
         return dict(self._conn.execute("SELECT id, name FROM agents ORDER BY id").fetchall())
 
+    def name(self, agent_id: str) -> str | None:
+        """The name of the agent with this id, if there is one."""
+        row = self._conn.execute("SELECT name FROM agents WHERE id = ?", (agent_id,)).fetchone()
+        return None if row is None else str(row[0])
+
 
 class KeyStore:
+    """The API keys (``api_keys``); the caller owns the transaction, except for
+    :meth:`digest`, which reads nothing."""
+
     def __init__(self, db: Database) -> None:
         self._conn = db.conn
         self._salt = self._read_salt()  # the file's: made by migration 14, never changed
@@ -126,6 +79,11 @@ class KeyStore:
             return None
         return self._stretched(secret)
 
+    def forget_digests(self) -> None:
+        """Forget the digests of the secrets seen lately: the next time each is
+        presented it is stretched anew, as in a new process (for tests and benchmarks)."""
+        self._stretched.cache_clear()
+
     def ensure_salt(self) -> None:
         """Give the file a salt if it lacks one (only a hand edit removes it); the caller
         holds the write lock."""
@@ -148,7 +106,7 @@ class KeyStore:
         key = ApiKey(
             id=key_id,
             name=name,
-            prefix=key_id if chosen else secret[: len(MADE_PREFIX) + SHOWN_OF_MADE],
+            prefix=listed_prefix(key_id, secret, chosen=chosen),
             scopes=tuple(scopes),
             created_at=format_time(now),
         )

@@ -14,12 +14,12 @@ from typing import Any
 import attrs
 from sqlite_utils import Database
 
-from ..domain.metrics import AgentRow, Bucket, Compliance, Durations, Metrics, Satisfaction
-from ..domain.sla import Calendar
-from ..domain.times import format_time, load_time
-from ..domain.validation import ListQuery
+from ...domain.metrics import AgentRow, Bucket, Compliance, Durations, Metrics, Satisfaction
+from ...domain.sla import Calendar
+from ...domain.times import format_time, load_time
+from ...domain.validation import ListQuery
+from .query import where_clause
 from .schema import RESPONSE_TIME
-from .tickets import _where
 
 _SUMMARY = """
 WITH d AS ({values}),
@@ -68,7 +68,7 @@ class MetricsStore:
         """The figures; ``calendars`` gives each SLA policy's calendar, and
         ``office_hours`` names the policies whose calendar does not count every second
         (business time is calendar time for the others, and is computed in SQL)."""
-        where, params = _where(query, now)
+        where, params = where_clause(query, now)
         named = {f"p{i}": value for i, value in enumerate(params)}
         for i in range(len(params)):  # positional filters as named, beside the window's
             where = where.replace("?", f":p{i}", 1)
@@ -339,7 +339,7 @@ class MetricsStore:
         """Tickets by status and priority as they stood at ``at`` (the filters match them
         as they are now): the state of each ticket that began at or before ``at`` and had
         not ended by then."""
-        where, params = _where(query, now)
+        where, params = where_clause(query, now)
         of_chosen = (
             f" AND s.ticket_number IN (SELECT t.number FROM tickets t{where})" if where else ""
         )
@@ -359,7 +359,7 @@ def narrow_filters(query: ListQuery, now: datetime) -> bool:
     """Whether ``query`` filters by nothing but priority, category and agent: what the
     response-time indexes carry beside the times."""
     rest = attrs.evolve(query, priority=(), category=None, assigned_to=None)
-    return not _where(rest, now)[0]
+    return not where_clause(rest, now)[0]
 
 
 def _epoch(moment: datetime) -> int:

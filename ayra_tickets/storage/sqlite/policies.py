@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from ..domain.sla import DEFAULT_POLICY, SlaPolicy
-from ..domain.times import format_time
+from ...domain.sla import DEFAULT_POLICY, SlaPolicy
+from ...domain.times import format_time
 
 _ACTIVE = "sla_policy"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import attrs
 from sqlite_utils import Database
 
-from .errors import DatabaseGone, NotATicketDatabase
+from ..errors import DatabaseGone, NotATicketDatabase
 from .locking import ATTEMPT_MS, transaction
 from .schema import refuse_newer, upgrade
 from .tickets import restore_deferred_indexes

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 
 from sqlite_utils import Database
 
-from .errors import DatabaseBusy
+from ..errors import DatabaseBusy
 
 WRITE_WAIT = 30.0
 """Seconds a write waits for the lock before giving up."""

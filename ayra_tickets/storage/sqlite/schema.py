@@ -14,6 +14,8 @@ import attrs
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from ..errors import NewerSchema
+
 migrations = Migrations("ayra_tickets")
 
 SCHEMA_VERSION = 14
@@ -141,11 +143,11 @@ def _sla_policies(db: Database) -> None:
 
 def _backfill_breach(db: Database) -> None:
     """Tickets written by the first schema: derive the new SLA columns from their clocks."""
-    from ..domain.sla import breach_at
-    from ..domain.times import format_optional
-    from .tickets import _COLUMNS, ticket_from_row
+    from ...domain.sla import breach_at
+    from ...domain.times import format_optional
+    from .rows import COLUMNS, ticket_from_row
 
-    first_schema = [c for c in _COLUMNS if c not in ("sla_resolution_missed_at", "sla_breach_at")]
+    first_schema = [c for c in COLUMNS if c not in ("sla_resolution_missed_at", "sla_breach_at")]
     rows = db.execute(f"SELECT {', '.join(first_schema)} FROM tickets").fetchall()
     for row in rows:
         ticket = ticket_from_row((*row, None, None, None))
@@ -417,7 +419,7 @@ def _ticket_states(db: Database) -> None:
 
 def _backfill_states(db: Database) -> None:
     """States from the log of the tickets written before the table was."""
-    from .tickets import states_from_log
+    from .rows import states_from_log
 
     db.conn.executemany(
         "INSERT INTO ticket_states (ticket_number, version, began, ended, status, priority,"
@@ -429,10 +431,11 @@ def _backfill_states(db: Database) -> None:
 @migrations(name="0014_keys_salted_and_idempotency_per_key")
 def _keys_salted_and_idempotency_per_key(db: Database) -> None:
     # Keys: the plain SHA-256 digests become the file's salted, stretched ones (see
-    # storage.accounts), computed from them; the listed prefix, which showed up to 12
+    # domain.keys), computed from them; the listed prefix, which showed up to 12
     # characters of a chosen secret, becomes the key's id (which of the keys were made
     # cannot be told, so none keeps a prefix of its secret).
-    from .accounts import SALT_SETTING, new_salt, stretch
+    from ...domain.keys import new_salt, stretch
+    from .accounts import SALT_SETTING
 
     salt = new_salt()
     db.execute("INSERT INTO settings (key, value) VALUES (?, ?)", (SALT_SETTING, salt))
@@ -451,11 +454,6 @@ def _keys_salted_and_idempotency_per_key(db: Database) -> None:
         column_order=["owner", "key"],
         defaults={"owner": None},
     )
-
-
-class NewerSchema(Exception):
-    """The file was written by a newer release of ayra-tickets, whose schema this one
-    does not know; it is left untouched."""
 
 
 def known_migrations() -> list[str]:

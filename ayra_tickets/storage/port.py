@@ -1,0 +1,302 @@
+"""The storage port: what the services need of a database, and nothing more.
+
+The services (``service.py``) reach storage only through these protocols, and the engine
+holds a :class:`Storage`; an adapter implements them for one kind of database
+(``storage/sqlite/`` for a file). Nothing here knows SQL. Values cross the port as the
+domain's (:class:`~ayra_tickets.domain.ticket.Ticket`, :class:`~ayra_tickets.domain.ticket.Event`,
+:class:`~ayra_tickets.domain.validation.ListQuery`, aware UTC datetimes); how they are
+stored is the adapter's business (the columns of a ticket follow
+:mod:`ayra_tickets.domain.fields`).
+
+Every repository method runs in the caller's transaction (:meth:`Storage.atomic`), and
+raises :class:`~ayra_tickets.storage.errors.StorageUnavailable` (or a subclass) when the
+database cannot take the call.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+from ..domain.keys import ApiKey
+from ..domain.metrics import Metrics
+from ..domain.sla import Calendar, Sla, SlaClock, SlaPolicy
+from ..domain.ticket import Event, Ticket
+from ..domain.validation import ListQuery
+from .findings import Progress, Report
+
+T = TypeVar("T")
+
+SlaView = Callable[[SlaClock, "datetime | None"], Sla]
+"""How a ticket's SLA reads, from its clock and its ``closed_at``: the services know the
+moment and the calendars, and hand this to the reads that build many tickets."""
+
+Built = Sequence[tuple[Ticket, Sequence[Event]]]
+"""New tickets, each with the events that made it."""
+
+
+class TicketRepository(Protocol):
+    """Tickets and everything kept with them: the event log, the tags, the states the
+    figures read (each stretch of a ticket in one status and priority) and the search
+    index. A write keeps them all in step, in the caller's transaction."""
+
+    def get(self, ticket_id: str) -> Ticket | None:
+        """The ticket with this id (``ticket_...``), with its assignee's name."""
+        ...
+
+    def get_number(self, number: int) -> Ticket | None:
+        """The ticket with this number, with its assignee's name."""
+        ...
+
+    def next_number(self) -> tuple[int, datetime | None]:
+        """The next ticket's number (numbers have no gaps), and when the last ticket was
+        created (a new one is never created before it)."""
+        ...
+
+    def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        """Which of these ticket ids are taken."""
+        ...
+
+    def insert(self, ticket: Ticket, events: Iterable[Event]) -> None:
+        """A new ticket and its first events."""
+        ...
+
+    def insert_many(self, built: Built) -> None:
+        """Many new tickets and their events (an import): as few round trips as the
+        database allows."""
+        ...
+
+    def save(self, before: Ticket, after: Ticket, events: Iterable[Event]) -> None:
+        """Write ``after`` over ``before`` and append its events: a versioned update,
+        which raises :class:`~ayra_tickets.storage.errors.WriteConflict` if the stored
+        ticket is no longer at ``before.version``."""
+        ...
+
+    def events(self, number: int) -> list[Event]:
+        """The history of the ticket with this number, oldest first."""
+        ...
+
+    def count(self) -> int:
+        """How many tickets there are."""
+        ...
+
+    def list(
+        self, query: ListQuery, now: datetime, view: SlaView | None = None
+    ) -> tuple[list[Ticket], int]:
+        """One page of the tickets matching ``query`` (filters, search, order, page), and
+        how many match in all. ``now`` decides ``sla_breach``."""
+        ...
+
+    def after(
+        self, query: ListQuery, now: datetime, view: SlaView | None = None
+    ) -> tuple[builtins.list[Ticket], bool]:
+        """The page after ``query.cursor`` (keyset paging: no count), and whether more
+        follow."""
+        ...
+
+    def scan(
+        self, query: ListQuery, now: datetime, after: int, limit: int, view: SlaView | None = None
+    ) -> builtins.list[Ticket]:
+        """Up to ``limit`` tickets matching ``query``'s filters with a number above
+        ``after``, in number order (an export's steps)."""
+        ...
+
+    def defer_indexes(self) -> None:
+        """Before the rest of a big import: stop keeping the list indexes row by row, so
+        that :meth:`restore_indexes` builds them once. Reads stay right meanwhile; a
+        database left so (the import stopped) gets them back when next opened."""
+        ...
+
+    def restore_indexes(self) -> None:
+        """Build what :meth:`defer_indexes` put off, if anything."""
+        ...
+
+    def analyze(self) -> None:
+        """Refresh the query planner's statistics (after an import changed the data's
+        shape)."""
+        ...
+
+
+class IdempotencyKeys(Protocol):
+    """What a create with an idempotency key made, remembered for its retries."""
+
+    def remembered(self, owner: str, key: str, since: datetime) -> tuple[str, Ticket] | None:
+        """The request fingerprint and the ticket (as answered) of ``owner``'s create with
+        ``key``, if it was made at ``since`` or later."""
+        ...
+
+    def remember(self, owner: str, key: str, request: str, ticket: Ticket, now: datetime) -> None:
+        """Keep what ``owner``'s create with ``key`` answered (replacing an expired use)."""
+        ...
+
+    def forget_before(self, cutoff: datetime) -> None:
+        """Forget every key used before ``cutoff``."""
+        ...
+
+
+class KeyRepository(Protocol):
+    """API keys, stored as salted, stretched digests (:mod:`ayra_tickets.domain.keys`)
+    with the database's own salt."""
+
+    def digest(self, secret: object) -> str | None:
+        """The digest a key with this secret is stored under (``None``: no key can have
+        it). It reads nothing, and a secret not seen lately takes milliseconds to
+        stretch: call it outside any transaction."""
+        ...
+
+    def forget_digests(self) -> None:
+        """Forget the digests of secrets seen lately (the next authentication stretches
+        anew, as in a new process)."""
+        ...
+
+    def create(
+        self, scopes: Iterable[str], name: str | None, now: datetime, secret: str, *, chosen: bool
+    ) -> ApiKey:
+        """Store a key with this secret (``chosen`` by the caller, or made)."""
+        ...
+
+    def exists(self, digest: str) -> bool:
+        """Whether some key, live or revoked, is stored under this digest."""
+        ...
+
+    def find(self, digest: str) -> ApiKey | None:
+        """The live key stored under this digest."""
+        ...
+
+    def all(self) -> list[ApiKey]:
+        """Every key, live or revoked, oldest first."""
+        ...
+
+    def live_matches(self, key_id: str) -> int:
+        """How many live keys have this id or this prefix."""
+        ...
+
+    def revoke(self, key_id: str, now: datetime) -> bool:
+        """Revoke the live key with this id or prefix; whether there was one."""
+        ...
+
+
+class AgentRepository(Protocol):
+    """The agent directory, which gives ``assigned_name``."""
+
+    def put(self, agent_id: str, name: str) -> None:
+        """Add an agent, or rename one."""
+        ...
+
+    def remove(self, agent_id: str) -> bool:
+        """Remove an agent; whether there was one."""
+        ...
+
+    def all(self) -> dict[str, str]:
+        """Every agent's name by id."""
+        ...
+
+    def name(self, agent_id: str) -> str | None:
+        """The name of the agent with this id."""
+        ...
+
+
+class PolicyRepository(Protocol):
+    """The SLA policies by name, and which one new tickets get."""
+
+    def put(self, policy: SlaPolicy, now: datetime) -> None:
+        """Store ``policy`` under its name and make it the one new tickets get."""
+        ...
+
+    def load(self) -> tuple[dict[str, SlaPolicy], SlaPolicy]:
+        """Every stored policy by name (the built-in default too), and the active one."""
+        ...
+
+
+class MetricsQueries(Protocol):
+    """The support figures of :mod:`ayra_tickets.domain.metrics`, computed where the data
+    is."""
+
+    def figures(
+        self,
+        query: ListQuery,
+        start: datetime,
+        end: datetime,
+        interval: str,
+        now: datetime,
+        calendars: Callable[[str], Calendar],
+        office_hours: Sequence[str] = (),
+    ) -> Metrics:
+        """The figures of ``[start, end)`` by ``interval`` over the tickets matching
+        ``query``'s filters; ``calendars`` gives each policy's calendar, and
+        ``office_hours`` names the policies whose calendar does not count every second."""
+        ...
+
+    def backlog(self, query: ListQuery, at: datetime, now: datetime) -> dict[str, dict[int, int]]:
+        """The matching tickets by status, then priority, as they stood at ``at``."""
+        ...
+
+
+class Storage(Protocol):
+    """One database behind an engine: its repositories, and transactions over them."""
+
+    @property
+    def location(self) -> str:
+        """What the database was opened as (a path), for messages and reports."""
+        ...
+
+    @property
+    def tickets(self) -> TicketRepository: ...
+
+    @property
+    def idempotency(self) -> IdempotencyKeys: ...
+
+    @property
+    def keys(self) -> KeyRepository: ...
+
+    @property
+    def agents(self) -> AgentRepository: ...
+
+    @property
+    def policies(self) -> PolicyRepository: ...
+
+    @property
+    def metrics(self) -> MetricsQueries: ...
+
+    def atomic(self, work: Callable[[], T], *, write: bool = False) -> T:
+        """Run ``work`` as one transaction and return what it returns: committed if it
+        returns, rolled back (nothing of it written) if it raises.
+
+        ``write`` declares the intent to write up front, so that a write never starts
+        as a read and then finds the database taken (SQLite: ``BEGIN IMMEDIATE``). An
+        adapter waits for a busy database, retrying with jittered pauses up to a bound,
+        past which it raises :class:`~ayra_tickets.storage.errors.DatabaseBusy`; and it
+        may run ``work`` again after a failure it knows to be transient and rolled
+        back (a serialization failure), so ``work`` must change nothing outside the
+        database but what it returns. Called inside another's ``work``, it is part of
+        that transaction (a savepoint of it). Threads may share a storage; its
+        transactions take turns where the database needs them to."""
+        ...
+
+    def changed(self) -> bool:
+        """Whether another connection (another engine, another process) has committed
+        since the last call, inside a transaction; true on the first. The services keep
+        what they cache (the SLA policies) until it says so."""
+        ...
+
+    def reset(self) -> None:
+        """Empty the database in the caller's transaction: tickets and everything kept
+        with them, keys, agents, policies, idempotency keys. What describes the database
+        rather than its data stays (its schema, its key salt)."""
+        ...
+
+    def check(self, progress: Progress | None = None) -> Report:
+        """Every check of the database, in one read transaction, writing nothing."""
+        ...
+
+    def backup(self, target: Path) -> Path:
+        """Copy the database to the new file ``target`` as it is at one instant, while
+        others go on writing."""
+        ...
+
+    def close(self) -> None:
+        """Let go of the database (this storage is not used again)."""
+        ...

@@ -1,0 +1,160 @@
+"""The SQL of a list's filters, order and search, shared by the ticket repository and
+the metrics: a query (:class:`~ayra_tickets.domain.validation.ListQuery`) as a WHERE
+clause (:func:`where_clause`), an ORDER BY (:func:`order_by`), a keyset condition
+(:func:`after_cursor`) and an FTS5 query (:func:`fts_query`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from ...domain.paging import Cursor
+from ...domain.times import format_time
+from ...domain.validation import ListQuery
+from .rows import facets
+
+SORT_COLUMNS = {
+    "created_at": "t.created_at",
+    "updated_at": "t.updated_at",
+    "due_date": "t.due_date",
+    "priority": "t.priority",
+}
+
+
+def lone_filter(query: ListQuery) -> str | None:
+    """``"tags"`` or ``"search"`` when that is the query's only filter (one tag; a
+    search may come with a status), and ``"tags+status"`` for one tag and a status."""
+    others = (
+        query.priority, query.category, query.assigned_to, query.contact_id,
+        query.created_after, query.created_before, query.due_after, query.due_before,
+    )  # fmt: skip
+    if any(value for value in others) or query.sla_breach is not None:
+        return None
+    if len(query.tags) == 1 and query.search is None:
+        return "tags+status" if query.status else "tags"
+    if not query.tags and query.search is not None:
+        return "search"  # with or without a status: both are in the search index
+    return None
+
+
+# Letters that SQLite's tokenizer (Unicode 6.1 tables) still reads as combining marks,
+# so as word breaks: New Tai Lue vowel signs and two Vedic signs, marks until Unicode 8.
+_WORD = re.compile("[^\\W_\u19b0-\u19c0\u19c8\u19c9\u1cf2\u1cf3]+")
+
+
+def words(text: str) -> list[str]:
+    """The words of a search: runs of letters and digits, broken where the index breaks
+    them."""
+    return _WORD.findall(text)
+
+
+def fts_query(text: str) -> str | None:
+    """User text as an FTS5 query: every word must match, as a word or a word's prefix.
+
+    A word is a run of letters and digits (``_`` parts words, as the tokenizer has it;
+    see ``words``).
+    Each is quoted, so FTS syntax in the text (quotes, ``*``, ``NEAR``, ``OR``,
+    parentheses) is searched for as plain words; and each is one token, never a phrase
+    (the index keeps no positions). ``None`` when the text has no words.
+    """
+    found = words(text)
+    if not found:
+        return None
+    return "{subject description} : (" + " ".join(f'"{word}"*' for word in found) + ")"
+
+
+def where_clause(
+    query: ListQuery,
+    now: datetime,
+    *,
+    probe_tags: bool = False,
+    walk: bool = False,
+    text_driven: bool = False,
+) -> tuple[str, list[Any]]:
+    """The WHERE clause for ``query``'s filters. ``probe_tags`` checks tags per ticket;
+    ``walk`` also keeps the columns' own indexes out of the plan (a unary ``+``), so that
+    the one index in the page's order is walked."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    t = "+t." if walk else "t."
+
+    def any_of(column: str, values: Sequence[Any]) -> None:
+        clauses.append(f"{t}{column} IN ({', '.join('?' for _ in values)})")
+        params.extend(values)
+
+    match = None if query.search is None else fts_query(query.search)
+    if query.status:
+        if match is None:
+            any_of("status", [str(s) for s in query.status])
+        else:  # answered by the search index's facets, with the words
+            tokens = " OR ".join(f'"{facets(status)}"' for status in query.status)
+            match += f" AND facets : ({tokens})"
+    if query.priority:
+        any_of("priority", [int(p) for p in query.priority])
+    for column in ("category", "assigned_to", "contact_id"):
+        value = getattr(query, column)
+        if value is not None:
+            clauses.append(f"{t}{column} = ?")
+            params.append(value)
+    for name, column, op in (
+        ("created_after", "created_at", ">="),
+        ("created_before", "created_at", "<"),
+        ("due_after", "due_date", ">="),
+        ("due_before", "due_date", "<"),
+    ):
+        value = getattr(query, name)
+        if value is not None:
+            clauses.append(f"{t}{column} {op} ?")
+            params.append(format_time(value))
+    for tag in query.tags:
+        if probe_tags:  # checked per ticket, so the planner can walk the order's index
+            clauses.append(
+                "EXISTS (SELECT 1 FROM ticket_tags WHERE tag = ? AND ticket_number = t.number)"
+            )
+        else:
+            clauses.append("t.number IN (SELECT ticket_number FROM ticket_tags WHERE tag = ?)")
+        params.append(tag)
+    if query.search is not None:
+        if match is None:
+            clauses.append("0")
+        elif text_driven:  # the statement reads from tickets_fts (rows.SELECT_BY_TEXT)
+            clauses.insert(0, "tickets_fts MATCH ?")
+            params.insert(0, match)
+        else:
+            clauses.append("t.number IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?)")
+            params.append(match)
+    if query.sla_breach is not None:
+        # A ticket reads as breached from its stored sla_breach_at on (see
+        # domain.sla.breach_at), so "breached at now?" is a range over an index.
+        if query.sla_breach:
+            clauses.append(f"{t}sla_breach_at <= ?")
+        else:
+            clauses.append(f"({t}sla_breach_at IS NULL OR {t}sla_breach_at > ?)")
+        params.append(format_time(now))
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def after_cursor(query: ListQuery, cursor: Cursor) -> tuple[str, list[Any]]:
+    """The condition for 'after the cursor' in the query's order (ties by number)."""
+    op = "<" if query.sort_order == "desc" else ">"
+    column = SORT_COLUMNS[query.sort_by]
+    if query.sort_by != "due_date":
+        return f"({column}, t.number) {op} (?, ?)", [cursor.key, cursor.number]
+    if cursor.key is None:  # into the tickets with no due date, which come last
+        return f"(t.due_date IS NULL AND t.number {op} ?)", [cursor.number]
+    return f"(t.due_date IS NULL OR (t.due_date, t.number) {op} (?, ?))", [
+        cursor.key,
+        cursor.number,
+    ]
+
+
+def order_by(query: ListQuery, *, text_driven: bool = False) -> str:
+    direction = "ASC" if query.sort_order == "asc" else "DESC"
+    if text_driven:  # creation order is number order (TicketStore.by_number)
+        return f"tickets_fts.rowid {direction}"
+    column = SORT_COLUMNS[query.sort_by]
+    nulls_last = f"{column} IS NULL, " if query.sort_by == "due_date" else ""
+    return f"{nulls_last}{column} {direction}, t.number {direction}"
