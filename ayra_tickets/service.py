@@ -73,7 +73,9 @@ T = TypeVar("T")
 class UnitOfWork:
     """What the services share: the storage, the clock, and the SLA policies read from
     the storage (cached until another connection commits). Every call of a service is
-    one :meth:`read` or :meth:`write`."""
+    one :meth:`read` or :meth:`write` of a function that does its work: a storage may
+    run it again after a transient failure (see ``Storage.atomic``), so it changes
+    nothing outside the database but what it returns (and the policies' cache)."""
 
     def __init__(self, storage: Storage, clock: Clock) -> None:
         self.storage = storage

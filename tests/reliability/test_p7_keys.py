@@ -28,7 +28,7 @@ SCHEMA_13 = Path(__file__).parents[1] / "fixtures" / "schema-13.db"
 
 
 def documented_digest(secret: str, salt: str) -> str:
-    """The stored digest as storage.accounts documents it, written out here."""
+    """The stored digest as domain.keys documents it, written out here."""
     legacy = hashlib.sha256(secret.encode("utf-8")).hexdigest()
     return hashlib.scrypt(
         legacy.encode("ascii"), salt=bytes.fromhex(salt), n=2**13, r=8, p=1, dklen=32

@@ -500,7 +500,7 @@ def tags_match(ticket: Ticket, rows: Rows) -> list[Finding]:
 
 def states_match(number: int, events: Rows, rows: Rows) -> list[Finding]:
     """``ticket_states`` holds the stretches the log gives (derived by
-    :func:`~ayra_tickets.storage.tickets.state_rows`, as on upgrade)."""
+    :func:`~ayra_tickets.storage.sqlite.rows.state_rows`, as on upgrade)."""
     relevant = [
         (number, version, kind, field, old, new, data, at)
         for _, _, _, version, kind, field, old, new, data, at in events
