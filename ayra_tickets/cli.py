@@ -30,6 +30,7 @@ from .domain.ticket import Ticket
 from .domain.times import format_time, in_range
 from .domain.validation import OBJECT_MAX_DEPTH
 from .engine import Engine
+from .extras import MissingExtra
 from .lines import JsonLines
 from .service import ImportStopped
 from .storage.errors import NotATicketDatabase, StorageUnavailable
@@ -218,24 +219,85 @@ def _not_before_latest_change(engine: Engine, as_of: datetime) -> None:
 # -- commands -------------------------------------------------------------------------
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--db",
-    envvar=DB_ENVVAR,
-    default="tickets.db",
-    show_default=True,
-    show_envvar=True,
-    type=click.Path(dir_okay=False),
-    help="The SQLite file (created if missing).",
-)
+IN_MEMORY = ":memory:"
+LIVES_IN_MEMORY = frozenset({"serve"})
+"""The commands for which ``--db :memory:`` keeps what it is given for as long as it
+runs: a server. Any other command would lose its writes when it ends."""
+
+
+def _database(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    """Where a command's ``--db`` lands: given after the command it wins over the one
+    before it (or the environment's). A database that would not outlive the command, an
+    empty name or ``:memory:``, is refused with a sentence: its writes would be lost."""
+    if value is None:
+        value = ctx.obj  # the one before the command, or its default
+    command = ctx.command.name or ""
+    if not value.strip():
+        raise click.BadParameter(
+            "names no file, and what the command writes would be lost: name a file",
+            ctx,
+            param,
+        )
+    if value == IN_MEMORY and command not in LIVES_IN_MEMORY:
+        raise click.BadParameter(
+            f"{IN_MEMORY} would be gone when {command} ends, with what it writes: name a"
+            f" file ({IN_MEMORY} is for serve, where it lives as long as the server)",
+            ctx,
+            param,
+        )
+    ctx.obj = value
+    return value
+
+
+def _db_option(*, group: bool) -> click.Option:
+    return click.Option(
+        ["--db"],
+        envvar=DB_ENVVAR if group else None,
+        default="tickets.db" if group else None,
+        show_default=group,
+        show_envvar=group,
+        type=click.Path(dir_okay=False),
+        expose_value=False,
+        callback=_database if not group else _group_database,
+        help="The SQLite file (created if missing)."
+        if group
+        else "The SQLite file; the same as --db before the command, which it overrides.",
+    )
+
+
+def _group_database(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    ctx.obj = value  # checked by the command, which may name another
+    return value
+
+
+def _named_db(ctx: click.Context) -> bool:
+    """Whether ``--db`` was given, before or after the command, or by the environment."""
+    defaults = (None, click.core.ParameterSource.DEFAULT)
+    return any(
+        context.get_parameter_source("db") not in defaults for context in (ctx, ctx.find_root())
+    )
+
+
+class _Commands(click.Group):
+    """The command group: a missing optional extra is one sentence, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MissingExtra as missing:
+            raise click.ClickException(str(missing)) from None
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ayra-tickets")
-@click.pass_context
-def main(ctx: click.Context, db: str) -> None:
+def main() -> None:
     """The Ayra Ticket API on a local SQLite file.
 
     Answers are the API's JSON; errors are the API's error bodies on stderr (exit 1).
     """
-    ctx.obj = db
+
+
+main.params.append(_db_option(group=True))
 
 
 _CUSTOM_FIELD_HELP = (
@@ -522,16 +584,10 @@ class _CannotCheck(click.ClickException):
 
 
 @main.command()
-@click.option(
-    "--db",
-    "path",
-    type=click.Path(dir_okay=False),
-    help="The file to check (the same as the --db before the command).",
-)
 @click.option("--all", "show_all", is_flag=True, help="Print every finding.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_obj
-def check(db: str, /, path: str | None, show_all: bool, as_json: bool) -> None:
+def check(db: str, /, show_all: bool, as_json: bool) -> None:
     """Check the database file without changing it (not even upgrading its schema).
 
     Runs SQLite's integrity_check and foreign_key_check, then the engine's own checks:
@@ -542,12 +598,11 @@ def check(db: str, /, path: str | None, show_all: bool, as_json: bool) -> None:
     """
     from .storage.check import CHECKS, Unreadable
 
-    target = path or db
     try:
         with _check_progress() as progress:
-            report = Engine.check_file(target, progress)
+            report = Engine.check_file(db, progress)
     except (Unreadable, sqlite3.Error, OSError) as error:
-        raise _CannotCheck(f"cannot check {target!r}: {error}") from error
+        raise _CannotCheck(f"cannot check {db!r}: {error}") from error
     if as_json:
         emit(report.to_dict())
     else:
@@ -802,9 +857,7 @@ def serve(
 
         if not is_loopback(host):
             raise click.UsageError("--control serves this machine only: use a loopback --host")
-        parent = click.get_current_context().parent
-        source = parent.get_parameter_source("db") if parent else None
-        if source is click.core.ParameterSource.DEFAULT:
+        if not _named_db(click.get_current_context()):
             raise click.UsageError(
                 "--control can empty the database: name it with --db"
                 " (':memory:' for one that lives as long as the server)"
@@ -857,3 +910,15 @@ def report(
         if csv_dir:
             for path in reporting.write_csv(engine, csv_dir, start, end, **options):
                 click.echo(f"wrote {path}", err=True)
+
+
+def _every_command_takes_db(group: click.Group) -> None:
+    """``--db`` after any command as well as before it (``ayra-tickets list --db x.db``)."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _every_command_takes_db(command)
+        else:
+            command.params.append(_db_option(group=False))
+
+
+_every_command_takes_db(main)

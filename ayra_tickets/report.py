@@ -25,6 +25,7 @@ import attrs
 from .domain.metrics import Durations, Metrics
 from .domain.priority import Priority
 from .domain.times import format_time, utc_seconds
+from .extras import require
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -395,7 +396,7 @@ CHART_TITLES = {
 def charts(report: Report) -> dict[str, Any]:
     """The page's Plotly figures, by name, with the figures as ``engine.metrics`` gives
     them (rounding is for the text drawn on the bars only)."""
-    import plotly.graph_objects as go
+    go = _plotly("graph_objects")
 
     m = report.metrics
     week = m.interval == "week"
@@ -577,15 +578,20 @@ NOTES = {
 }
 
 
+def _plotly(module: str) -> Any:
+    """A module of Plotly, which the HTML page needs (the ``[report]`` extra)."""
+    return require(f"plotly.{module}", extra="report", purpose="the HTML report (report --html)")
+
+
 def render_html(engine: Engine, start: Any = None, end: Any = None, **options: Any) -> str:
     """One page, no network needed: the KPI tiles, the charts and the agent table."""
+    _plotly("offline")  # before any figure is read: a missing extra is said first
     return page(gather(engine, start, end, **options))
 
 
 def page(report: Report) -> str:
     """The report as one self-contained HTML page."""
-    from plotly.offline import get_plotlyjs
-
+    get_plotlyjs = _plotly("offline").get_plotlyjs
     m = report.metrics
     notes = {
         name: text.format(period=m.interval, as_of=_moment(report.as_of))

@@ -38,7 +38,6 @@ installed (the ``[pandas]`` extra; it is imported only then).
 from __future__ import annotations
 
 import html
-import importlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -322,12 +321,9 @@ class _Table:
 
 def _pandas() -> Any:
     """pandas, imported when first asked for (an optional extra)."""
-    try:
-        return importlib.import_module("pandas")
-    except ImportError as missing:
-        raise ImportError(
-            "to_pandas() needs pandas: pip install 'ayra-tickets[pandas]'"
-        ) from missing
+    from ..extras import require
+
+    return require("pandas", extra="pandas", purpose="to_pandas()")
 
 
 def _hours(durations: Durations) -> str:
