@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
+import attrs
 import click
 
 from .domain.clock import ManualClock
@@ -78,34 +79,89 @@ def sla_state(ticket: Ticket) -> str:
 
 
 def _truncate(text: str, width: int) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= width else line[: width - 1] + "…"
+    """``text`` on one line, its spaces collapsed, cut to ``width`` with an ellipsis."""
+    return _cut(" ".join(text.split()), width)
 
 
-def format_table(
-    tickets: Sequence[Ticket], *, ids: bool = False, subject_width: int = SUBJECT_WIDTH
-) -> str:
-    """An aligned table: number, status, priority, assignee, SLA state and subject, and
-    with ``ids`` the ticket ids that ``get``, ``update`` and ``close`` take."""
-    header = ("NUMBER", "ID", "STATUS", "PRIORITY", "ASSIGNEE", "SLA", "SUBJECT")
-    rows = [
+def _cut(line: str, width: int) -> str:
+    if len(line) <= width:
+        return line
+    return line[: width - 1] + "…" if width > 0 else ""
+
+
+SHORT_STATUS = {"waiting_on_customer": "wait:customer", "waiting_on_third_party": "wait:3rd_party"}
+"""The two long statuses, as a table short of room shows them."""
+GAP = "  "
+
+
+@attrs.frozen
+class _Layout:
+    """One way to lay a table out, tried from the roomiest to the tightest."""
+
+    ids: bool
+    short_status: bool
+    assignee: int
+    """The most characters an assignee's name keeps."""
+    subject: int
+    """The fewest characters a subject may be cut to in this layout."""
+
+
+_LAYOUTS = (
+    _Layout(ids=True, short_status=False, assignee=20, subject=32),
+    _Layout(ids=False, short_status=False, assignee=20, subject=24),
+    _Layout(ids=False, short_status=True, assignee=14, subject=20),
+    _Layout(ids=False, short_status=True, assignee=8, subject=12),
+)
+
+
+def format_table(tickets: Sequence[Ticket], *, ids: bool = False, width: int | None = None) -> str:
+    """An aligned table of number, status, priority, assignee, SLA state and subject, in
+    ``width`` columns (default: the terminal's, 80 in a pipe), and with ``ids`` the
+    ticket ids too when they fit (the number is an id as well: ``get TICK-36``).
+
+    Short of room, the table drops the ids, then shows the two waiting statuses short
+    (``wait:customer``, ``wait:3rd_party``) and cuts assignees' names; the subject takes
+    what is left, cut with an ellipsis, up to :data:`SUBJECT_WIDTH` characters. No line
+    is wider than ``width``."""
+    width = width if width is not None else shutil.get_terminal_size().columns
+    subjects = [" ".join(ticket.subject.split()) for ticket in tickets]
+    wanted = min(SUBJECT_WIDTH, max([len("SUBJECT"), *(len(s) for s in subjects)]))
+    layouts = [layout for layout in _LAYOUTS if ids or not layout.ids]
+    for layout in layouts:
+        cells = _cells(tickets, layout)
+        widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+        room = width - sum(widths) - len(GAP) * len(widths)
+        if room >= min(wanted, layout.subject) or layout is layouts[-1]:
+            break
+    subject = max(1, min(wanted, room))
+    lines = [
+        GAP.join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=True)), text])
+        for row, text in zip(
+            cells, ["SUBJECT", *(_truncate(s, subject) for s in subjects)], strict=True
+        )
+    ]
+    return "\n".join(_cut(line.rstrip(), width) for line in lines)
+
+
+def _status(status: str, *, short: bool) -> str:
+    return SHORT_STATUS.get(status, status) if short else status
+
+
+def _cells(tickets: Sequence[Ticket], layout: _Layout) -> list[tuple[str, ...]]:
+    """The table's cells but the subject, the header first."""
+    header = ("NUMBER", "ID", "STATUS", "PRIORITY", "ASSIGNEE", "SLA")
+    rows = [header] + [
         (
             ticket.number_label,
             ticket.id,
-            str(ticket.status),
+            _status(str(ticket.status), short=layout.short_status),
             ticket.priority_label,
-            ticket.assigned_name or ticket.assigned_to or "-",
+            _truncate(ticket.assigned_name or ticket.assigned_to or "-", layout.assignee),
             sla_state(ticket),
-            _truncate(ticket.subject, subject_width),
         )
         for ticket in tickets
     ]
-    lines = [row if ids else row[:1] + row[2:] for row in [header, *rows]]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]) - 1)]
-    return "\n".join(
-        "  ".join([*(cell.ljust(w) for cell, w in zip(line[:-1], widths, strict=True)), line[-1]])
-        for line in lines
-    )
+    return [row if layout.ids else row[:1] + row[2:] for row in rows]
 
 
 # -- parsing --------------------------------------------------------------------------
@@ -452,7 +508,7 @@ def list_(db: str, /, table: bool, as_of: datetime | None, **options: Any) -> No
         return
     meta = page.meta
     if page.data:
-        click.echo(format_table(page.data, ids=True, subject_width=40))
+        click.echo(format_table(page.data, ids=True))
     shown = f"page {meta['page']} of {meta['total_pages']}" if meta["total_pages"] else "no pages"
     total = meta["total"]
     click.echo(f"{total} ticket{'s' if total != 1 else ''}, {shown}")
@@ -784,10 +840,10 @@ def demo(db: str, seed: int | None, start: datetime | None) -> None:
     The day is the last working day (08:00 to 18:00 UTC) that has ended: today's after
     18:00 UTC, else yesterday's. Nothing is written after the real clock's now, so the
     tickets you create next come after the demo's. Run again on the same file, it plays
-    the next day once that day has ended; the same day it refuses (exit 1) and says when
-    the next day can be played, or use another file (--db). The summary reads the
-    tickets as of the moment the run ends, and the command it suggests next shows them
-    as of that same moment (--as-of).
+    the next day once that day has ended; the same day it writes nothing, shows the day
+    it played again and says when the next day can be played (another file, --db, plays
+    one now). The summary reads the tickets as of the moment the run ends, and the
+    command it suggests next shows them as of that same moment (--as-of).
     """
     from . import demo as simulation  # the simulation is only loaded when asked for
 
@@ -796,6 +852,9 @@ def demo(db: str, seed: int | None, start: datetime | None) -> None:
             report = simulation.run(db, **_given(seed=seed, start=start))
         except simulation.NoDayToPlay as refused:
             raise click.ClickException(str(refused)) from None
+    if report.again is not None:
+        click.echo(f"Nothing played: {report.again} Here is that day again, as the file holds it.")
+        click.echo()
     click.echo(report.headline())
     click.echo()
     click.echo(format_table(report.tickets))
