@@ -296,7 +296,8 @@ def test_the_control_plane_resets_makes_keys_moves_the_clock_and_seeds(
     assert ticket["data"]["sla"]["breached"] is True  # 17 days later, never answered
 
     engine.agents.add("user_jane", "Jane")
-    assert call(control_server, "POST", "/_local/reset").json() == {"data": {"reset": True}}
+    reset = call(control_server, "POST", "/_local/reset").json()
+    assert reset == {"data": {"reset": True, "now": "2025-01-15T09:00:00Z"}}  # START again
     assert call(control_server, "GET", "/v1/tickets", headers=headers).status_code == 401
     # Every table is empty but those that describe the file: its schema's history, its
     # settings (the creation-order rule, the keys' salt), the planner's statistics and the search index's
