@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -47,6 +47,9 @@ import attrs
 from .times import format_time
 
 INTERVALS = ("day", "week")
+DEFAULT_WINDOW = timedelta(days=30)
+"""The window of a call that gives none: the 30 days up to the engine's clock (the look-back
+of the report too, whose window starts at the first period with tickets in it)."""
 SCORES = range(1, 11)
 """The satisfaction scores a ticket can be closed with."""
 
