@@ -36,7 +36,7 @@ def created(figures: object) -> int:
 
 def test_no_window_is_the_last_30_days_up_to_the_engines_now(engine: Engine) -> None:
     figures = engine.metrics()
-    assert DEFAULT_WINDOW == timedelta(days=30)
+    assert timedelta(days=30) == DEFAULT_WINDOW
     assert (figures.start, figures.end) == (WHOLE - timedelta(days=30), WHOLE)
     # The ticket of exactly 30 days ago is at the window's first instant: counted.
     assert created(figures) == 3
