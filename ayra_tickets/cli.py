@@ -959,6 +959,8 @@ def report(
 
     if not html_path and not csv_dir:
         raise click.UsageError("say where: --html FILE and/or --csv DIR")
+    if html_path:
+        reporting.plotly("offline")  # a missing extra is said before the file is opened
     with _engine(db) as engine:
         options = {"interval": interval, **_given(**filters)}
         if html_path:
