@@ -856,7 +856,7 @@ def demo(db: str, seed: int | None, start: datetime | None) -> None:
     width = shutil.get_terminal_size().columns
     if report.again is not None:
         again = f"Nothing played: {report.again} Here is that day again, as the file holds it."
-        click.echo(textwrap.fill(again, width, break_on_hyphens=False))
+        click.echo(textwrap.fill(again, width, break_on_hyphens=False, break_long_words=False))
         click.echo()
     click.echo(report.headline())
     click.echo()
