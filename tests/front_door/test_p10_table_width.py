@@ -105,7 +105,7 @@ def test_the_demo_table_fits_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         main, ["--db", str(tmp_path / "d.db"), "demo"], env={"COLUMNS": "80"}
     )
     assert again.exit_code == 0, again.output
-    assert again.stdout.startswith("Nothing played: ")
+    assert again.stdout.startswith("Nothing played:")
     assert too_wide(again.stdout) == []
 
 
