@@ -17,8 +17,10 @@ documentation shows, with no tuning either way:
   INSERT the docs recommend;
 - every change appends ONE ``TicketEvent`` (created, updated, closed) with a JSON payload.
 
-Three secondary indexes on ``tickets``, each for list filters the benchmark runs (besides
-the primary key on ``id`` and the unique ticket ``number``):
+The ticket ``number`` is the table's ``INTEGER PRIMARY KEY`` (SQLite's rowid), so each
+insert gets ``max(number) + 1`` from SQLite inside its own transaction, as an ORM's
+autoincrement key does; the public ``id`` is unique, and event rows refer to it. Three
+secondary indexes on ``tickets``, each for list filters the benchmark runs:
 
 - ``(status, created_at)``: every ``status=`` list, alone or with priority, an assignee,
   SLA breach, tags, a due date or a search, in the default newest-first order;
@@ -31,6 +33,8 @@ Filters without an index of their own (``contact_id``, ``category``, ``sla_breac
 a correlated ``EXISTS`` over SQLite's ``json_each`` on the JSON column (the docs'
 table-valued function), exact and case-sensitive; ``search`` is a ``LIKE`` substring
 match per word on the subject or the description (case-insensitive for ASCII only).
+``ticket_events`` has no index besides its key: events are only appended here (reading a
+ticket's history would want ``index=True`` on ``ticket_id``, one more b-tree a change).
 
 What the peer leaves out (the engine does these; a developer's first version would not):
 request validation, the lifecycle's transition table, SLA pauses and business calendars,
@@ -138,8 +142,8 @@ class Ticket(Base):
         CheckConstraint("priority BETWEEN 1 AND 4", name="priority_range"),
     )
 
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    number: Mapped[int] = mapped_column(unique=True)
+    number: Mapped[int] = mapped_column(primary_key=True)  # the rowid: max + 1 on insert
+    id: Mapped[str] = mapped_column(String(40), unique=True)
     subject: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(32))
@@ -238,7 +242,7 @@ class TicketEvent(Base):
     __tablename__ = "ticket_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"))
+    ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id"))  # known before insert
     type: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
@@ -264,14 +268,13 @@ def _payload(body: Mapping[str, Any]) -> dict[str, Any]:
     return {name: _jsonable(value) for name, value in body.items()}
 
 
-def _values(body: Mapping[str, Any], number: int, now: datetime) -> dict[str, Any]:
-    """A new ticket's column values from a create body."""
+def _values(body: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """A new ticket's column values from a create body (SQLite numbers it)."""
     priority = body.get("priority", 3)
     status = body.get("status", "new")
     response, resolution = SLA_TARGETS[priority]
     return {
         "id": f"ticket_{secrets.token_hex(8)}",
-        "number": number,
         "subject": body["subject"],
         "description": body["description"],
         "status": status,
@@ -327,10 +330,6 @@ class OrmPeer:
     ``update(id, **fields)`` is ``update(id, fields)``, ``list(**params)`` is
     ``list(params)`` (page and total; no cursors), ``import_many(bodies, chunk_size=n)``
     is ``bulk_insert(bodies, n)``.
-
-    A ticket's number is ``max(number) + 1``, read in its create's transaction: one
-    lookup in the unique index on ``number``, which also turns a race between two
-    writing processes into an ``IntegrityError`` for the second.
     """
 
     def __init__(self, path: str | Path, clock: Callable[[], datetime] | None = None) -> None:
@@ -353,8 +352,7 @@ class OrmPeer:
     def create(self, body: Mapping[str, Any]) -> dict[str, Any]:
         now = self.clock()
         with self.Session.begin() as session:
-            number = (session.scalar(select(func.max(Ticket.number))) or 0) + 1
-            ticket = Ticket(**_values(body, number, now))
+            ticket = Ticket(**_values(body, now))
             ticket.events.add(TicketEvent(type="created", payload=_payload(body), created_at=now))
             session.add(ticket)
         return ticket.to_dict(now)
@@ -427,8 +425,7 @@ class OrmPeer:
         for start in range(0, len(bodies), chunk_size):
             chunk = bodies[start : start + chunk_size]
             with self.Session.begin() as session:
-                first = (session.scalar(select(func.max(Ticket.number))) or 0) + 1
-                rows = [_values(body, n, now) for n, body in enumerate(chunk, start=first)]
+                rows = [_values(body, now) for body in chunk]
                 session.execute(insert(Ticket), rows)
                 session.execute(
                     insert(TicketEvent),
@@ -485,7 +482,7 @@ class OrmPeer:
 
 
 def _load(session: Session, ticket_id: str) -> Ticket:
-    ticket = session.get(Ticket, ticket_id)
+    ticket = session.scalars(select(Ticket).where(Ticket.id == ticket_id)).one_or_none()
     if ticket is None:
         raise TicketNotFound(ticket_id)
     return ticket
