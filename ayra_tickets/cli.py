@@ -16,11 +16,13 @@ import shlex
 import shutil
 import sqlite3
 import sys
+import textwrap
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
+import attrs
 import click
 
 from .domain.clock import ManualClock
@@ -30,6 +32,7 @@ from .domain.ticket import Ticket
 from .domain.times import format_time, in_range
 from .domain.validation import OBJECT_MAX_DEPTH
 from .engine import Engine
+from .extras import MissingExtra
 from .lines import JsonLines
 from .service import ImportStopped
 from .storage.errors import NewerSchema, NotATicketDatabase, StorageUnavailable
@@ -76,34 +79,89 @@ def sla_state(ticket: Ticket) -> str:
 
 
 def _truncate(text: str, width: int) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= width else line[: width - 1] + "…"
+    """``text`` on one line, its spaces collapsed, cut to ``width`` with an ellipsis."""
+    return _cut(" ".join(text.split()), width)
 
 
-def format_table(
-    tickets: Sequence[Ticket], *, ids: bool = False, subject_width: int = SUBJECT_WIDTH
-) -> str:
-    """An aligned table: number, status, priority, assignee, SLA state and subject, and
-    with ``ids`` the ticket ids that ``get``, ``update`` and ``close`` take."""
-    header = ("NUMBER", "ID", "STATUS", "PRIORITY", "ASSIGNEE", "SLA", "SUBJECT")
-    rows = [
+def _cut(line: str, width: int) -> str:
+    if len(line) <= width:
+        return line
+    return line[: width - 1] + "…" if width > 0 else ""
+
+
+SHORT_STATUS = {"waiting_on_customer": "wait:customer", "waiting_on_third_party": "wait:3rd_party"}
+"""The two long statuses, as a table short of room shows them."""
+GAP = "  "
+
+
+@attrs.frozen
+class _Layout:
+    """One way to lay a table out, tried from the roomiest to the tightest."""
+
+    ids: bool
+    short_status: bool
+    assignee: int
+    """The most characters an assignee's name keeps."""
+    subject: int
+    """The fewest characters a subject may be cut to in this layout."""
+
+
+_LAYOUTS = (
+    _Layout(ids=True, short_status=False, assignee=20, subject=32),
+    _Layout(ids=False, short_status=False, assignee=20, subject=24),
+    _Layout(ids=False, short_status=True, assignee=14, subject=20),
+    _Layout(ids=False, short_status=True, assignee=8, subject=12),
+)
+
+
+def format_table(tickets: Sequence[Ticket], *, ids: bool = False, width: int | None = None) -> str:
+    """An aligned table of number, status, priority, assignee, SLA state and subject, in
+    ``width`` columns (default: the terminal's, 80 in a pipe), and with ``ids`` the
+    ticket ids too when they fit (the number is an id as well: ``get TICK-36``).
+
+    Short of room, the table drops the ids, then shows the two waiting statuses short
+    (``wait:customer``, ``wait:3rd_party``) and cuts assignees' names; the subject takes
+    what is left, cut with an ellipsis, up to :data:`SUBJECT_WIDTH` characters. No line
+    is wider than ``width``."""
+    width = width if width is not None else shutil.get_terminal_size().columns
+    subjects = [" ".join(ticket.subject.split()) for ticket in tickets]
+    wanted = min(SUBJECT_WIDTH, max([len("SUBJECT"), *(len(s) for s in subjects)]))
+    layouts = [layout for layout in _LAYOUTS if ids or not layout.ids]
+    for layout in layouts:
+        cells = _cells(tickets, layout)
+        widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+        room = width - sum(widths) - len(GAP) * len(widths)
+        if room >= min(wanted, layout.subject) or layout is layouts[-1]:
+            break
+    subject = max(1, min(wanted, room))
+    lines = [
+        GAP.join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=True)), text])
+        for row, text in zip(
+            cells, ["SUBJECT", *(_truncate(s, subject) for s in subjects)], strict=True
+        )
+    ]
+    return "\n".join(_cut(line.rstrip(), width) for line in lines)
+
+
+def _status(status: str, *, short: bool) -> str:
+    return SHORT_STATUS.get(status, status) if short else status
+
+
+def _cells(tickets: Sequence[Ticket], layout: _Layout) -> list[tuple[str, ...]]:
+    """The table's cells but the subject, the header first."""
+    header = ("NUMBER", "ID", "STATUS", "PRIORITY", "ASSIGNEE", "SLA")
+    rows = [header] + [
         (
             ticket.number_label,
             ticket.id,
-            str(ticket.status),
+            _status(str(ticket.status), short=layout.short_status),
             ticket.priority_label,
-            ticket.assigned_name or ticket.assigned_to or "-",
+            _truncate(ticket.assigned_name or ticket.assigned_to or "-", layout.assignee),
             sla_state(ticket),
-            _truncate(ticket.subject, subject_width),
         )
         for ticket in tickets
     ]
-    lines = [row if ids else row[:1] + row[2:] for row in [header, *rows]]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]) - 1)]
-    return "\n".join(
-        "  ".join([*(cell.ljust(w) for cell, w in zip(line[:-1], widths, strict=True)), line[-1]])
-        for line in lines
-    )
+    return [row if layout.ids else row[:1] + row[2:] for row in rows]
 
 
 # -- parsing --------------------------------------------------------------------------
@@ -217,24 +275,85 @@ def _not_before_latest_change(engine: Engine, as_of: datetime) -> None:
 # -- commands -------------------------------------------------------------------------
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--db",
-    envvar=DB_ENVVAR,
-    default="tickets.db",
-    show_default=True,
-    show_envvar=True,
-    type=click.Path(dir_okay=False),
-    help="The SQLite file (created if missing).",
-)
+IN_MEMORY = ":memory:"
+LIVES_IN_MEMORY = frozenset({"serve"})
+"""The commands for which ``--db :memory:`` keeps what it is given for as long as it
+runs: a server. Any other command would lose its writes when it ends."""
+
+
+def _database(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    """Where a command's ``--db`` lands: given after the command it wins over the one
+    before it (or the environment's). A database that would not outlive the command, an
+    empty name or ``:memory:``, is refused with a sentence: its writes would be lost."""
+    if value is None:
+        value = ctx.obj  # the one before the command, or its default
+    command = ctx.command.name or ""
+    if not value.strip():
+        raise click.BadParameter(
+            "names no file, and what the command writes would be lost: name a file",
+            ctx,
+            param,
+        )
+    if value == IN_MEMORY and command not in LIVES_IN_MEMORY:
+        raise click.BadParameter(
+            f"{IN_MEMORY} would be gone when {command} ends, with what it writes: name a"
+            f" file ({IN_MEMORY} is for serve, where it lives as long as the server)",
+            ctx,
+            param,
+        )
+    ctx.obj = value
+    return value
+
+
+def _db_option(*, group: bool) -> click.Option:
+    return click.Option(
+        ["--db"],
+        envvar=DB_ENVVAR if group else None,
+        default="tickets.db" if group else None,
+        show_default=group,
+        show_envvar=group,
+        type=click.Path(dir_okay=False),
+        expose_value=False,
+        callback=_database if not group else _group_database,
+        help="The SQLite file (created if missing)."
+        if group
+        else "The SQLite file; the same as --db before the command, which it overrides.",
+    )
+
+
+def _group_database(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    ctx.obj = value  # checked by the command, which may name another
+    return value
+
+
+def _named_db(ctx: click.Context) -> bool:
+    """Whether ``--db`` was given, before or after the command, or by the environment."""
+    defaults = (None, click.core.ParameterSource.DEFAULT)
+    return any(
+        context.get_parameter_source("db") not in defaults for context in (ctx, ctx.find_root())
+    )
+
+
+class _Commands(click.Group):
+    """The command group: a missing optional extra is one sentence, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MissingExtra as missing:
+            raise click.ClickException(str(missing)) from None
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ayra-tickets")
-@click.pass_context
-def main(ctx: click.Context, db: str) -> None:
+def main() -> None:
     """The Ayra Ticket API on a local SQLite file.
 
     Answers are the API's JSON; errors are the API's error bodies on stderr (exit 1).
     """
-    ctx.obj = db
+
+
+main.params.append(_db_option(group=True))
 
 
 _CUSTOM_FIELD_HELP = (
@@ -389,7 +508,7 @@ def list_(db: str, /, table: bool, as_of: datetime | None, **options: Any) -> No
         return
     meta = page.meta
     if page.data:
-        click.echo(format_table(page.data, ids=True, subject_width=40))
+        click.echo(format_table(page.data, ids=True))
     shown = f"page {meta['page']} of {meta['total_pages']}" if meta["total_pages"] else "no pages"
     total = meta["total"]
     click.echo(f"{total} ticket{'s' if total != 1 else ''}, {shown}")
@@ -521,16 +640,10 @@ class _CannotCheck(click.ClickException):
 
 
 @main.command()
-@click.option(
-    "--db",
-    "path",
-    type=click.Path(dir_okay=False),
-    help="The file to check (the same as the --db before the command).",
-)
 @click.option("--all", "show_all", is_flag=True, help="Print every finding.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_obj
-def check(db: str, /, path: str | None, show_all: bool, as_json: bool) -> None:
+def check(db: str, /, show_all: bool, as_json: bool) -> None:
     """Check the database file without changing it (not even upgrading its schema).
 
     Runs SQLite's integrity_check and foreign_key_check, then the engine's own checks:
@@ -542,12 +655,11 @@ def check(db: str, /, path: str | None, show_all: bool, as_json: bool) -> None:
     from .storage.findings import Unreadable
     from .storage.sqlite.check import CHECKS
 
-    target = path or db
     try:
         with _check_progress() as progress:
-            report = Engine.check_file(target, progress)
+            report = Engine.check_file(db, progress)
     except (Unreadable, sqlite3.Error, OSError) as error:
-        raise _CannotCheck(f"cannot check {target!r}: {error}") from error
+        raise _CannotCheck(f"cannot check {db!r}: {error}") from error
     if as_json:
         emit(report.to_dict())
     else:
@@ -729,10 +841,10 @@ def demo(db: str, seed: int | None, start: datetime | None) -> None:
     The day is the last working day (08:00 to 18:00 UTC) that has ended: today's after
     18:00 UTC, else yesterday's. Nothing is written after the real clock's now, so the
     tickets you create next come after the demo's. Run again on the same file, it plays
-    the next day once that day has ended; the same day it refuses (exit 1) and says when
-    the next day can be played, or use another file (--db). The summary reads the
-    tickets as of the moment the run ends, and the command it suggests next shows them
-    as of that same moment (--as-of).
+    the next day once that day has ended; the same day it writes nothing, shows the day
+    it played again and says when the next day can be played (another file, --db, plays
+    one now). The summary reads the tickets as of the moment the run ends, and the
+    command it suggests next shows them as of that same moment (--as-of).
     """
     from . import demo as simulation  # the simulation is only loaded when asked for
 
@@ -741,11 +853,16 @@ def demo(db: str, seed: int | None, start: datetime | None) -> None:
             report = simulation.run(db, **_given(seed=seed, start=start))
         except simulation.NoDayToPlay as refused:
             raise click.ClickException(str(refused)) from None
+    width = shutil.get_terminal_size().columns
+    if report.again is not None:
+        again = f"Nothing played: {report.again} Here is that day again, as the file holds it."
+        click.echo(textwrap.fill(again, width, break_on_hyphens=False, break_long_words=False))
+        click.echo()
     click.echo(report.headline())
     click.echo()
-    click.echo(format_table(report.tickets))
+    click.echo(format_table(report.tickets, width=width))
     click.echo()
-    click.echo(report.summary())
+    click.echo(report.summary(width))
     click.echo()
     click.echo(
         f"Next: {_program()} --db {shlex.quote(db)} list --table --sla-breach"
@@ -802,9 +919,7 @@ def serve(
 
         if not is_loopback(host):
             raise click.UsageError("--control serves this machine only: use a loopback --host")
-        parent = click.get_current_context().parent
-        source = parent.get_parameter_source("db") if parent else None
-        if source is click.core.ParameterSource.DEFAULT:
+        if not _named_db(click.get_current_context()):
             raise click.UsageError(
                 "--control can empty the database: name it with --db"
                 " (':memory:' for one that lives as long as the server)"
@@ -847,6 +962,8 @@ def report(
 
     if not html_path and not csv_dir:
         raise click.UsageError("say where: --html FILE and/or --csv DIR")
+    if html_path:
+        reporting.plotly("offline")  # a missing extra is said before the file is opened
     with _engine(db) as engine:
         options = {"interval": interval, **_given(**filters)}
         if html_path:
@@ -857,3 +974,15 @@ def report(
         if csv_dir:
             for path in reporting.write_csv(engine, csv_dir, start, end, **options):
                 click.echo(f"wrote {path}", err=True)
+
+
+def _every_command_takes_db(group: click.Group) -> None:
+    """``--db`` after any command as well as before it (``ayra-tickets list --db x.db``)."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _every_command_takes_db(command)
+        else:
+            command.params.append(_db_option(group=False))
+
+
+_every_command_takes_db(main)

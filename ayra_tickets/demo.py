@@ -19,10 +19,12 @@ has ended: today's after 18:00 UTC, else yesterday's. Run again on the same file
 plays the last such day only if the file holds nothing after that day's start, which is
 what a new user expects of "another day": the next day, once it has ended (and the days
 in between, that nobody played, stay empty). When the file already holds that day (a
-second run the same day) it refuses with :class:`NoDayToPlay`, a sentence that says when
-the next day can be played and how to play one now (on another file). A given start is
-moved to an hour after the file's latest activity when it is earlier, and refused if the
-day from it has not ended.
+second run the same day) it plays nothing and writes nothing: the report is that day as
+the file holds it, with :attr:`DemoReport.again` saying why and when the next day can be
+played (or how to play one now: on another file). Only when the file's later activity
+is not a demo's day (no ticket was created in it) is that :class:`NoDayToPlay`. A given
+start is moved to an hour after the file's latest activity when it is earlier, and
+refused if the day from it has not ended.
 
 The tickets of the report are read as of the real clock's now, truncated to the second
 (:attr:`DemoReport.as_of`): what a list of the same file shows at that instant.
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import os
 import random
+import textwrap
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
@@ -588,6 +591,15 @@ class NoDayToPlay(Exception):
     in time; the message says why, and what to do."""
 
 
+class AlreadyPlayed(NoDayToPlay):
+    """The file already holds activity after the opening of the last working day that
+    has ended (a second run the same day): that day is not played twice."""
+
+    def __init__(self, message: str, opening: datetime) -> None:
+        super().__init__(message)
+        self.opening = opening
+
+
 def last_day_ended(now: datetime) -> datetime:
     """The opening of the last working day that has ended by ``now``: today's after
     18:00 UTC, else yesterday's."""
@@ -608,12 +620,13 @@ def choose_opening(
         opening = last_day_ended(now)
         if latest is not None and latest > opening:
             following = opening + timedelta(days=1)
-            raise NoDayToPlay(
+            raise AlreadyPlayed(
                 f"{path} already holds activity up to {_when(latest)}, after the start of"
                 f" the last working day that has ended ({_when(opening)}); the demo plays"
                 " only days that have ended, after everything in the file (history never"
                 f" runs backwards). The next day can be played from {_when(following + DAY)};"
-                " to play one now, name another file (--db)."
+                " to play one now, name another file (--db).",
+                opening,
             )
         return opening
     start = start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
@@ -650,7 +663,14 @@ def run(
     # opening once it is known, through the day, and last to the real now.
     clock = ManualClock(EARLIEST)
     with Engine.open(path, clock=clock) as engine:
-        opening = choose_opening(path, real_now, _latest_activity(engine), start)
+        try:
+            opening = choose_opening(path, real_now, _latest_activity(engine), start)
+        except AlreadyPlayed as played:
+            clock.set(real_now)
+            again = _played_day(engine, path, played.opening, str(played))
+            if again is None:
+                raise
+            return again
         clock.set(opening)
         rng = random.Random(f"{seed}:{opening.isoformat()}")
         for agent_id, name in AGENTS.items():
@@ -666,14 +686,41 @@ def run(
                 engine.tickets.close(ids[step.ticket], **step.fields)
         clock.set(real_now)  # read as a list of the file reads it now
         tickets = [engine.tickets.get(ids[index]) for index in sorted(ids)]
-        return DemoReport(
-            path=os.path.abspath(path) if path != ":memory:" else path,
-            start=opening,
-            end=opening + DAY,
-            tickets=tickets,
-            total=engine.tickets.count(),
-            as_of=real_now,
+        return _report(engine, path, opening, tickets)
+
+
+def _report(
+    engine: Engine, path: str, opening: datetime, tickets: list[Ticket], again: str | None = None
+) -> DemoReport:
+    """The report of the day from ``opening``, its tickets read as of the engine's now."""
+    return DemoReport(
+        path=os.path.abspath(path) if path != ":memory:" else path,
+        start=opening,
+        end=opening + DAY,
+        tickets=tickets,
+        total=engine.tickets.count(),
+        as_of=engine.clock.now(),
+        again=again,
+    )
+
+
+def _played_day(engine: Engine, path: str, opening: datetime, why: str) -> DemoReport | None:
+    """The report of the day from ``opening`` as the file holds it, written nothing; None
+    when no ticket was created in that day (the file's activity is not a demo's)."""
+    window = {"created_after": format_time(opening), "created_before": format_time(opening + DAY)}
+    tickets: list[Ticket] = []
+    page = 1
+    while True:
+        found = engine.tickets.list(
+            **window, sort_by="created_at", sort_order="asc", per_page=100, page=page
         )
+        tickets += found.data
+        if page >= found.meta["total_pages"]:
+            break
+        page += 1
+    if not tickets:
+        return None
+    return _report(engine, path, opening, tickets, again=why)
 
 
 # -- the report -----------------------------------------------------------------------
@@ -701,20 +748,26 @@ class DemoReport:
     as_of: datetime
     """When the tickets were read (their SLA states are as of then): the real clock's now
     when the run ended, to the second."""
+    again: str | None = None
+    """Set when this run played nothing because the file already holds the day (a second
+    run the same day): why, and when the next day can be played. The report is then the
+    day as the file holds it."""
 
     @property
     def breached(self) -> list[Ticket]:
         return [t for t in self.tickets if t.sla is not None and t.sla.breached]
 
     def headline(self) -> str:
+        """Two lines: the day, then its tickets and agents."""
         first, last = self.tickets[0].number_label, self.tickets[-1].number_label
         ends = "%H:%M" if self.end.date() == self.start.date() else "%a %d %b %H:%M"
         return (
-            f"A day of support: {self.start:%a %d %b %Y, %H:%M} to {self.end.strftime(ends)}"
-            f" UTC, {len(self.tickets)} tickets ({first} to {last}), {len(AGENTS)} agents"
+            f"A day of support: {self.start:%a %d %b %Y, %H:%M} to {self.end.strftime(ends)} UTC"
+            f"\n{len(self.tickets)} tickets ({first} to {last}), {len(AGENTS)} agents"
         )
 
-    def summary(self) -> str:
+    def summary(self, width: int = 80) -> str:
+        """The day's figures, a line each, wrapped to ``width`` columns."""
         tickets = self.tickets
         slas = [t.sla for t in tickets if t.sla is not None]
         response = [s.response_met for s in slas if s.response_met is not None]
@@ -737,6 +790,15 @@ class DemoReport:
             ("As of", f"{format_time(self.as_of)} (the SLA states above)"),
             ("Database", f"{self.path} ({self.total} tickets in all)"),
         ]
-        width = max(len(label) for label, _ in rows)
-        lines = [f"{label + ':':<{width + 1}}  {value}" for label, value in rows]
-        return "\n".join(lines)
+        labels = max(len(label) for label, _ in rows) + 3
+        return "\n".join(
+            textwrap.fill(
+                value,
+                width=max(width, labels + 20),
+                initial_indent=f"{label + ':':<{labels}}",
+                subsequent_indent=" " * labels,
+                break_on_hyphens=False,
+                break_long_words=False,
+            )
+            for label, value in rows
+        )

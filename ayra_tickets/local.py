@@ -4,7 +4,9 @@ It does over HTTP what a Python test does with the engine directly, so that code
 test in another process or language can be given a known state:
 
 =============================  ==================================================
-``POST /_local/reset``         empty the database (``engine.reset()``)
+``POST /_local/reset``         empty the database (``engine.reset()``) and put a
+                               manual clock back where it started (``serve
+                               --start``), or to ``{"now": ...}`` if given
 ``POST /_local/keys``          create a key: ``{"scopes": [...], "name": ...,
                                "secret": ...}`` (``engine.keys.create(...)``)
 ``GET /_local/clock``          the engine's now
@@ -15,7 +17,9 @@ test in another process or language can be given a known state:
                                :data:`SEED_MAX_BYTES`
 =============================  ==================================================
 
-Answers and errors have the API's shapes (``{"data": ...}``, ``{"error": ...}``). A
+Answers and errors have the API's shapes (``{"data": ...}``, ``{"error": ...}``), and
+their times are RFC 3339 in UTC with a ``Z``, as the API's are; a reset answers with the
+clock's now. A
 seed is an import in one transaction, read and reported as ``ayra-tickets import`` reads
 and reports a file (:mod:`ayra_tickets.lines`): blank lines are skipped, good rows are
 created and bad ones reported by line number; a line that is not JSON refuses the whole
@@ -97,9 +101,16 @@ def _fields(body: Any, allowed: set[str], required: frozenset[str] = frozenset()
 
 
 def _reset(engine: Engine, body: Any) -> tuple[int, Any]:
-    _fields(body, set())
+    fields = _fields(body, {"now"})
+    clock = engine.clock
+    target = None
+    if "now" in fields:  # read whole before anything is emptied
+        clock = _manual(engine, "now")
+        target = _instant(fields["now"], "now")
     engine.reset()
-    return 200, {"data": {"reset": True}}
+    if isinstance(clock, ManualClock):
+        clock.restart(target)
+    return 200, {"data": {"reset": True, "now": format_time(engine.clock.now())}}
 
 
 def _keys(engine: Engine, body: Any) -> tuple[int, Any]:
@@ -131,14 +142,20 @@ def _clock(engine: Engine, body: Any) -> tuple[int, Any]:
         return 200, _now(engine)
     fields = _fields(body, {"now"}, frozenset({"now"}))
     clock = _manual(engine, "now")
-    target = parse_time(fields["now"], "now")
-    if target > LATEST:
-        raise ParameterInvalid(f"now must be before {format_time(LATEST)}", param="now")
+    target = _instant(fields["now"], "now")
     try:
         clock.set(target)
     except ValueError as error:
         raise ParameterInvalid(str(error), param="now") from None
     return 200, _now(engine)
+
+
+def _instant(value: Any, param: str) -> datetime:
+    """A date-time the clock may be put at: RFC 3339, before :data:`LATEST`."""
+    target = parse_time(value, param)
+    if target > LATEST:
+        raise ParameterInvalid(f"{param} must be before {format_time(LATEST)}", param=param)
+    return target
 
 
 def _advance(engine: Engine, body: Any) -> tuple[int, Any]:

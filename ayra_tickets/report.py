@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .domain.metrics import Durations, Metrics
+from .domain.metrics import DEFAULT_WINDOW, Durations, Metrics
 from .domain.priority import Priority
 from .domain.times import format_time, utc_seconds
+from .extras import require
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -42,7 +43,6 @@ CREATED_COLOUR, SOLVED_COLOUR = "#5c6bc0", "#43a047"
 MEDIAN_COLOUR, P90_COLOUR = "#1e88e5", "#90caf9"
 CSAT_COLOUR = "#7e57c2"
 
-DEFAULT_DAYS = 30
 """Without a start, the window looks this far back from its end (then fits the data)."""
 UNASSIGNED, NO_ROOT_CAUSE = "(unassigned)", "(none)"
 HOUR = 3600
@@ -120,10 +120,9 @@ def gather(engine: Engine, start: Any = None, end: Any = None, **options: Any) -
 
 def fitted_start(engine: Engine, end: Any, interval: str = "day", **filters: Any) -> datetime:
     """The start of the first period with any ticket created, resolved or closed in the
-    :data:`DEFAULT_DAYS` days before ``end``; that look-back's start when none had any."""
-    probe = engine.metrics(
-        _as_time(end) - timedelta(days=DEFAULT_DAYS), end, interval=interval, **filters
-    )
+    :data:`~ayra_tickets.domain.metrics.DEFAULT_WINDOW` (30 days) before ``end``; that
+    look-back's start when none had any."""
+    probe = engine.metrics(_as_time(end) - DEFAULT_WINDOW, end, interval=interval, **filters)
     for bucket in probe.volume:
         if bucket.created or bucket.resolved or bucket.closed:
             return max(bucket.start, probe.start)
@@ -395,7 +394,7 @@ CHART_TITLES = {
 def charts(report: Report) -> dict[str, Any]:
     """The page's Plotly figures, by name, with the figures as ``engine.metrics`` gives
     them (rounding is for the text drawn on the bars only)."""
-    import plotly.graph_objects as go
+    go = plotly("graph_objects")
 
     m = report.metrics
     week = m.interval == "week"
@@ -577,15 +576,20 @@ NOTES = {
 }
 
 
+def plotly(module: str) -> Any:
+    """A module of Plotly, which the HTML page needs (the ``[report]`` extra)."""
+    return require(f"plotly.{module}", extra="report", purpose="the HTML report (report --html)")
+
+
 def render_html(engine: Engine, start: Any = None, end: Any = None, **options: Any) -> str:
     """One page, no network needed: the KPI tiles, the charts and the agent table."""
+    plotly("offline")  # before any figure is read: a missing extra is said first
     return page(gather(engine, start, end, **options))
 
 
 def page(report: Report) -> str:
     """The report as one self-contained HTML page."""
-    from plotly.offline import get_plotlyjs
-
+    get_plotlyjs = plotly("offline").get_plotlyjs
     m = report.metrics
     notes = {
         name: text.format(period=m.interval, as_of=_moment(report.as_of))

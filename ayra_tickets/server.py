@@ -53,10 +53,10 @@ try:
         RequestHeaderFieldsTooLarge,
         ServerNotImplemented,
     )
-except ImportError as missing:  # pragma: no cover - depends on the install
-    raise ImportError(
-        "serving over HTTP needs the server extra: pip install 'ayra-tickets[server]'"
-    ) from missing
+except ImportError as missing:  # depends on the install
+    from .extras import MissingExtra
+
+    raise MissingExtra("serving the API over HTTP", "server") from missing
 
 from . import local
 from .domain.errors import ParameterInvalid, RequestTooLarge, TicketError

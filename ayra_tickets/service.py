@@ -36,7 +36,7 @@ from .domain.ids import number_in_label, random_token
 from .domain.imports import ImportRow, read_row
 from .domain.keys import SCOPES, ApiKey, make_secret
 from .domain.lifecycle import Status, path_from_new
-from .domain.metrics import INTERVALS, Metrics
+from .domain.metrics import DEFAULT_WINDOW, INTERVALS, Metrics
 from .domain.paging import Cursor, sort_key
 from .domain.paging import encode as encode_cursor
 from .domain.sla import DEFAULT_POLICY, Sla, SlaClock, SlaPolicy
@@ -605,15 +605,21 @@ class Reports:
         self._uow = uow
         self._figures = uow.storage.metrics
 
-    def __call__(self, start: Any, end: Any, *, interval: str = "day", **filters: Any) -> Metrics:
+    def __call__(
+        self, start: Any = None, end: Any = None, *, interval: str = "day", **filters: Any
+    ) -> Metrics:
         """The figures of ``[start, end)`` (see :mod:`ayra_tickets.domain.metrics`), over
         the tickets matching ``filters``: ``assigned_to``, ``category``, ``priority``,
-        ``contact_id``, ``tags`` (as for lists). ``interval``: ``"day"`` or ``"week"``."""
+        ``contact_id``, ``tags`` (as for lists). ``interval``: ``"day"`` or ``"week"``.
+        ``end`` defaults to the engine's now (to the second), ``start`` to
+        :data:`~ayra_tickets.domain.metrics.DEFAULT_WINDOW` (30 days) before ``end``:
+        ``engine.metrics()`` is the last 30 days."""
         unknown = sorted(set(filters) - set(METRIC_FILTERS))
         if unknown:
             raise ParameterUnknown(f"Unknown parameter: {unknown[0]}", param=unknown[0])
         query = validate_list(filters)
-        first, last = parse_time(start, "start"), parse_time(end, "end")
+        last = self._uow.now() if end is None else parse_time(end, "end")
+        first = last - DEFAULT_WINDOW if start is None else parse_time(start, "start")
         if last <= first:
             raise ParameterInvalid("end must be after start", param="end")
         if interval not in INTERVALS:

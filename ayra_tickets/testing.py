@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib
 import importlib.util
 import inspect
 import re
@@ -35,6 +34,7 @@ from urllib.parse import urlsplit
 
 from .domain.clock import ManualClock
 from .engine import Engine
+from .extras import require
 from .wire import Response
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -231,10 +231,4 @@ def _bytes(body: Any) -> bytes:
 def _interceptor(name: str, client: str) -> Any:
     """The library that intercepts ``client``'s calls; a clear error if it is missing, so
     that a call meant for the mock never goes out to the real API."""
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        raise RuntimeError(
-            f"mock_api answers {client} calls through {name}, which is not installed:"
-            " pip install 'ayra-tickets[testing]'"
-        ) from None
+    return require(name, extra="testing", purpose=f"mock_api's answers to {client} ({name})")

@@ -42,7 +42,9 @@ class ManualClock:
     def __init__(self, start: datetime) -> None:
         if not isinstance(start, datetime):
             raise TypeError(f"ManualClock needs a datetime, not {type(start).__name__}")
-        self._now = _aware(start)
+        self.start = _aware(start)
+        """Where the clock started: where :meth:`restart` puts it back."""
+        self._now = self.start
         self._lock = threading.Lock()
 
     def now(self) -> datetime:
@@ -64,6 +66,14 @@ class ManualClock:
             if target < self._now:
                 raise ValueError(f"a clock cannot go back in time (from {self._now} to {target})")
             self._now = target
+            return self._now
+
+    def restart(self, when: datetime | None = None) -> datetime:
+        """Put the clock back to where it started, or to ``when``, earlier or later. Only
+        for a database just emptied (``/_local/reset``): nothing stamped later is left
+        for history to run backwards from."""
+        with self._lock:
+            self._now = self.start if when is None else _aware(when)
             return self._now
 
     def __repr__(self) -> str:

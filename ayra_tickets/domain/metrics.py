@@ -38,9 +38,8 @@ installed (the ``[pandas]`` extra; it is imported only then).
 from __future__ import annotations
 
 import html
-import importlib
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -48,6 +47,9 @@ import attrs
 from .times import format_time
 
 INTERVALS = ("day", "week")
+DEFAULT_WINDOW = timedelta(days=30)
+"""The window of a call that gives none: the 30 days up to the engine's clock (the look-back
+of the report too, whose window starts at the first period with tickets in it)."""
 SCORES = range(1, 11)
 """The satisfaction scores a ticket can be closed with."""
 
@@ -322,12 +324,9 @@ class _Table:
 
 def _pandas() -> Any:
     """pandas, imported when first asked for (an optional extra)."""
-    try:
-        return importlib.import_module("pandas")
-    except ImportError as missing:
-        raise ImportError(
-            "to_pandas() needs pandas: pip install 'ayra-tickets[pandas]'"
-        ) from missing
+    from ..extras import require
+
+    return require("pandas", extra="pandas", purpose="to_pandas()")
 
 
 def _hours(durations: Durations) -> str:

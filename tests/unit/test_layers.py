@@ -22,9 +22,9 @@ ADAPTERS = ("ayra_tickets.storage.sqlite", "ayra_tickets.storage.postgres")
 FORBIDDEN = DRIVERS + ADAPTERS
 """What the domain, the services and the wire layer must never import."""
 
-DOMAIN_MAY_IMPORT = ("attrs", "dateutil", "pandas", "ayra_tickets.domain")
-"""Besides the standard library: the domain is pure. (pandas only when asked for the
-figures as data frames, the ``[pandas]`` extra.)"""
+DOMAIN_MAY_IMPORT = ("attrs", "dateutil", "ayra_tickets.domain", "ayra_tickets.extras")
+"""Besides the standard library: the domain is pure. (``extras`` imports an optional
+extra, pandas, when the figures are asked for as data frames, or says how to install it.)"""
 
 RUNS_SQL = ("execute", "executemany", "executescript")
 SQL = re.compile(

@@ -154,7 +154,8 @@ def test_without_pandas_to_pandas_names_the_extra_to_install(
 ) -> None:
     monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas now fails
     metrics = two_days()
-    with pytest.raises(ImportError, match=r"pip install 'ayra-tickets\[pandas\]'"):
+    extra = r"to_pandas\(\) needs the \[pandas\] extra: .* -m pip install .*\[pandas\]"
+    with pytest.raises(ImportError, match=extra):
         metrics.to_pandas()
     assert metrics.to_dicts()["volume"][0]["created"] == 5  # the rest needs no pandas
 
