@@ -119,6 +119,23 @@ def test_the_tickets_table_has_the_field_tables_columns_in_its_order(engine: Eng
     assert found == list(COLUMNS)
 
 
+def test_a_save_is_a_versioned_update_that_refuses_a_ticket_changed_since_it_was_read(
+    engine: Engine,
+) -> None:
+    from ayra_tickets.storage.errors import WriteConflict
+
+    made = engine.tickets.create(subject="First", description="one")
+    storage = engine.storage
+    stale = storage.atomic(lambda: storage.tickets.get(made.id))
+    engine.tickets.update(made.id, subject="Second")  # another writer, in between
+    counts = table_counts(engine)
+    changed = attrs.evolve(stale, subject="Third", version=stale.version + 1)
+    with pytest.raises(WriteConflict):
+        storage.atomic(lambda: storage.tickets.save(stale, changed, []), write=True)
+    assert table_counts(engine) == counts
+    assert engine.tickets.get(made.id).subject == "Second"
+
+
 def test_an_in_memory_database_works_too(memory_engine: Engine) -> None:
     made = memory_engine.tickets.create(subject="Ephemeral", description="gone on close")
     assert memory_engine.tickets.get(made.id).number == 1
