@@ -39,6 +39,18 @@ def _missing(reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Every skip for want of PostgreSQL is told at one place, so that ``-ra`` folds
+    them into one line however many tests and files there are."""
+    report = yield
+    if report.skipped and isinstance(report.longrepr, tuple):
+        _, _, reason = report.longrepr
+        if "no PostgreSQL" in reason:
+            report.longrepr = (__file__, None, reason)
+    return report
+
+
 @pytest.fixture(scope="session")
 def _postgres_checked() -> dict[str, str]:
     """Whether the server answers, asked once a session: the URL, or why not."""
