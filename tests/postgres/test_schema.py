@@ -5,6 +5,7 @@ writers take them."""
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
 import threading
@@ -16,6 +17,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import errors
+from psycopg.types.json import Jsonb
 
 from ayra_tickets import Engine, ManualClock, NewerSchema, NotATicketDatabase
 from ayra_tickets.storage.postgres import schema
@@ -232,3 +234,17 @@ def test_ticket_numbers_stay_gapless_with_concurrent_writers_and_rollbacks(
     (last,) = tickets_db.execute("SELECT last_number FROM ticket_counter").fetchone() or (0,)
     assert last == len(numbers)
     print(f"{retries[0]} serialization failures retried")
+
+
+def test_jsonb_keeps_values_but_not_their_spelling(tickets_db: psycopg.Connection[Any]) -> None:
+    """What the adapter must know about ``jsonb`` (see the package's notes): the same
+    JSON values come back, in another key order, some numbers spelled otherwise."""
+    sent = {"zeta": 1, "a": 2.5, "big": 1e20, "minus_zero": -0.0, "nested": {"b": [1, "x"]}}
+    row = tickets_db.execute("SELECT %s::jsonb", (Jsonb(sent),)).fetchone()
+    assert row is not None
+    (back,) = row
+    assert back == sent  # equal as values (1e20 == 10**20, -0.0 == 0.0)
+    assert list(back) == ["a", "big", "zeta", "nested", "minus_zero"]  # shorter keys first
+    assert json.dumps(back) != json.dumps(sent)
+    assert back["big"] == 10**20
+    assert isinstance(back["big"], int)
