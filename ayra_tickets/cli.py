@@ -16,6 +16,7 @@ import shlex
 import shutil
 import sqlite3
 import sys
+import textwrap
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -852,14 +853,16 @@ def demo(db: str, seed: int | None, start: datetime | None) -> None:
             report = simulation.run(db, **_given(seed=seed, start=start))
         except simulation.NoDayToPlay as refused:
             raise click.ClickException(str(refused)) from None
+    width = shutil.get_terminal_size().columns
     if report.again is not None:
-        click.echo(f"Nothing played: {report.again} Here is that day again, as the file holds it.")
+        again = f"Nothing played: {report.again} Here is that day again, as the file holds it."
+        click.echo(textwrap.fill(again, width, break_on_hyphens=False, break_long_words=False))
         click.echo()
     click.echo(report.headline())
     click.echo()
-    click.echo(format_table(report.tickets))
+    click.echo(format_table(report.tickets, width=width))
     click.echo()
-    click.echo(report.summary())
+    click.echo(report.summary(width))
     click.echo()
     click.echo(
         f"Next: {_program()} --db {shlex.quote(db)} list --table --sla-breach"
@@ -959,6 +962,8 @@ def report(
 
     if not html_path and not csv_dir:
         raise click.UsageError("say where: --html FILE and/or --csv DIR")
+    if html_path:
+        reporting.plotly("offline")  # a missing extra is said before the file is opened
     with _engine(db) as engine:
         options = {"interval": interval, **_given(**filters)}
         if html_path:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import os
 import random
+import textwrap
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
@@ -757,14 +758,16 @@ class DemoReport:
         return [t for t in self.tickets if t.sla is not None and t.sla.breached]
 
     def headline(self) -> str:
+        """Two lines: the day, then its tickets and agents."""
         first, last = self.tickets[0].number_label, self.tickets[-1].number_label
         ends = "%H:%M" if self.end.date() == self.start.date() else "%a %d %b %H:%M"
         return (
-            f"A day of support: {self.start:%a %d %b %Y, %H:%M} to {self.end.strftime(ends)}"
-            f" UTC, {len(self.tickets)} tickets ({first} to {last}), {len(AGENTS)} agents"
+            f"A day of support: {self.start:%a %d %b %Y, %H:%M} to {self.end.strftime(ends)} UTC"
+            f"\n{len(self.tickets)} tickets ({first} to {last}), {len(AGENTS)} agents"
         )
 
-    def summary(self) -> str:
+    def summary(self, width: int = 80) -> str:
+        """The day's figures, a line each, wrapped to ``width`` columns."""
         tickets = self.tickets
         slas = [t.sla for t in tickets if t.sla is not None]
         response = [s.response_met for s in slas if s.response_met is not None]
@@ -787,6 +790,15 @@ class DemoReport:
             ("As of", f"{format_time(self.as_of)} (the SLA states above)"),
             ("Database", f"{self.path} ({self.total} tickets in all)"),
         ]
-        width = max(len(label) for label, _ in rows)
-        lines = [f"{label + ':':<{width + 1}}  {value}" for label, value in rows]
-        return "\n".join(lines)
+        labels = max(len(label) for label, _ in rows) + 3
+        return "\n".join(
+            textwrap.fill(
+                value,
+                width=max(width, labels + 20),
+                initial_indent=f"{label + ':':<{labels}}",
+                subsequent_indent=" " * labels,
+                break_on_hyphens=False,
+                break_long_words=False,
+            )
+            for label, value in rows
+        )

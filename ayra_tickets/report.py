@@ -394,7 +394,7 @@ CHART_TITLES = {
 def charts(report: Report) -> dict[str, Any]:
     """The page's Plotly figures, by name, with the figures as ``engine.metrics`` gives
     them (rounding is for the text drawn on the bars only)."""
-    go = _plotly("graph_objects")
+    go = plotly("graph_objects")
 
     m = report.metrics
     week = m.interval == "week"
@@ -576,20 +576,20 @@ NOTES = {
 }
 
 
-def _plotly(module: str) -> Any:
+def plotly(module: str) -> Any:
     """A module of Plotly, which the HTML page needs (the ``[report]`` extra)."""
     return require(f"plotly.{module}", extra="report", purpose="the HTML report (report --html)")
 
 
 def render_html(engine: Engine, start: Any = None, end: Any = None, **options: Any) -> str:
     """One page, no network needed: the KPI tiles, the charts and the agent table."""
-    _plotly("offline")  # before any figure is read: a missing extra is said first
+    plotly("offline")  # before any figure is read: a missing extra is said first
     return page(gather(engine, start, end, **options))
 
 
 def page(report: Report) -> str:
     """The report as one self-contained HTML page."""
-    get_plotlyjs = _plotly("offline").get_plotlyjs
+    get_plotlyjs = plotly("offline").get_plotlyjs
     m = report.metrics
     notes = {
         name: text.format(period=m.interval, as_of=_moment(report.as_of))

@@ -56,12 +56,11 @@ def test_serve_without_the_server_extra(tmp_path: Path) -> None:
 
 
 def test_report_html_without_the_report_extra(tmp_path: Path) -> None:
-    with Engine.open(str(tmp_path / "t.db"), clock=ManualClock(T0)):
-        pass
     result = cli_without("plotly", "--db", "t.db", "report", "--html", "r.html", cwd=tmp_path)
     line = one_sentence(result, "report")
     assert "the HTML report (report --html)" in line
     assert not (tmp_path / "r.html").exists()
+    assert not (tmp_path / "t.db").exists()  # said before any file was opened
 
 
 def test_report_csv_needs_no_extra(tmp_path: Path) -> None:
