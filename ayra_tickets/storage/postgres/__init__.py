@@ -1,0 +1,90 @@
+"""The PostgreSQL adapter (work in progress; issue 15): the storage port over psycopg 3.
+
+Here so far: the schema and its migrations (``schema.py``), and search with SQLite's word
+and prefix rules (``search.py``, with SQLite's tokenizer table in ``unicode61.py``).
+Still to come: the repositories behind the port, the connection pool, ``copy`` and the
+benchmarks. Only the engine should import it, and only to open a PostgreSQL URL, so
+that the ``postgres`` extra (psycopg) stays optional.
+
+Design decisions
+================
+
+Isolation: REPEATABLE READ, with explicit row locks, and every transaction retried
+----------------------------------------------------------------------------------
+- **Reads** (a page and its count, a ticket, its events, the figures) run as
+  ``REPEATABLE READ READ ONLY``: one snapshot for the count and the page, and on
+  PostgreSQL such a transaction never waits for a writer's locks and never fails to
+  serialize. Reads wait only for DDL (a migration), so the adapter must keep DDL out of
+  normal operation: ``DELETE``, not ``TRUNCATE``, for a reset; no dropped indexes for an
+  import (SQLite's ``defer_indexes``), or ``CREATE INDEX CONCURRENTLY`` outside a
+  transaction.
+- **Writes** run as ``REPEATABLE READ`` and first lock what they decide on, in one
+  order: the counter row (a create, an import, a reset), then tickets by ascending
+  number (``SELECT ... FOR UPDATE``, which also makes If-Match a plain comparison with
+  the locked row's version), then the rest. Every invariant of the engine lives in one
+  row or one unique key: a ticket's version, the counter, ``(owner, key)`` of an
+  idempotency key, a ticket id, a key digest. So snapshot isolation with those locks
+  gives the same outcomes as serial execution, and no write skew is left to guard
+  against (a policy changed during a create may apply or not: either order is a serial
+  one).
+- **Every transaction is a function re-run from its start** on SQLSTATE 40001
+  (serialization failure) and 40P01 (deadlock), with jittered exponential backoff and a
+  bound on attempts; nothing outside the database changes before the commit (the
+  services compute, the transaction writes). On PostgreSQL, at REPEATABLE READ, a writer
+  that waited for a row lock gets 40001 when the holder commits a change to that row;
+  with the lock order above, 40P01 should not occur, but costs nothing to retry.
+
+Why not SERIALIZABLE on PostgreSQL: its checks (SSI) add predicate locks to every read
+of a write transaction, abort writers on dependencies through index pages and whole
+tables (a list or a search read in a write would do it) that are no conflict of the
+engine's, and can abort read-only transactions too, unless they are ``DEFERRABLE``,
+which then wait for a safe snapshot: against "reads never wait". Nothing it would catch
+is left uncaught by the locks above.
+
+Why the same code runs on CockroachDB and YugabyteDB: both speak this SQL, both take
+``FOR UPDATE`` locks, and both need the client to retry 40001 at any level, which the
+retry loop does. CockroachDB runs SERIALIZABLE by default and, depending on its version
+and cluster settings, runs a REPEATABLE READ request as SERIALIZABLE: the code is
+correct at either level, only retried more often. There, unlike PostgreSQL, a read can
+wait for a conflicting writer's intent; reads that must never wait would read ``AS OF
+SYSTEM TIME`` a moment ago (a few seconds stale), a choice for the adapter's options.
+
+Measured here (``tests/postgres/test_schema.py``, 4 writers each creating 25 tickets
+against one counter, a fifth rolled back): READ COMMITTED retried nothing,
+REPEATABLE READ and SERIALIZABLE retried roughly every other create (the counter's row lock
+queues creates; at these levels the queued ones fail and start again). If creates under
+contention prove costly, creates alone (which insert new rows and lock only the counter)
+may run at READ COMMITTED on PostgreSQL, where the counter's ``UPDATE`` waits and reads
+the committed row instead of failing. The numbers stay gapless at every level.
+
+The gapless ticket number
+-------------------------
+Not a sequence: a sequence's values are not returned by a rollback, so every rejected
+create, failed insert or retried transaction would leave a gap. ``ticket_counter`` is
+one row, updated by ``schema.NEXT_NUMBER`` (``UPDATE ... SET last_number = last_number
++ 1 ... RETURNING``) in the transaction that inserts the ticket. The update locks the
+row until that transaction ends, so creates queue there one at a time; a rollback undoes
+the increment with the rest of the create, and the next create takes the same number.
+The row also keeps the latest creation time, raised by the same update (``greatest`` of
+it and the writer's now), so creation times never go down as numbers go up, even
+between app servers whose clocks differ (SQLite's ``created_in_number_order``). The
+cost: creates are serial, so the transaction that holds the counter is kept short (the
+ticket is built before it; its statements go in one pipeline).
+
+jsonb keeps values, not their spelling
+--------------------------------------
+``custom_fields``, ``metadata``, event values and SLA policies are ``jsonb``: objects
+come back with their keys in jsonb's order (shorter keys first), and numbers as
+PostgreSQL's ``numeric`` spells them (``1e+20`` comes back ``100000000000000000000``,
+an int; ``-0.0`` comes back ``0.0``). Equal as JSON values, and as Python values, but a
+wire answer's text differs from SQLite's, which keeps the object as written
+(``tests/postgres/test_schema.py`` shows it). A digest of wire JSON compared across
+backends (``copy``) must be over a canonical form; the alternative is the ``json`` type,
+which keeps the text as given and can be indexed only by expression.
+
+Search
+------
+See :mod:`.search`: the adapter writes each ticket's words as a ``tsvector`` (no
+stemming, no stop words, SQLite's own folding and word breaks) with a GIN index, and a
+search as a ``tsquery`` of prefixes; a test compares both backends' answers.
+"""
