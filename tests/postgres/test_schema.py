@@ -63,12 +63,8 @@ def postgres_columns(conn: psycopg.Connection[Any]) -> dict[str, set[str]]:
 
 
 def sqlite_schema_version() -> int:
-    try:  # where the storage port puts it
-        from ayra_tickets.storage.sqlite.schema import (  # type: ignore[import-not-found]
-            SCHEMA_VERSION,
-        )
-    except ImportError:
-        from ayra_tickets.storage.schema import SCHEMA_VERSION
+    from ayra_tickets.storage.sqlite.schema import SCHEMA_VERSION
+
     return int(SCHEMA_VERSION)
 
 

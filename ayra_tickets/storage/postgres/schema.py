@@ -26,8 +26,7 @@ from typing import Any
 
 import psycopg
 
-from ..errors import NotATicketDatabase
-from ..schema import NewerSchema
+from ..errors import NewerSchema, NotATicketDatabase
 
 Connection = psycopg.Connection[Any]
 Migration = Callable[[Connection], None]
@@ -306,7 +305,7 @@ def _baseline(conn: Connection) -> None:
         conn.execute(statement)
     # A new database: creation times follow numbers from the start (SQLite's migration
     # 7), and the API keys' digests get the database's own salt (migration 14; see
-    # storage.accounts).
+    # domain.keys).
     conn.execute(
         "INSERT INTO settings (key, value) VALUES ('created_in_number_order', '1'),"
         " ('api_key_salt', %s)",
