@@ -48,3 +48,25 @@ def test_underscores_and_punctuation_part_words() -> None:
     assert fts_query("foo_bar") == '{subject description} : ("foo"* "bar"*)'
     assert fts_query("it's") == '{subject description} : ("it"* "s"*)'
     assert fts_query("_-_") is None
+
+
+def test_a_search_finds_its_own_ticket_whatever_its_words_hold() -> None:
+    """Searches are split and folded by the index's own table (``domain.words``), not by
+    Python's idea of a letter: accents typed as combining marks (as macOS may send
+    them), private-use characters and emoji newer than SQLite's tables used to cut a
+    search's word where the index did not, and the ticket was not found."""
+    texts = {
+        "re\u0301sume\u0301 attached": ["re\u0301sume\u0301", "résumé", "RESUME", "resu"],
+        "Résumé précomposé": ["re\u0301sume\u0301", "pre\u0301compose\u0301"],
+        "glyph a\ue000b in the font": ["a\ue000b", "a\ue000"],
+        "mood x🥺y today": ["x🥺y", "x🥺"],
+    }
+    with Engine.open(":memory:", clock=ManualClock(START)) as engine:
+        made = {
+            text: engine.tickets.create(subject=text, description="Found by itself").number
+            for text in texts
+        }
+        for text, searches in texts.items():
+            for search in [text, *searches]:
+                found = {t.number for t in engine.tickets.list(search=search).data}
+                assert made[text] in found, (text, search)

@@ -7,7 +7,7 @@ GIN index, written and queried by :mod:`ayra_tickets.storage.postgres.search` ov
 psycopg. A corpus of texts chosen to break tokenizers, and generated words, are searched
 on both, and the numbers found compared.
 
-The tokenizer's table itself (:mod:`ayra_tickets.storage.postgres.unicode61`) is checked
+The tokenizer's table itself (:mod:`ayra_tickets.domain.unicode61`) is checked
 against the running SQLite for every code point; that needs no PostgreSQL.
 """
 
@@ -21,7 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ayra_tickets import Engine, ManualClock
-from ayra_tickets.storage.postgres import search, unicode61
+from ayra_tickets.domain import unicode61
+from ayra_tickets.domain import words as search
+from ayra_tickets.storage.postgres import search as postgres_search
 from tests.conftest import START
 from tests.postgres import unicode61 as probing
 from tests.postgres.conftest import insert_ticket
@@ -68,13 +70,13 @@ def test_folding_never_makes_or_unmakes_a_word_break() -> None:
 
 
 def test_a_search_becomes_prefix_terms_and_a_ticket_its_words() -> None:
-    assert search.query("Printer ON fire") == "'printer':* & 'on':* & 'fire':*"
-    assert search.query('"NEAR" (x) OR y*') == "'near':* & 'x':* & 'or':* & 'y':*"
-    assert search.query("foo_bar it's") == "'foo':* & 'bar':* & 'it':* & 's':*"
-    assert search.query("_-_ *") is None
-    assert search.query("Café CAFÉ cafe") == "'cafe':*"
-    assert search.document("Printer on fire", "Fire! printer.") == "'printer' 'on' 'fire'"
-    assert search.lexemes("x", "é" * 600) == ["x", "e" * search.LEXEME_MAX]
+    assert postgres_search.query("Printer ON fire") == "'printer':* & 'on':* & 'fire':*"
+    assert postgres_search.query('"NEAR" (x) OR y*') == "'near':* & 'x':* & 'or':* & 'y':*"
+    assert postgres_search.query("foo_bar it's") == "'foo':* & 'bar':* & 'it':* & 's':*"
+    assert postgres_search.query("_-_ *") is None
+    assert postgres_search.query("Café CAFÉ cafe") == "'cafe':*"
+    assert postgres_search.document("Printer on fire", "Fire! printer.") == "'printer' 'on' 'fire'"
+    assert postgres_search.lexemes("x", "é" * 600) == ["x", "e" * postgres_search.LEXEME_MAX]
 
 
 # -- both backends --------------------------------------------------------------------
@@ -162,14 +164,14 @@ def postgres_finds(
             conn.execute(f"SET LOCAL enable_seqscan = {scan}")
             conn.execute(f"SET LOCAL enable_bitmapscan = {'on' if scan == 'off' else 'off'}")
             for query in queries:
-                tsquery = search.query(query)
+                tsquery = postgres_search.query(query)
                 numbers = (
                     []
                     if tsquery is None
                     else [
                         number
                         for (number,) in conn.execute(
-                            f"SELECT number FROM tickets WHERE {search.MATCH} ORDER BY number",
+                            f"SELECT number FROM tickets WHERE {postgres_search.MATCH} ORDER BY number",
                             (tsquery,),
                         )
                     ]
@@ -192,7 +194,7 @@ def test_the_corpus_finds_the_same_tickets_on_both(tickets_db: psycopg.Connectio
 def test_a_search_is_answered_from_the_gin_index(tickets_db: psycopg.Connection[Any]) -> None:
     with tickets_db.transaction():
         insert_ticket(tickets_db, 1, "Ticket w1", "printer 1")
-        # Many more like it, their search words made by the server as search.document
+        # Many more like it, their search words made by the server as postgres_search.document
         # makes them (checked on one).
         tickets_db.execute(
             "INSERT INTO tickets (number, id, subject, description, priority, status,"
@@ -207,7 +209,7 @@ def test_a_search_is_answered_from_the_gin_index(tickets_db: psycopg.Connection[
     row = tickets_db.execute("SELECT search FROM tickets WHERE number = 1234").fetchone()
     assert row is not None
     written = tickets_db.execute(
-        "SELECT %s::tsvector", (search.document("Ticket w1234", "printer 2"),)
+        "SELECT %s::tsvector", (postgres_search.document("Ticket w1234", "printer 2"),)
     ).fetchone()
     assert written is not None
     assert row[0] == written[0]
@@ -215,8 +217,8 @@ def test_a_search_is_answered_from_the_gin_index(tickets_db: psycopg.Connection[
     plan = "\n".join(
         step
         for (step,) in tickets_db.execute(
-            f"EXPLAIN SELECT number FROM tickets WHERE {search.MATCH}",
-            (search.query("W1999 printe"),),
+            f"EXPLAIN SELECT number FROM tickets WHERE {postgres_search.MATCH}",
+            (postgres_search.query("W1999 printe"),),
         )
     )
     assert "Bitmap Index Scan on tickets_by_search" in plan, plan

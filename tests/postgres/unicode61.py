@@ -1,5 +1,5 @@
 """What SQLite's ``unicode61`` tokenizer does to each code point, asked of the running
-SQLite, and the source of ``ayra_tickets/storage/postgres/unicode61.py`` written from it.
+SQLite, and the source of ``ayra_tickets/domain/unicode61.py`` written from it.
 
 Run ``python -m tests.postgres.unicode61`` to write that module again (after a change of
 SQLite's tables); ``test_search_rules.py`` checks that the module says what SQLite does.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import attrs
 
-MODULE = Path(__file__).parents[2] / "ayra_tickets" / "storage" / "postgres" / "unicode61.py"
+MODULE = Path(__file__).parents[2] / "ayra_tickets" / "domain" / "unicode61.py"
 CODE_POINTS = range(1, sys.maxunicode + 1)
 """Every character a ticket's text can hold: NUL is refused, and so are surrogates."""
 

@@ -18,7 +18,7 @@ give the same answers:
 
 So the adapter makes the lexemes itself. A ticket's ``search`` column is a ``tsvector``
 of its words (:func:`document`): the text folded as ``unicode61`` folds it (the table in
-:mod:`.unicode61`), split where it breaks words, without positions (searches are never
+:mod:`ayra_tickets.domain.unicode61`), split where it breaks words, without positions (searches are never
 phrases, as on SQLite, whose index keeps none either). A search becomes a ``tsquery``
 (:func:`query`) of the search's words, folded the same way, each a prefix (``:*``)
 joined by ``&``. Both are written as literals of the two types, whose input functions
@@ -26,13 +26,8 @@ take quoted lexemes as they are: no parser, no dictionary, the same answer on an
 server, locale or collation. The column carries a GIN index, which answers prefix
 queries.
 
-A search is split into words as the SQLite adapter splits it (:data:`WORD`, runs of what
-Python calls letters and digits), and its words are folded as SQLite folds them. Where
-Python's word characters and SQLite's differ, SQLite's answers have quirks, kept here so
-that both backends answer alike: a search for a word holding a character that Python does
-not count as a letter but SQLite does (a private-use character, most combining accents:
-``re\u0301sume\u0301`` written with combining accents) is cut there into several words,
-while the ticket's word is not cut, so the ticket is not found.
+Words, and how they fold, are the contract's (:mod:`ayra_tickets.domain.words`): the
+same table splits a ticket's text and a search, on both backends.
 
 A word of a ticket is kept to its first :data:`LEXEME_MAX` characters (PostgreSQL's
 lexemes hold at most 2,047 bytes): no word of a search is longer, so whether a search's
@@ -41,64 +36,13 @@ word starts it is decided by that much of it.
 
 from __future__ import annotations
 
-import re
-from functools import cache
-
 from ...domain.validation import SEARCH_MAX
-from .unicode61 import FOLDS, SEPARATORS
-
-WORD = re.compile("[^\\W_\u19b0-\u19c0\u19c8\u19c9\u1cf2\u1cf3]+")
-"""A word of a search, as the SQLite adapter reads one: a run of letters and digits (an
-underscore parts words), less the few characters Python calls letters that SQLite's
-tables (Unicode 6.1) still call combining marks, which part words there."""
+from ...domain.words import search_words, words
 
 LEXEME_MAX = SEARCH_MAX
 """How many characters of a ticket's word are indexed: a search's word is never longer
 (a search is at most ``SEARCH_MAX`` characters, and folding never lengthens a word), and
 the longest, at 4 bytes a character, fits a PostgreSQL lexeme (2,047 bytes)."""
-
-
-@cache
-def _fold_table() -> dict[int, int | None]:
-    """:data:`FOLDS` as a ``str.translate`` table (``None``: dropped)."""
-    table: dict[int, int | None] = {}
-    for run in FOLDS.split():
-        span, kind, target = re.split("([:=])", run)
-        first, _, last = span.partition("-")
-        start, end = int(first, 16), int(last or first, 16)
-        for code in range(start, end + 1):
-            if not target:
-                table[code] = None
-            elif kind == "=":
-                table[code] = int(target, 16)
-            else:
-                table[code] = int(target, 16) + code - start
-    return table
-
-
-@cache
-def _breaks() -> re.Pattern[str]:
-    """A run of characters that break words (:data:`SEPARATORS`)."""
-    spans = []
-    for span in SEPARATORS.split():
-        first, _, last = span.partition("-")
-        spans.append(f"{re.escape(chr(int(first, 16)))}-{re.escape(chr(int(last, 16)))}")
-    return re.compile(f"[{''.join(spans)}]+")
-
-
-def fold(text: str) -> str:
-    """The text as ``unicode61`` folds it: lower case, Latin accents off, some combining
-    accents dropped. Characters that break words are left as they are."""
-    return text.translate(_fold_table())
-
-
-def words(text: str) -> list[str]:
-    """The words ``unicode61`` indexes for a text, folded, in order (with repeats).
-
-    Folding never turns a word's character into one that breaks words, nor the reverse,
-    so the text is folded whole and then split (the same as splitting, then folding each
-    word; ``test_search_rules`` checks it for every code point)."""
-    return [word for word in _breaks().split(fold(text)) if word]
 
 
 def lexemes(subject: str, description: str) -> list[str]:
@@ -119,11 +63,6 @@ def document(subject: str, description: str) -> str:
     """A ticket's ``search`` column, as a ``tsvector`` literal (``%s::tsvector``, or a
     field of ``COPY``)."""
     return " ".join(_quoted(lexeme) for lexeme in lexemes(subject, description))
-
-
-def search_words(search: str) -> list[str]:
-    """A search's words, folded, without repeats: each must start a word of a ticket."""
-    return list(dict.fromkeys(word for word in (fold(w) for w in WORD.findall(search)) if word))
 
 
 def query(search: str) -> str | None:

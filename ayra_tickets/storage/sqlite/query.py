@@ -6,7 +6,6 @@ clause (:func:`where_clause`), an ORDER BY (:func:`order_by`), a keyset conditio
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 from ...domain.paging import Cursor
 from ...domain.times import format_time
 from ...domain.validation import ListQuery
+from ...domain.words import search_words
 from .rows import facets
 
 SORT_COLUMNS = {
@@ -40,27 +40,16 @@ def lone_filter(query: ListQuery) -> str | None:
     return None
 
 
-# Letters that SQLite's tokenizer (Unicode 6.1 tables) still reads as combining marks,
-# so as word breaks: New Tai Lue vowel signs and two Vedic signs, marks until Unicode 8.
-_WORD = re.compile("[^\\W_\u19b0-\u19c0\u19c8\u19c9\u1cf2\u1cf3]+")
-
-
-def words(text: str) -> list[str]:
-    """The words of a search: runs of letters and digits, broken where the index breaks
-    them."""
-    return _WORD.findall(text)
-
-
 def fts_query(text: str) -> str | None:
     """User text as an FTS5 query: every word must match, as a word or a word's prefix.
 
-    A word is a run of letters and digits (``_`` parts words, as the tokenizer has it;
-    see ``words``).
+    Words are the contract's (:func:`~ayra_tickets.domain.words.search_words`: split
+    and folded by the index's own tokenizer table), so a search finds its own ticket.
     Each is quoted, so FTS syntax in the text (quotes, ``*``, ``NEAR``, ``OR``,
     parentheses) is searched for as plain words; and each is one token, never a phrase
     (the index keeps no positions). ``None`` when the text has no words.
     """
-    found = words(text)
+    found = search_words(text)
     if not found:
         return None
     return "{subject description} : (" + " ".join(f'"{word}"*' for word in found) + ")"

@@ -21,9 +21,10 @@ from sqlite_utils import Database
 from ...domain.ticket import Event, Ticket
 from ...domain.times import load_time
 from ...domain.validation import ListQuery
+from ...domain.words import search_words
 from ..errors import WriteConflict
 from ..port import SlaView
-from .query import after_cursor, fts_query, lone_filter, order_by, where_clause, words
+from .query import after_cursor, fts_query, lone_filter, order_by, where_clause
 from .rows import (
     END_STATE,
     INDEX_TEXT,
@@ -267,7 +268,7 @@ class TicketStore:
         self, query: ListQuery, now: datetime, view: SlaView | None = None
     ) -> tuple[list[Ticket], int]:
         """One page of tickets matching ``query``, and how many match in all."""
-        if lone_filter(query) == "search" and len(words(query.search or "")) > 1:
+        if lone_filter(query) == "search" and len(search_words(query.search or "")) > 1:
             found = self._search_once(query, now, view)
             if found is not None:
                 return found
