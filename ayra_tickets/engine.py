@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .domain.clock import Clock, SystemClock
 from .service import Agents, Keys, Reports, SlaSettings, Tickets, UnitOfWork
@@ -21,18 +22,43 @@ from .storage.sqlite.check import check_file
 from .wire import Response, dispatch
 
 SERVER_SCHEMES = ("postgresql://", "postgres://")
-"""The addresses of server databases, which a later release serves (issue 15)."""
+"""The addresses of server databases: PostgreSQL's URLs."""
+
+
+def is_server_address(target: str | Path) -> bool:
+    """Whether ``target`` names a server database (a ``postgresql://`` URL), not a file."""
+    return isinstance(target, str) and target.startswith(SERVER_SCHEMES)
+
+
+def redacted(address: str) -> str:
+    """A database's address as messages may show it: a URL without its password (in its
+    user part or its query), anything else as it is."""
+    if not is_server_address(address):
+        return address
+    parts = urlsplit(address)
+    netloc = parts.netloc
+    if "@" in netloc:
+        user, _, host = netloc.rpartition("@")
+        netloc = f"{user.partition(':')[0]}@{host}"
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "password"]
+    return urlunsplit(parts._replace(netloc=netloc, query=urlencode(query, safe="=/%")))
 
 
 def open_storage(target: str | Path, *, durability: str = "normal") -> Storage:
-    """The storage adapter for a database's address, opened: a path (or ``":memory:"``)
-    is a SQLite file. Every other kind of database is picked here, and only here."""
+    """The storage adapter for a database's address, opened: a ``postgresql://`` URL is
+    a PostgreSQL database (its schema from the URL's ``options=-csearch_path%3D...``,
+    else the server's default), a path (or ``":memory:"``) a SQLite file. Every kind of
+    database is picked here, and only here."""
     address = str(target)
-    if address.startswith(SERVER_SCHEMES):
-        raise NotATicketDatabase(
-            f"{address.split('@')[-1]!r} is a PostgreSQL address: this release of"
-            " ayra-tickets serves SQLite files only; give the path of a file"
-        )
+    if is_server_address(address):
+        try:
+            from .storage.postgres.adapter import PostgresStorage
+        except ImportError as missing:  # the postgres extra is not installed
+            raise NotATicketDatabase(
+                f"{redacted(address)!r} is a PostgreSQL address, which needs psycopg:"
+                " pip install 'ayra-tickets[postgres]'"
+            ) from missing
+        return PostgresStorage.open(address, location=redacted(address))
     return SqliteStorage.open(target, durability=durability)
 
 
@@ -70,7 +96,7 @@ class Engine:
         of a disk flush per write (SQLite's ``synchronous`` NORMAL and FULL, in WAL).
         """
         storage = open_storage(path, durability=durability)
-        return cls(storage, clock or SystemClock(), str(path))
+        return cls(storage, clock or SystemClock(), redacted(str(path)))
 
     def backup(self, path: str | Path) -> Path:
         """Copy the database to ``path`` as it is at one instant, while others go on

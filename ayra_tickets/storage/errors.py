@@ -37,6 +37,12 @@ class StorageFull(StorageUnavailable):
     code = "storage_full"
 
 
+class NotSupported(StorageUnavailable):
+    """This kind of database cannot do what was asked yet (a feature one adapter has
+    and another lacks): the message names it. Nothing was written. On the wire it is a
+    503 ``database_unavailable``, as any call the database cannot take."""
+
+
 class NotATicketDatabase(Exception):
     """What was named is not a database ayra-tickets can open: a file that is not SQLite
     at all, or another application's database (the engine refuses it and leaves it as it

@@ -1,7 +1,9 @@
 """The PostgreSQL schema, created and upgraded by numbered migrations.
 
 The same logical tables as the SQLite file, in PostgreSQL's own types: ``timestamptz``
-for instants, ``jsonb`` for objects and event values, ``text[]`` for lists, ``boolean``
+for instants, ``json`` for what the API shows as it was sent (a ticket's objects and
+its events' values: ``json`` keeps their text, and so the order of their keys, where
+``jsonb`` would reorder them), ``jsonb`` for the SLA policies, ``text[]`` for lists, ``boolean``
 for flags, a ``tsvector`` with a GIN index for search (see :mod:`.search`), and a
 one-row counter for the gapless ticket number.
 
@@ -89,8 +91,8 @@ _BASELINE_TABLES = (
         assigned_to text,
         due_date timestamptz,
         tags text[] NOT NULL DEFAULT '{{}}',
-        custom_fields jsonb NOT NULL DEFAULT '{{}}',
-        metadata jsonb NOT NULL DEFAULT '{{}}',
+        custom_fields json NOT NULL DEFAULT '{{}}',
+        metadata json NOT NULL DEFAULT '{{}}',
         resolution_note text,
         customer_satisfaction smallint,
         resolution_time integer,
@@ -147,9 +149,9 @@ _BASELINE_TABLES = (
         version integer NOT NULL,
         type text NOT NULL,
         field text,
-        old_value jsonb,
-        new_value jsonb,
-        data jsonb,
+        old_value json,
+        new_value json,
+        data json,
         created_at timestamptz NOT NULL
     )
     """,
@@ -198,7 +200,7 @@ _BASELINE_TABLES = (
         owner text NOT NULL,
         key text NOT NULL,
         request text NOT NULL,
-        ticket_row jsonb NOT NULL,
+        ticket_row json NOT NULL,
         assigned_name text,
         created_at timestamptz NOT NULL,
         PRIMARY KEY (owner, key)

@@ -1,0 +1,248 @@
+"""The storage port over one PostgreSQL database (one schema of it):
+:class:`PostgresStorage`.
+
+A pool of connections (``psycopg_pool``), so that the engine's threads (a server's) run
+their transactions side by side: a read never waits for a write, in this process or any
+other. Each transaction runs on one connection of the pool, which the calling thread
+holds until it ends (:class:`Connections` tells the repositories which). Isolation and
+retries follow the package's notes: ``REPEATABLE READ`` (``READ ONLY`` for a read), a
+write locks what it decides on (the counter row, then the ticket), and a serialization
+failure, a deadlock or a versioned update that lost the race runs the whole transaction
+again after a jittered pause, up to :data:`RETRY_WAIT`.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import IsolationLevel
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from ..errors import DatabaseBusy, NotSupported, StorageUnavailable, WriteConflict
+from ..findings import Progress, Report
+from .accounts import SALT_SETTING, AgentStore, KeyStore
+from .errors import RETRIED, translated
+from .idempotency import IdempotencyStore
+from .metrics import MetricsStore
+from .policies import ACTIVE, BUMP_VERSION, VERSION, PolicyStore
+from .schema import upgrade
+from .tickets import TicketStore
+
+T = TypeVar("T")
+Connection = psycopg.Connection[Any]
+
+RETRY_WAIT = 30.0
+"""Seconds a transaction is retried for (serialization failures, deadlocks) before the
+caller gets :class:`~ayra_tickets.storage.errors.DatabaseBusy`; as long as a SQLite write
+waits for the file's lock."""
+CONNECT_TIMEOUT = 10
+"""Seconds to wait for the server when opening, and for a free connection of the pool."""
+POOL_SIZE = 10
+"""The most connections an engine holds (a server's threads each use one at a time)."""
+
+_PAUSE = 0.002  # the first pause between attempts; each is up to twice the last, jittered
+_PAUSE_MAX = 0.1
+
+_EMPTIED = (
+    "ticket_states",
+    "ticket_events",
+    "ticket_tags",
+    "tickets",
+    "agents",
+    "api_keys",
+    "idempotency_keys",  # a replay must not answer a ticket that is gone
+    "sla_policies",
+)
+"""The tables :meth:`PostgresStorage.reset` empties, in an order the foreign keys allow."""
+_KEPT_SETTINGS = ("created_in_number_order", SALT_SETTING, VERSION)
+"""What describes the database, not its data, stays through a reset (the keys' salt, and
+the policies' version, which the reset raises: other processes then reload them)."""
+
+
+class Connections:
+    """Which connection the calling thread's transaction runs on, and whether it writes:
+    what the repositories execute their statements on."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    @property
+    def active(self) -> bool:
+        return getattr(self._local, "conn", None) is not None
+
+    @property
+    def conn(self) -> Connection:
+        conn: Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            raise RuntimeError("no transaction: call the repositories inside storage.atomic()")
+        return conn
+
+    @property
+    def writing(self) -> bool:
+        return bool(getattr(self._local, "write", False))
+
+    def enter(self, conn: Connection, write: bool) -> None:
+        self._local.conn, self._local.write = conn, write
+
+    def leave(self) -> None:
+        self._local.conn, self._local.write = None, False
+
+
+def _configure(conn: Connection) -> None:
+    """Every connection of the pool: times in UTC (psycopg then reads instants as UTC
+    datetimes), and its transactions at REPEATABLE READ."""
+    conn.execute("SET TIME ZONE 'UTC'")
+    conn.isolation_level = IsolationLevel.REPEATABLE_READ
+
+
+class PostgresStorage:
+    """The storage port (:class:`~ayra_tickets.storage.port.Storage`) over one PostgreSQL
+    database, in the first schema of the connection's ``search_path`` (a URL may name
+    one: ``?options=-csearch_path%3Dmine``)."""
+
+    def __init__(self, pool: ConnectionPool[Connection], location: str, salt: str | None) -> None:
+        self._pool = pool
+        self._location = location
+        self._named = repr(location)
+        self.connections = Connections()
+        self.tickets = TicketStore(self.connections)
+        self.idempotency = IdempotencyStore(self.connections)
+        self.keys = KeyStore(self.connections, salt)
+        self.agents = AgentStore(self.connections)
+        self.policies = PolicyStore(self.connections)
+        self.metrics = MetricsStore(self.connections)
+        self._seen_version: int | None = None
+        self._seen_lock = threading.Lock()
+
+    @classmethod
+    def open(
+        cls, address: str, *, location: str | None = None, pool_size: int = POOL_SIZE
+    ) -> PostgresStorage:
+        """Connect to the database at ``address`` (a ``postgresql://`` URL or a libpq
+        connection string), bring its schema up to date (a newer one is refused,
+        untouched), and open a pool of connections to it. ``location`` is what messages
+        call it (the address without its password)."""
+        where = repr(location) if location else "at the given address"
+        try:
+            with psycopg.connect(address, autocommit=True, connect_timeout=CONNECT_TIMEOUT) as conn:
+                _configure(conn)
+                upgrade(conn)
+                row = conn.execute(
+                    "SELECT value FROM settings WHERE key = %s", (SALT_SETTING,)
+                ).fetchone()
+        except psycopg.Error as error:
+            unavailable = translated(error, where)
+            if unavailable is None:
+                raise
+            raise unavailable from error
+        pool: ConnectionPool[Connection] = ConnectionPool(
+            address,
+            min_size=1,
+            max_size=max(1, pool_size),
+            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
+            configure=_configure,
+            timeout=CONNECT_TIMEOUT,
+            open=False,
+            name="ayra-tickets",
+        )
+        try:
+            pool.open(wait=True, timeout=CONNECT_TIMEOUT)
+        except PoolTimeout as error:
+            pool.close()
+            raise StorageUnavailable(f"the database {where} cannot be reached") from error
+        return cls(pool, location or "", None if row is None else str(row[0]))
+
+    @property
+    def location(self) -> str:
+        return self._location
+
+    def atomic(self, work: Callable[[], T], *, write: bool = False) -> T:
+        """One transaction (see the port): ``REPEATABLE READ``, ``READ ONLY`` unless
+        ``write``, run again from its start after a serialization failure, a deadlock or
+        a lost versioned update, with jittered, growing pauses up to :data:`RETRY_WAIT`.
+        Inside another it is a savepoint of that one."""
+        try:
+            if self.connections.active:
+                with self.connections.conn.transaction():
+                    return work()
+            return self._retried(work, write)
+        except PoolTimeout as error:
+            raise DatabaseBusy(
+                f"the database {self._named} is busy: no connection was free"
+                f" within {CONNECT_TIMEOUT} s"
+            ) from error
+        except psycopg.Error as error:
+            unavailable = translated(error, self._named)
+            if unavailable is None:
+                raise
+            raise unavailable from error
+
+    def _retried(self, work: Callable[[], T], write: bool) -> T:
+        deadline = time.monotonic() + RETRY_WAIT
+        pause = _PAUSE
+        while True:
+            try:
+                return self._once(work, write)
+            except (*RETRIED, WriteConflict) as error:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise DatabaseBusy(
+                        f"the database {self._named} is busy: a transaction kept meeting"
+                        f" others' for over {RETRY_WAIT:g} s ({error})"
+                    ) from error
+                time.sleep(min(left, random.uniform(pause / 2, pause)))
+                pause = min(pause * 2, _PAUSE_MAX)
+
+    def _once(self, work: Callable[[], T], write: bool) -> T:
+        with self._pool.connection() as conn:
+            conn.read_only = not write
+            self.connections.enter(conn, write)
+            try:
+                with conn.transaction():
+                    return work()
+            finally:
+                self.connections.leave()
+
+    def changed(self) -> bool:
+        """Whether the SLA policies (what the services cache) have changed since the last
+        call, by this process or another: a version in ``settings`` that every change of
+        them (and a reset) raises in its transaction. True on the first call."""
+        version = self.policies.version()
+        with self._seen_lock:
+            if self._seen_version is not None and version <= self._seen_version:
+                return False
+            self._seen_version = version
+            return True
+
+    def reset(self) -> None:
+        """Empty the database in the caller's transaction with ``DELETE`` (``TRUNCATE``
+        would make every reader wait), the counter first, as every write locks it."""
+        conn = self.connections.conn
+        conn.execute("UPDATE ticket_counter SET last_number = 0, last_created_at = NULL")
+        for table in _EMPTIED:
+            conn.execute(f"DELETE FROM {table}")
+        conn.execute("DELETE FROM settings WHERE key <> ALL(%s)", (list(_KEPT_SETTINGS),))
+        conn.execute(BUMP_VERSION)
+        assert ACTIVE not in _KEPT_SETTINGS
+
+    def check(self, progress: Progress | None = None) -> Report:
+        raise NotSupported(
+            f"checking a PostgreSQL database ({self._named}) is not supported yet:"
+            " 'ayra-tickets check' reads SQLite files"
+        )
+
+    def backup(self, target: Path) -> Path:
+        raise NotSupported(
+            f"a backup of a PostgreSQL database ({self._named}) is not made by"
+            " ayra-tickets: use pg_dump"
+        )
+
+    def close(self) -> None:
+        """Close every connection of the pool."""
+        self._pool.close()

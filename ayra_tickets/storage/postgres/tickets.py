@@ -1,0 +1,240 @@
+"""The ticket repository on PostgreSQL: tickets with their search words, tags, states and
+events, and the lists and searches over them.
+
+Each ticket is one row of ``tickets`` (see :mod:`.rows`); a write keeps its tags
+(``ticket_tags``) and its states (``ticket_states``) in step in the same transaction and
+appends its events to ``ticket_events``. Numbers come from the counter row
+(``ticket_counter``), locked by the write that takes one, so that they have no gaps.
+A ticket read in a write transaction is locked (``FOR UPDATE``) until it commits: a
+versioned update then compares with the locked row. The caller owns the transaction
+(:meth:`~.adapter.PostgresStorage.atomic`).
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ...domain.ticket import Event, Ticket
+from ...domain.validation import ListQuery
+from ..errors import WriteConflict
+from ..port import Built, SlaView
+from .query import after_cursor, order_by, where_clause
+from .rows import (
+    COPY_EVENTS,
+    COPY_STATES,
+    COPY_TAGS,
+    COPY_TICKETS,
+    END_STATE,
+    INSERT,
+    INSERT_EVENT,
+    INSERT_STATE,
+    INSERT_TAG,
+    SELECT,
+    SELECT_EVENTS,
+    UPDATE,
+    UPDATE_WITH_TEXT,
+    document,
+    event_from_row,
+    event_rows,
+    first_state,
+    state_row,
+    tag_rows,
+    ticket_from_row,
+    ticket_to_row,
+)
+
+if TYPE_CHECKING:
+    from .adapter import Connections
+
+ANALYZED = ("tickets", "ticket_tags", "ticket_states", "ticket_events")
+"""The tables whose planner statistics an import refreshes."""
+
+_RAISE_COUNTER = (
+    "UPDATE ticket_counter SET last_number = greatest(last_number, %s),"
+    " last_created_at = greatest(last_created_at, %s)"
+)
+
+
+class TicketStore:
+    """Reads and writes tickets (:class:`~ayra_tickets.storage.port.TicketRepository`).
+    The caller owns the transaction."""
+
+    def __init__(self, connections: Connections) -> None:
+        self._connections = connections
+
+    def _run(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._connections.conn.execute(sql, params)
+
+    # -- one ticket ---------------------------------------------------------------------
+
+    def _one(self, condition: str, value: Any) -> Ticket | None:
+        # A write locks what it reads (the ticket only, not its assignee's row).
+        lock = " FOR UPDATE OF t" if self._connections.writing else ""
+        row = self._run(f"{SELECT} WHERE {condition}{lock}", (value,)).fetchone()
+        return None if row is None else ticket_from_row(row)
+
+    def get(self, ticket_id: str) -> Ticket | None:
+        return self._one("t.id = %s", ticket_id)
+
+    def get_number(self, number: int) -> Ticket | None:
+        return self._one("t.number = %s", number)
+
+    def next_number(self) -> tuple[int, datetime | None]:
+        """The next number and the latest creation time, from the counter row, which a
+        write locks until it commits (creates queue there: numbers stay gapless)."""
+        lock = " FOR UPDATE" if self._connections.writing else ""
+        row = self._run(f"SELECT last_number, last_created_at FROM ticket_counter{lock}").fetchone()
+        assert row is not None  # the baseline makes the row; nothing deletes it
+        return int(row[0]) + 1, row[1]
+
+    def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        if not ids:
+            return set()
+        rows = self._run("SELECT id FROM tickets WHERE id = ANY(%s)", (list(ids),))
+        return {row[0] for row in rows}
+
+    def count(self) -> int:
+        (total,) = self._run("SELECT count(*) FROM tickets").fetchone()
+        return int(total)
+
+    def events(self, number: int) -> list[Event]:
+        return [event_from_row(row) for row in self._run(SELECT_EVENTS, (number,))]
+
+    # -- writes -------------------------------------------------------------------------
+
+    def insert(self, ticket: Ticket, events: Iterable[Event]) -> None:
+        """A new ticket, its tags, first state and events, and the counter raised to its
+        number (in one pipeline: one round trip to the server)."""
+        conn = self._connections.conn
+        with conn.pipeline(), conn.cursor() as cursor:
+            cursor.execute(INSERT, (*ticket_to_row(ticket), document(ticket)))
+            cursor.execute(_RAISE_COUNTER, (ticket.number, ticket.created_at))
+            tags = tag_rows(ticket)
+            if tags:
+                cursor.executemany(INSERT_TAG, tags)
+            cursor.execute(INSERT_STATE, first_state(ticket))
+            cursor.executemany(INSERT_EVENT, event_rows((ticket.number, e) for e in events))
+
+    def insert_many(self, built: Built) -> None:
+        """Many new tickets and their events, each table written by one ``COPY``."""
+        if not built:
+            return
+        conn = self._connections.conn
+        with conn.cursor() as cursor:
+            with cursor.copy(COPY_TICKETS) as copy:
+                for ticket, _ in built:
+                    copy.write_row((*ticket_to_row(ticket), document(ticket)))
+            with cursor.copy(COPY_TAGS) as copy:
+                for ticket, _ in built:
+                    for row in tag_rows(ticket):
+                        copy.write_row(row)
+            with cursor.copy(COPY_STATES) as copy:
+                for ticket, _ in built:
+                    copy.write_row(first_state(ticket))
+            with cursor.copy(COPY_EVENTS) as copy:
+                for row in event_rows(
+                    (ticket.number, event) for ticket, events in built for event in events
+                ):
+                    copy.write_row(row)
+            last = max(ticket.number for ticket, _ in built)
+            latest = max(ticket.created_at for ticket, _ in built)
+            cursor.execute(_RAISE_COUNTER, (last, latest))
+
+    def save(self, before: Ticket, after: Ticket, events: Iterable[Event]) -> None:
+        """Write ``after`` over ``before``: a versioned update (raises
+        :class:`~ayra_tickets.storage.errors.WriteConflict` if the row is no longer at
+        ``before``'s version), with its search words, tags and states, and its events."""
+        conn = self._connections.conn
+        row = ticket_to_row(after)
+        events = list(events)
+        if (before.subject, before.description) != (after.subject, after.description):
+            updated = conn.execute(
+                UPDATE_WITH_TEXT, (*row[2:], document(after), after.number, before.version)
+            )
+        else:
+            updated = conn.execute(UPDATE, (*row[2:], after.number, before.version))
+        if updated.rowcount != 1:
+            raise WriteConflict(f"{after.number_label} is no longer at version {before.version}")
+        with conn.pipeline(), conn.cursor() as cursor:
+            if (before.tags, before.status) != (after.tags, after.status):
+                cursor.execute("DELETE FROM ticket_tags WHERE ticket_number = %s", (after.number,))
+                tags = tag_rows(after)
+                if tags:
+                    cursor.executemany(INSERT_TAG, tags)
+            if (before.status, before.priority) != (after.status, after.priority):
+                at = next(
+                    (e.at for e in events if e.field in ("status", "priority")), after.updated_at
+                )
+                cursor.execute(END_STATE, (at, after.number))
+                cursor.execute(
+                    INSERT_STATE,
+                    state_row(
+                        after.number,
+                        after.version,
+                        at,
+                        str(after.status),
+                        after.priority,
+                        str(before.status),
+                    ),
+                )
+            cursor.executemany(INSERT_EVENT, event_rows((after.number, e) for e in events))
+
+    # -- an import's upkeep -------------------------------------------------------------
+
+    def defer_indexes(self) -> None:
+        """Nothing: dropping indexes is DDL, which would make every read wait (see the
+        package's notes). PostgreSQL keeps the indexes as ``COPY`` writes."""
+
+    def restore_indexes(self) -> None:
+        """Nothing to restore (see :meth:`defer_indexes`)."""
+
+    def analyze(self) -> None:
+        """Refresh the planner's statistics of the ticket tables (``ANALYZE`` takes no
+        lock that reads or writes wait for)."""
+        self._run(f"ANALYZE {', '.join(ANALYZED)}")
+
+    # -- lists --------------------------------------------------------------------------
+
+    def list(
+        self, query: ListQuery, now: datetime, view: SlaView | None = None
+    ) -> tuple[builtins.list[Ticket], int]:
+        """One page of tickets matching ``query`` and how many match, from one snapshot
+        (the caller's transaction)."""
+        where, params = where_clause(query, now)
+        (total,) = self._run(f"SELECT count(*) FROM tickets t{where}", params).fetchone()
+        offset = (query.page - 1) * query.per_page
+        if offset >= total:
+            return [], int(total)
+        rows = self._run(
+            f"{SELECT}{where} ORDER BY {order_by(query)} LIMIT %s OFFSET %s",
+            [*params, query.per_page, offset],
+        )
+        return [ticket_from_row(row, view) for row in rows], int(total)
+
+    def after(
+        self, query: ListQuery, now: datetime, view: SlaView | None = None
+    ) -> tuple[builtins.list[Ticket], bool]:
+        """The page after ``query.cursor`` by keyset, and whether more follow."""
+        assert query.cursor is not None
+        where, params = where_clause(query, now)
+        beyond, keys = after_cursor(query, query.cursor)
+        where = f"{where} AND {beyond}" if where else f" WHERE {beyond}"
+        rows = self._run(
+            f"{SELECT}{where} ORDER BY {order_by(query)} LIMIT %s",
+            [*params, *keys, query.per_page + 1],
+        ).fetchall()
+        found = [ticket_from_row(row, view) for row in rows[: query.per_page]]
+        return found, len(rows) > query.per_page
+
+    def scan(
+        self, query: ListQuery, now: datetime, after: int, limit: int, view: SlaView | None = None
+    ) -> builtins.list[Ticket]:
+        """Up to ``limit`` tickets matching ``query``'s filters with a number above
+        ``after``, in number order."""
+        where, params = where_clause(query, now)
+        where = f"{where} AND t.number > %s" if where else " WHERE t.number > %s"
+        rows = self._run(f"{SELECT}{where} ORDER BY t.number LIMIT %s", [*params, after, limit])
+        return [ticket_from_row(row, view) for row in rows]
