@@ -19,6 +19,9 @@ from ayra_tickets.server import LocalServer
 from ayra_tickets.testing import mock_api
 from tests import openapi_check
 
+pytest.register_assert_rewrite("tests.backends")  # a plugin of this conftest's, imported here
+from tests.backends import TRANSPORTS, schema_address, table_counts  # noqa: E402
+
 settings.register_profile(
     "ci", derandomize=True, deadline=None, print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
@@ -26,7 +29,8 @@ settings.register_profile(
 settings.register_profile("dev", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
-pytest_plugins = ["pytester"]  # the pytest plugin's own tests run pytest
+# the pytest plugin's own tests run pytest; tests.backends: SQLite, and PostgreSQL if given
+pytest_plugins = ["pytester", "tests.backends"]
 
 START = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)
 """A Wednesday, 09:00 UTC: where every manual clock in the tests starts."""
@@ -43,9 +47,22 @@ def db_path(tmp_path: Any) -> str:
 
 
 @pytest.fixture
-def engine(db_path: str, clock: ManualClock) -> Iterator[Engine]:
-    """An engine on a fresh SQLite file."""
-    with Engine.open(db_path, clock=clock) as opened:
+def backend() -> str:
+    """The storage the ``engine`` fixture opens: ``sqlite``, or for a test marked
+    ``both_backends`` each of ``sqlite`` and ``postgres`` (see ``tests/backends.py``)."""
+    return "sqlite"
+
+
+@pytest.fixture
+def engine(backend: str, request: pytest.FixtureRequest, clock: ManualClock) -> Iterator[Engine]:
+    """An engine on a fresh database: a SQLite file, or a new PostgreSQL schema."""
+    if backend == "postgres":
+        address = schema_address(
+            request.getfixturevalue("postgres_url"), request.getfixturevalue("pg_schema")
+        )
+    else:
+        address = request.getfixturevalue("db_path")
+    with Engine.open(address, clock=clock) as opened:
         yield opened
 
 
@@ -119,11 +136,6 @@ class HttpApi(Api):
         self.session.close()
 
 
-TRANSPORTS = ("engine", "http", "mock_api")
-"""The contract suite runs once per transport: ``engine.request``, the HTTP server on a
-loopback port, and ``mock_api`` answering ``requests``."""
-
-
 @pytest.fixture(scope="session")
 def http_server() -> Iterator[LocalServer]:
     """One loopback server for the whole run; each test points it at its own engine."""
@@ -131,8 +143,10 @@ def http_server() -> Iterator[LocalServer]:
         yield server
 
 
-@pytest.fixture(params=TRANSPORTS)
+@pytest.fixture
 def api(request: pytest.FixtureRequest, engine: Engine) -> Iterator[Api]:
+    """A client of ``engine`` with both scopes, through one of ``TRANSPORTS`` (the
+    parameter ``tests/backends.py`` gives)."""
     key = engine.keys.create(scopes=["tickets:read", "tickets:write"])
     if request.param == "engine":
         yield Api(engine, key)
@@ -149,11 +163,4 @@ def api(request: pytest.FixtureRequest, engine: Engine) -> Iterator[Api]:
             yield api
 
 
-def table_counts(engine: Engine) -> dict[str, int]:
-    """Row counts of every table: a rejected call must leave them all as they were."""
-    conn = engine.db.conn
-    names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-    return {name: conn.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0] for name in names}
-
-
-__all__ = ["START", "Api", "ayra_tickets", "table_counts"]
+__all__ = ["START", "TRANSPORTS", "Api", "ayra_tickets", "table_counts"]

@@ -16,6 +16,8 @@ import pytest
 from ayra_tickets import Engine, ManualClock, Response, errors
 from tests.conftest import Api, table_counts
 
+pytestmark = pytest.mark.both_backends  # the contract suite, on SQLite and PostgreSQL
+
 # The error table of docs/contract.md, transcribed by hand.
 SPEC_ERROR_TABLE: dict[int, tuple[str, tuple[str, ...]]] = {
     400: (

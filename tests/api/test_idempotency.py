@@ -12,6 +12,8 @@ import pytest
 from ayra_tickets import Engine, ManualClock, TicketError
 from tests.conftest import Api, table_counts
 
+pytestmark = pytest.mark.both_backends  # the contract suite, on SQLite and PostgreSQL
+
 BODY = {
     "subject": "Charged twice",
     "description": "Order #12345",

@@ -27,6 +27,8 @@ from ayra_tickets.storage.sqlite.tickets import SEARCH_ONCE, WALK_SHARE
 from tests import strategies as s
 from tests.conftest import START, Api
 
+pytestmark = pytest.mark.both_backends  # the contract suite, on SQLite and PostgreSQL
+
 # -- the oracle -------------------------------------------------------------------------
 
 

@@ -14,6 +14,8 @@ import pytest
 from ayra_tickets import Engine, Response
 from tests.conftest import Api, table_counts
 
+pytestmark = pytest.mark.both_backends  # the contract suite, on SQLite and PostgreSQL
+
 MISSING = object()
 """Leave this field out of the body."""
 

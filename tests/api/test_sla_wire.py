@@ -17,6 +17,8 @@ import pytest
 from ayra_tickets import BusinessCalendar, Engine, ManualClock, SlaPolicy
 from tests.conftest import Api
 
+pytestmark = pytest.mark.both_backends  # the contract suite, on SQLite and PostgreSQL
+
 # -- helpers ---------------------------------------------------------------------------
 
 

@@ -1,6 +1,10 @@
 """A first pass through every endpoint, as the reference's examples use them."""
 
+import pytest
+
 from tests.conftest import Api
+
+pytestmark = pytest.mark.both_backends  # the contract suite, on SQLite and PostgreSQL
 
 
 def test_the_reference_flow_creates_updates_lists_and_closes_a_ticket(api: Api) -> None:

@@ -16,6 +16,8 @@ from ayra_tickets import ManualClock
 from tests import contract
 from tests.conftest import Api, table_counts
 
+pytestmark = pytest.mark.both_backends  # the contract suite, on SQLite and PostgreSQL
+
 SPEC_TRANSITIONS = contract.TRANSITIONS
 STATUSES = list(SPEC_TRANSITIONS)
 CELLS = list(product(STATUSES, STATUSES))

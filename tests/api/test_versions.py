@@ -12,6 +12,8 @@ import pytest
 from ayra_tickets import Engine, TicketError
 from tests.conftest import Api, table_counts
 
+pytestmark = pytest.mark.both_backends  # the contract suite, on SQLite and PostgreSQL
+
 
 def test_every_ticket_answer_carries_its_version_as_an_etag(api: Api) -> None:
     made = api("POST", "/v1/tickets", {"subject": "Versioned", "description": "v1"})

@@ -10,6 +10,8 @@ from ayra_tickets import Engine, ManualClock
 from ayra_tickets.errors import ParameterInvalid
 from tests.conftest import Api
 
+pytestmark = pytest.mark.both_backends  # the contract suite, on SQLite and PostgreSQL
+
 
 def fill(engine: Engine, clock: ManualClock, count: int) -> list[str]:
     ids = []
