@@ -31,7 +31,7 @@ from .domain.lifecycle import Status
 from .domain.ticket import Ticket
 from .domain.times import format_time, in_range
 from .domain.validation import OBJECT_MAX_DEPTH
-from .engine import Engine
+from .engine import Engine, is_server_address, redacted
 from .extras import MissingExtra
 from .lines import JsonLines
 from .service import ImportStopped
@@ -247,7 +247,7 @@ def _answering(path: str) -> Iterator[None]:
         _fail(err)
         raise click.exceptions.Exit(1) from err
     except (sqlite3.Error, OSError, NewerSchema, NotATicketDatabase, StorageUnavailable) as err:
-        raise click.ClickException(f"cannot use the database {path!r}: {err}") from err
+        raise click.ClickException(f"cannot use the database {redacted(path)!r}: {err}") from err
 
 
 @contextlib.contextmanager
@@ -315,9 +315,10 @@ def _db_option(*, group: bool) -> click.Option:
         type=click.Path(dir_okay=False),
         expose_value=False,
         callback=_database if not group else _group_database,
-        help="The SQLite file (created if missing)."
+        help="The SQLite file (created if missing), or a postgresql:// URL."
         if group
-        else "The SQLite file; the same as --db before the command, which it overrides.",
+        else "The SQLite file or postgresql:// URL; the same as --db before the command,"
+        " which it overrides.",
     )
 
 
@@ -655,6 +656,11 @@ def check(db: str, /, show_all: bool, as_json: bool) -> None:
     from .storage.findings import Unreadable
     from .storage.sqlite.check import CHECKS
 
+    if is_server_address(db):
+        raise _CannotCheck(
+            f"cannot check {redacted(db)!r}: checking a PostgreSQL database is not supported"
+            " yet ('ayra-tickets check' reads SQLite files)"
+        )
     try:
         with _check_progress() as progress:
             report = Engine.check_file(db, progress)
@@ -865,7 +871,7 @@ def demo(db: str, seed: int | None, start: datetime | None) -> None:
     click.echo(report.summary(width))
     click.echo()
     click.echo(
-        f"Next: {_program()} --db {shlex.quote(db)} list --table --sla-breach"
+        f"Next: {_program()} --db {shlex.quote(redacted(db))} list --table --sla-breach"
         f" --as-of {format_time(report.as_of)}"
     )
 
@@ -933,7 +939,10 @@ def serve(
         except OSError as error:
             raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from error
         plane = ", control plane at /_local/" if control else ""
-        click.echo(f"ayra-tickets: serving {db} on {server.url}{plane} (Ctrl-C stops)", err=True)
+        click.echo(
+            f"ayra-tickets: serving {redacted(db)} on {server.url}{plane} (Ctrl-C stops)",
+            err=True,
+        )
         server.run()
         click.echo("ayra-tickets: stopped", err=True)
 

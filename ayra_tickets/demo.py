@@ -664,7 +664,7 @@ def run(
     clock = ManualClock(EARLIEST)
     with Engine.open(path, clock=clock) as engine:
         try:
-            opening = choose_opening(path, real_now, _latest_activity(engine), start)
+            opening = choose_opening(engine.path, real_now, _latest_activity(engine), start)
         except AlreadyPlayed as played:
             clock.set(real_now)
             again = _played_day(engine, path, played.opening, str(played))
@@ -694,7 +694,7 @@ def _report(
 ) -> DemoReport:
     """The report of the day from ``opening``, its tickets read as of the engine's now."""
     return DemoReport(
-        path=os.path.abspath(path) if path != ":memory:" else path,
+        path=engine.path if path == ":memory:" or "://" in path else os.path.abspath(path),
         start=opening,
         end=opening + DAY,
         tickets=tickets,

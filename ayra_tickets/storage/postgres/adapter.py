@@ -119,6 +119,8 @@ class PostgresStorage:
         self.metrics = MetricsStore(self.connections)
         self._seen_version: int | None = None
         self._seen_lock = threading.Lock()
+        self.retried = 0
+        """How many times a transaction was run again (for tests and benchmarks)."""
 
     @classmethod
     def open(
@@ -190,6 +192,7 @@ class PostgresStorage:
             try:
                 return self._once(work, write)
             except (*RETRIED, WriteConflict) as error:
+                self.retried += 1  # a race between threads may lose a count: only a gauge
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise DatabaseBusy(
