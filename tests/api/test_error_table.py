@@ -461,3 +461,23 @@ def test_a_json_value_over_one_mebibyte_is_too_large_as_well(api: Api) -> None:
     response = api("PUT", f"/v1/tickets/{ticket_id}/close", {"resolution_note": "x" * (MIB + 1)})
     assert_error(response, "request_too_large")
     assert snapshot(api, ticket_id) == before
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "ticket_%00"),
+        ("PUT", "ticket_%00"),
+        ("GET", "ticket_a%00b/events"),
+        ("PUT", "ticket_a%00b/close"),
+        ("GET", "TICK-99999999999999999999"),
+        ("PUT", "TICK-9223372036854775808"),
+    ],
+)
+def test_an_id_that_no_ticket_can_have_is_simply_not_found(
+    api: Api, method: str, path: str
+) -> None:
+    # A NUL, or a number past any column's range: PostgreSQL would refuse to look (a 500).
+    response = api(method, f"/v1/tickets/{path}", None if method == "GET" else {})
+    assert response.status == 404, response.json
+    assert response.json["error"]["code"] == "ticket_not_found"

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ayra_tickets import Engine, ManualClock
+from tests.backends import fresh_engine, rows
 from tests.conftest import START, table_counts
 
 EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES", "400"))
@@ -86,8 +87,7 @@ headers = st.fixed_dictionaries(
 
 
 def snapshot(engine: Engine) -> tuple[Any, ...]:
-    rows = engine.db.execute("SELECT * FROM tickets ORDER BY number").fetchall()
-    return table_counts(engine), rows
+    return table_counts(engine), rows(engine, "SELECT * FROM tickets ORDER BY number")
 
 
 @settings(
@@ -99,7 +99,30 @@ def snapshot(engine: Engine) -> tuple[Any, ...]:
 def test_no_request_makes_the_engine_fail_and_a_refused_one_changes_nothing(
     method: str, path: str, header_map: dict[str, str], body: str | None
 ) -> None:
-    with Engine.open(":memory:", clock=ManualClock(START)) as engine:
+    no_request_makes_the_engine_fail(None, method, path, header_map, body)
+
+
+POSTGRES_EXAMPLES = 60
+"""The same requests on PostgreSQL (each on a new schema): what the server refuses (a NUL
+in text, say) must be refused before it is sent, never be a 500."""
+
+
+@settings(
+    max_examples=POSTGRES_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(method=methods, path=paths, header_map=headers, body=st.one_of(st.none(), bodies))
+def test_no_request_makes_the_engine_fail_on_postgres(
+    postgres_server: str, method: str, path: str, header_map: dict[str, str], body: str | None
+) -> None:
+    no_request_makes_the_engine_fail(postgres_server, method, path, header_map, body)
+
+
+def no_request_makes_the_engine_fail(
+    server: str | None, method: str, path: str, header_map: dict[str, str], body: str | None
+) -> None:
+    with fresh_engine(server, ManualClock(START)) as engine:
         key = engine.keys.create()
         read = engine.keys.create(scopes=["tickets:read"])
         ticket = engine.tickets.create(subject="Target", description="Of hostile requests")

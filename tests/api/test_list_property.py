@@ -25,6 +25,7 @@ from ayra_tickets import Engine, ManualClock
 from ayra_tickets.storage.sqlite import tickets as store
 from ayra_tickets.storage.sqlite.tickets import SEARCH_ONCE, WALK_SHARE
 from tests import strategies as s
+from tests.backends import fresh_engine
 from tests.conftest import START, Api
 
 pytestmark = pytest.mark.both_backends  # the contract suite, on SQLite and PostgreSQL
@@ -178,8 +179,28 @@ def restored_walk_share() -> Iterator[None]:
 def test_every_list_query_answers_the_oracles_tickets_in_its_order_page_by_page(
     plans: list[dict[str, Any]], data: st.DataObject
 ) -> None:
+    every_list_query_answers_the_oracle(None, plans, data)
+
+
+POSTGRES_EXAMPLES = 40
+"""The same on PostgreSQL, with fewer ticket sets (each is a new schema)."""
+
+
+@settings(max_examples=POSTGRES_EXAMPLES)
+@given(plans=plans, data=st.data())
+def test_every_list_query_answers_the_oracles_tickets_in_its_order_on_postgres(
+    postgres_server: str, plans: list[dict[str, Any]], data: st.DataObject
+) -> None:
+    every_list_query_answers_the_oracle(postgres_server, plans, data)
+
+
+def every_list_query_answers_the_oracle(
+    server: str | None, plans: list[dict[str, Any]], data: st.DataObject
+) -> None:
+    """Tickets made from ``plans`` on a new database (SQLite in memory, or a schema of
+    the PostgreSQL ``server``), listed by random queries, every page of each checked."""
     clock = ManualClock(START)
-    with Engine.open(":memory:", clock=clock) as engine, restored_walk_share():
+    with fresh_engine(server, clock) as engine, restored_walk_share():
         for agent_id, name in s.AGENT_NAMES.items():
             engine.agents.add(agent_id, name)
         api = Api(engine, engine.keys.create(scopes=["tickets:read"]))

@@ -48,6 +48,7 @@ the model reads them from the contract and ``ayra_tickets/domain/sla.py``:
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
 import shutil
 import tempfile
@@ -58,11 +59,19 @@ from typing import Any, Protocol
 import pytest
 from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from ayra_tickets import BusinessCalendar, Engine, Event, ManualClock, SlaPolicy, TicketError
 from tests import contract
 from tests import strategies as s
+from tests.backends import fresh_engine
 from tests.conftest import START
 from tests.oracles import MINUTE, is_working_minute, oracle_add, oracle_between
 
@@ -408,9 +417,13 @@ class SlaHistories(RuleBasedStateMachine):
 
     Subclasses open the engine under a policy in an ``initialize`` rule."""
 
-    def __init__(self) -> None:
+    def __init__(self, server: str | None = None) -> None:
+        """On a SQLite file; or, given a PostgreSQL ``server`` (its URL), on a new schema
+        of its database, dropped at the end."""
         super().__init__()
         self.directory = tempfile.mkdtemp(prefix="ayra-sla-")
+        self.server = server
+        self.held = contextlib.ExitStack()
         self.tickets: dict[int, ModelTicket] = {}
         self.engine: Engine | None = None
 
@@ -418,7 +431,10 @@ class SlaHistories(RuleBasedStateMachine):
         note(f"start {start}, policy {policy.name}: {policy.targets}")
         self.policy = policy
         self.clock = ManualClock(start)
-        self.engine = Engine.open(f"{self.directory}/tickets.db", clock=self.clock)
+        if self.server is None:
+            self.engine = Engine.open(f"{self.directory}/tickets.db", clock=self.clock)
+        else:
+            self.engine = self.held.enter_context(fresh_engine(self.server, self.clock))
         key = self.engine.keys.create(scopes=["tickets:read", "tickets:write"])
         self.headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
         return self.engine
@@ -426,6 +442,7 @@ class SlaHistories(RuleBasedStateMachine):
     def teardown(self) -> None:
         if self.engine is not None:
             self.engine.close()
+        self.held.close()
         shutil.rmtree(self.directory, ignore_errors=True)
 
     # -- helpers ------------------------------------------------------------------------
@@ -637,6 +654,20 @@ TestEverySlaObjectFollowsTheRulesOnABusinessCalendar = BusinessHoursHistories.Te
 TestEverySlaObjectFollowsTheRulesOnABusinessCalendar.settings = settings(
     max_examples=150, stateful_step_count=50
 )
+
+POSTGRES_EXAMPLES = 25
+"""The histories on PostgreSQL: fewer (each opens a schema); the SQLite runs explore the
+rules, these check that the storage keeps the clocks and answers the same."""
+
+
+@pytest.mark.parametrize("histories", [RoundTheClockHistories, BusinessHoursHistories])
+def test_every_sla_object_follows_the_rules_on_postgres(
+    postgres_server: str, histories: type[SlaHistories]
+) -> None:
+    run_state_machine_as_test(
+        lambda: histories(postgres_server),
+        settings=settings(max_examples=POSTGRES_EXAMPLES, stateful_step_count=30),
+    )
 
 
 # -- the model's own footing ----------------------------------------------------------------

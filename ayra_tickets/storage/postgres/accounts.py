@@ -43,6 +43,8 @@ class AgentStore:
         )
 
     def remove(self, agent_id: str) -> bool:
+        if "\x00" in agent_id:  # no text column holds a NUL
+            return False
         return bool(self._run("DELETE FROM agents WHERE id = %s", (agent_id,)).rowcount > 0)
 
     def all(self) -> dict[str, str]:
@@ -50,6 +52,8 @@ class AgentStore:
         return dict(self._run('SELECT id, name FROM agents ORDER BY id COLLATE "C"').fetchall())
 
     def name(self, agent_id: str) -> str | None:
+        if "\x00" in agent_id:
+            return None
         row = self._run("SELECT name FROM agents WHERE id = %s", (agent_id,)).fetchone()
         return None if row is None else str(row[0])
 
@@ -137,6 +141,8 @@ class KeyStore:
         return [_key(row) for row in self._run(f"SELECT {_KEY_COLUMNS} FROM api_keys ORDER BY seq")]
 
     def live_matches(self, key_id: str) -> int:
+        if "\x00" in key_id:  # no text column holds a NUL
+            return 0
         (count,) = self._run(
             "SELECT count(*) FROM api_keys WHERE (id = %s OR prefix = %s) AND revoked_at IS NULL",
             (key_id, key_id),
@@ -144,6 +150,8 @@ class KeyStore:
         return int(count)
 
     def revoke(self, key_id: str, now: datetime) -> bool:
+        if "\x00" in key_id:
+            return False
         cursor = self._run(
             "UPDATE api_keys SET revoked_at = %s"
             " WHERE (id = %s OR prefix = %s) AND revoked_at IS NULL",

@@ -49,6 +49,9 @@ from .rows import (
 if TYPE_CHECKING:
     from .adapter import Connections
 
+BIGINT_MAX = 2**63 - 1
+"""The largest ticket number the column holds."""
+
 ANALYZED = ("tickets", "ticket_tags", "ticket_states", "ticket_events")
 """The tables whose planner statistics an import refreshes."""
 
@@ -77,9 +80,13 @@ class TicketStore:
         return None if row is None else ticket_from_row(row)
 
     def get(self, ticket_id: str) -> Ticket | None:
+        if "\x00" in ticket_id:  # no text column holds a NUL: no ticket has this id
+            return None
         return self._one("t.id = %s", ticket_id)
 
     def get_number(self, number: int) -> Ticket | None:
+        if not 0 < number <= BIGINT_MAX:  # past the column's range: no ticket has it
+            return None
         return self._one("t.number = %s", number)
 
     def next_number(self) -> tuple[int, datetime | None]:
