@@ -16,6 +16,7 @@ from ayra_tickets import BusinessCalendar, Engine, ManualClock, SlaPolicy, Ticke
 from ayra_tickets.domain.metrics import AgentRow, Bucket, Compliance, Durations, Satisfaction
 from ayra_tickets.domain.ticket import replay
 from ayra_tickets.storage.sqlite.metrics import buckets
+from tests.backends import fresh_engine
 from tests.conftest import START
 
 AGENTS = ["user_a", "user_b", None]
@@ -216,8 +217,7 @@ def backlog_oracle(
     return {status: dict(counts) for status, counts in found.items()}
 
 
-@settings(max_examples=int(os.environ.get("METRICS_EXAMPLES", "100")), deadline=None)
-@given(
+FIGURES = dict(
     steps=st.lists(st.tuples(step, st.integers(0, 40 * 3600)), min_size=1, max_size=40),
     window=st.tuples(st.integers(-2, 60), st.integers(1, 400)),
     interval=st.sampled_from(["day", "week"]),
@@ -229,6 +229,15 @@ def backlog_oracle(
     }),
     data=st.data(),
 )  # fmt: skip
+"""The histories and queries of :func:`every_figure_equals_the_oracles`."""
+
+EXAMPLES = int(os.environ.get("METRICS_EXAMPLES", "100"))
+POSTGRES_EXAMPLES = 20
+"""The figures on PostgreSQL: fewer histories (each opens a schema), the same checks."""
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(**FIGURES)
 def test_every_figure_equals_the_oracles(
     steps: list[tuple[tuple[str, Any], int]],
     window: tuple[int, int],
@@ -236,8 +245,32 @@ def test_every_figure_equals_the_oracles(
     filters: dict[str, Any],
     data: st.DataObject,
 ) -> None:
+    every_figure_equals_the_oracles(None, steps, window, interval, filters, data)
+
+
+@settings(max_examples=POSTGRES_EXAMPLES, deadline=None)
+@given(**FIGURES)
+def test_every_figure_equals_the_oracles_on_postgres(
+    postgres_server: str,
+    steps: list[tuple[tuple[str, Any], int]],
+    window: tuple[int, int],
+    interval: str,
+    filters: dict[str, Any],
+    data: st.DataObject,
+) -> None:
+    every_figure_equals_the_oracles(postgres_server, steps, window, interval, filters, data)
+
+
+def every_figure_equals_the_oracles(
+    server: str | None,
+    steps: list[tuple[tuple[str, Any], int]],
+    window: tuple[int, int],
+    interval: str,
+    filters: dict[str, Any],
+    data: st.DataObject,
+) -> None:
     clock = ManualClock(START)
-    with Engine.open(":memory:", clock=clock) as engine:
+    with fresh_engine(server, clock) as engine:
         ids: list[str] = []
         business_from = data.draw(
             st.one_of(st.none(), st.integers(0, len(steps))), label="office hours from step"
@@ -279,8 +312,7 @@ def test_every_figure_equals_the_oracles(
         assert engine.metrics.backlog(moment, **query) == backlog_oracle(engine, moment, filters)
 
 
-@settings(max_examples=int(os.environ.get("METRICS_EXAMPLES", "100")), deadline=None)
-@given(
+RESPONSES = dict(
     tickets=st.lists(
         st.tuples(
             st.sampled_from(["user_a", None]),
@@ -305,7 +337,32 @@ def test_every_figure_equals_the_oracles(
         st.just({"tags": ["vip"], "priority": [1, 2, 3]}),
     ),
 )  # fmt: skip
+"""The tickets and queries of :func:`response_times_equal_the_oracles`."""
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(**RESPONSES)
 def test_response_times_overall_and_by_agent_equal_the_oracles(
+    tickets: list[tuple[str | None, str | None, int, list[str], int, int | None]],
+    window: tuple[int, int],
+    filters: dict[str, Any],
+) -> None:
+    response_times_equal_the_oracles(None, tickets, window, filters)
+
+
+@settings(max_examples=POSTGRES_EXAMPLES, deadline=None)
+@given(**RESPONSES)
+def test_response_times_overall_and_by_agent_equal_the_oracles_on_postgres(
+    postgres_server: str,
+    tickets: list[tuple[str | None, str | None, int, list[str], int, int | None]],
+    window: tuple[int, int],
+    filters: dict[str, Any],
+) -> None:
+    response_times_equal_the_oracles(postgres_server, tickets, window, filters)
+
+
+def response_times_equal_the_oracles(
+    server: str | None,
     tickets: list[tuple[str | None, str | None, int, list[str], int, int | None]],
     window: tuple[int, int],
     filters: dict[str, Any],
@@ -314,7 +371,7 @@ def test_response_times_overall_and_by_agent_equal_the_oracles(
     agent, with the filters the response-time indexes carry and one they do not (tags)."""
     clock = ManualClock(START)
     answers: list[tuple[datetime, str]] = []
-    with Engine.open(":memory:", clock=clock) as engine:
+    with fresh_engine(server, clock) as engine:
         for agent, category, priority, tags, after, delay in sorted(tickets, key=lambda t: t[4]):
             clock.set(max(clock.now(), START + timedelta(seconds=after)))
             made = engine.tickets.create(

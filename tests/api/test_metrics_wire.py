@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from ayra_tickets import ManualClock
+from tests.backends import rows
 from tests.conftest import Api
+
+pytestmark = pytest.mark.both_backends  # the contract suite, on SQLite and PostgreSQL
 
 WINDOW = "start=2025-01-15T00:00:00Z&end=2025-01-22T00:00:00Z"
 
@@ -70,15 +73,19 @@ def test_the_files_views_agree_with_the_metrics(api: Api, clock: ManualClock) ->
     clock.advance(days=1)
     api("PUT", f"/v1/tickets/{made[0]['id']}/close", {})
     figures = api.engine.metrics("2025-01-15T00:00:00Z", "2025-01-17T00:00:00Z")
-    days = api.engine.db.execute(
-        "SELECT day, created, resolved, closed FROM daily_volume ORDER BY day"
-    )
-    assert days.fetchall() == [
+    days = [
+        (str(day), int(created), int(resolved), int(closed))
+        for day, created, resolved, closed in rows(
+            api.engine, "SELECT day, created, resolved, closed FROM daily_volume ORDER BY day"
+        )
+    ]
+    assert days == [
         (b.start.date().isoformat(), b.created, b.resolved, b.closed) for b in figures.volume
     ]
-    rows = api.engine.db.execute(
-        "SELECT first_response_seconds, resolution_seconds FROM ticket_durations ORDER BY number"
-    ).fetchall()
+    durations = rows(
+        api.engine,
+        "SELECT first_response_seconds, resolution_seconds FROM ticket_durations ORDER BY number",
+    )
     # Both were answered and resolved three hours in (closing a resolved ticket keeps
     # the moment it was resolved); the third is untouched.
-    assert rows == [(3 * 3600, 3 * 3600), (3 * 3600, 3 * 3600), (None, None)]
+    assert durations == [(3 * 3600, 3 * 3600), (3 * 3600, 3 * 3600), (None, None)]
