@@ -88,7 +88,9 @@ class Engine:
         *,
         durability: str = "normal",
     ) -> Engine:
-        """Open (creating and upgrading as needed) the database at ``path``.
+        """Open (creating and upgrading as needed) the database at ``path``: a SQLite
+        file (or ``":memory:"``), or a ``postgresql://`` URL (see :func:`open_storage`;
+        ``path`` then keeps the URL without its password).
 
         ``durability``: ``"normal"`` (the default) survives any crash of the program,
         and a power cut may lose the last moments' commits, never the file's
@@ -128,7 +130,8 @@ class Engine:
     @property
     def storage(self) -> Storage:
         """The storage behind the engine: the port object the services use
-        (:class:`~ayra_tickets.storage.sqlite.SqliteStorage` for a file). For tests,
+        (:class:`~ayra_tickets.storage.sqlite.SqliteStorage` for a file,
+        ``PostgresStorage`` for a PostgreSQL URL). For tests,
         tools and benchmarks that look beneath the API: its repositories
         (``storage.tickets``, ``storage.keys``, ...) run in the caller's transaction,
         ``storage.atomic(work, write=...)``. Writing through it bypasses the API's rules."""

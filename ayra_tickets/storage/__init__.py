@@ -2,6 +2,7 @@
 
 ``port.py`` says what the services need of a database; ``errors.py`` what a database
 can refuse and ``findings.py`` what a check of one says, whatever the database. The
-adapters implement the port: ``sqlite/`` for a file. Only the engine (the composition
-root) picks an adapter; the domain and the services never import one.
+adapters implement the port: ``sqlite/`` for a file, ``postgres/`` for a PostgreSQL
+database. Only the engine (the composition root) picks an adapter; the domain and the
+services never import one.
 """

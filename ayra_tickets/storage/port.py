@@ -2,7 +2,8 @@
 
 The services (``service.py``) reach storage only through these protocols, and the engine
 holds a :class:`Storage`; an adapter implements them for one kind of database
-(``storage/sqlite/`` for a file). Nothing here knows SQL. Values cross the port as the
+(``storage/sqlite/`` for a file, ``storage/postgres/`` for a PostgreSQL database).
+Nothing here knows SQL. Values cross the port as the
 domain's (:class:`~ayra_tickets.domain.ticket.Ticket`, :class:`~ayra_tickets.domain.ticket.Event`,
 :class:`~ayra_tickets.domain.validation.ListQuery`, aware UTC datetimes); how they are
 stored is the adapter's business (the columns of a ticket follow
@@ -240,7 +241,8 @@ class Storage(Protocol):
 
     @property
     def location(self) -> str:
-        """What the database was opened as (a path), for messages and reports."""
+        """What the database was opened as (a path, or a URL without its password), for
+        messages and reports."""
         ...
 
     @property
@@ -277,9 +279,10 @@ class Storage(Protocol):
         ...
 
     def changed(self) -> bool:
-        """Whether another connection (another engine, another process) has committed
-        since the last call, inside a transaction; true on the first. The services keep
-        what they cache (the SLA policies) until it says so."""
+        """Whether what the services cache (the SLA policies) may have changed since the
+        last call, inside a transaction; true on the first. An adapter may answer more
+        broadly (SQLite: another connection has committed anything); it must never miss
+        a change committed by another connection, engine or process."""
         ...
 
     def reset(self) -> None:

@@ -1,10 +1,15 @@
-"""The PostgreSQL adapter (work in progress; issue 15): the storage port over psycopg 3.
+"""The PostgreSQL adapter: the storage port over psycopg 3 (issue 15).
 
-Here so far: the schema and its migrations (``schema.py``), and search with SQLite's word
-and prefix rules (``search.py``, with SQLite's tokenizer table in ``unicode61.py``).
-Still to come: the repositories behind the port, the connection pool, ``copy`` and the
-benchmarks. Only the engine should import it, and only to open a PostgreSQL URL, so
-that the ``postgres`` extra (psycopg) stays optional.
+``adapter.py`` holds :class:`~.adapter.PostgresStorage`, the port over one database (one
+schema of it), its connection pool and its transactions; the rest are its parts: the
+schema and its migrations (``schema.py``), a ticket's rows (``rows.py``), the SQL of
+lists (``query.py``), search with SQLite's word and prefix rules (``search.py``), the
+repositories (``tickets.py``, ``idempotency.py``, ``accounts.py``, ``policies.py``), the
+figures (``metrics.py``) and psycopg's errors as the port's (``errors.py``). Not here
+yet: the checks of a database (``check``) and ``backup`` (they raise
+:class:`~ayra_tickets.storage.errors.NotSupported`), ``copy`` between backends and the
+benchmarks. Only the engine imports it, and only to open a PostgreSQL URL, so that the
+``postgres`` extra (psycopg) stays optional.
 
 Design decisions
 ================
@@ -71,16 +76,34 @@ between app servers whose clocks differ (SQLite's ``created_in_number_order``). 
 cost: creates are serial, so the transaction that holds the counter is kept short (the
 ticket is built before it; its statements go in one pipeline).
 
-jsonb keeps values, not their spelling
---------------------------------------
-``custom_fields``, ``metadata``, event values and SLA policies are ``jsonb``: objects
-come back with their keys in jsonb's order (shorter keys first), and numbers as
-PostgreSQL's ``numeric`` spells them (``1e+20`` comes back ``100000000000000000000``,
-an int; ``-0.0`` comes back ``0.0``). Equal as JSON values, and as Python values, but a
-wire answer's text differs from SQLite's, which keeps the object as written
-(``tests/postgres/test_schema.py`` shows it). A digest of wire JSON compared across
-backends (``copy``) must be over a canonical form; the alternative is the ``json`` type,
-which keeps the text as given and can be indexed only by expression.
+A ticket's objects are ``json``: what was written comes back
+-------------------------------------------------------------
+``jsonb`` keeps values, not their spelling: objects come back with their keys in
+jsonb's order (shorter keys first), and numbers as PostgreSQL's ``numeric`` spells them
+(``1e+20`` comes back ``100000000000000000000``, an int; ``-0.0`` comes back ``0.0``;
+``tests/postgres/test_schema.py`` shows it). The API answers ``custom_fields`` and
+``metadata`` with their keys in the order they were sent, as SQLite keeps them, and the
+same wire JSON on both backends is what ``copy`` will compare. So those columns, the
+events' values (which carry the same objects) and an idempotency key's remembered row
+are ``json``: the text as the engine wrote it (compact, keys in order), checked to be
+JSON, read back with ``json.loads``. Nothing filters or indexes inside them, so nothing
+is lost; a later index on a key would be an expression index (``(metadata->>'k')``). The
+SLA policies, which the engine alone reads and never shows as stored, stay ``jsonb``.
+
+The pool, and who sees what
+---------------------------
+An engine holds a ``psycopg_pool.ConnectionPool`` (up to ``POOL_SIZE`` connections,
+autocommit, time zone UTC): each transaction takes a connection for its duration, so a
+server's threads read and write side by side, and a read never queues behind this
+engine's own writes as it does on SQLite's single connection.
+
+``changed()`` answers whether the SLA policies (the one thing the services cache) may
+have changed since the last call: a ``policies_version`` row of ``settings`` that every
+change of the policies, and a reset, raises in the same transaction. Read in each
+transaction's snapshot, it is exact across processes and engines (a number not yet seen
+means reload), costs one primary-key read, and needs no server-side state such as
+``pg_stat`` counters (which lag, and count other tables' writes) or ``LISTEN/NOTIFY``
+(which a pooled connection would miss between transactions).
 
 Search
 ------
