@@ -1,11 +1,22 @@
-"""``python -m benchmarks [--tickets N] [--repeat R] [--json FILE]``: the engine beside raw sqlite3.
+"""``python -m benchmarks [--tickets N] [--repeat R] [--json FILE]``: the engine beside raw
+sqlite3 and beside the ORM store a developer would write instead.
 
-Every measurement runs the same work twice in the same process: once through
-ayra-tickets, once as hand-written SQL through the ``sqlite3`` module on a database with
-the same schema, indexes and durability setting (WAL, ``synchronous=NORMAL``). The
-ratio of the two is the figure that holds on a noisy machine. Each measurement is
-repeated; the table shows the median run's throughput and latency percentiles, and the
-min and max throughput over the runs.
+Every measurement runs the same work on several sides in the same process, one after
+the other in each run, the runs repeated (A, B, C, A, B, C, ...):
+
+- ayra-tickets, through the Python API and through ``engine.request``;
+- raw sqlite3 running the engine's own statements on a database with the same schema,
+  indexes and durability setting (WAL, ``synchronous=NORMAL``): what the engine's SQL
+  costs without the engine;
+- the ORM peer (:mod:`benchmarks.orm_peer`): a plain SQLAlchemy 2 store of the same
+  tickets, one event a change, three indexes;
+- the minimal raw store (:mod:`benchmarks.minimal_raw`): a ticket row and one event row
+  on the peer's tables through raw sqlite3, the floor under any store's writes.
+
+The ratios of the sides are the figures that hold on a noisy machine. The table shows the
+median run's throughput and latency percentiles, and the min and max throughput over the
+runs; then the ratios, the pages each side writes to the log per create, and the bytes a
+ticket takes after its create, update and close.
 """
 
 from __future__ import annotations
@@ -44,6 +55,8 @@ from ayra_tickets.storage.sqlite.rows import (
     state_row,
     ticket_to_row,
 )
+from benchmarks.minimal_raw import MinimalRaw
+from benchmarks.orm_peer import OrmPeer, build_read_store
 
 START = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)
 # Text for search: a Zipf-distributed vocabulary, as in real tickets. The first ranks are
@@ -297,7 +310,93 @@ def bench_singles(folder: Path, work: list[dict[str, Any]], run: int) -> dict[st
     results["update (raw sqlite3)"] = timed((lambda r=r: raw_change(*r)) for r in updates)
     results["close (raw sqlite3)"] = timed((lambda r=r: raw_change(*r)) for r in closes)
     conn.close()
+
+    now = START
+    with OrmPeer(folder / f"peer{run}.db", clock=lambda: now) as peer:
+        results["create (ORM peer)"] = timed((lambda b=body: peer.create(b)) for body in work)
+        ids = peer.ids()
+        now = later
+        results["update (ORM peer)"] = timed((lambda i=i: peer.update(i, UPDATE_BODY)) for i in ids)
+        results["close (ORM peer)"] = timed((lambda i=i: peer.close(i, CLOSE_BODY)) for i in ids)
+        SIZES.setdefault("ORM peer", []).append(peer.bytes_per_ticket())
+    SIZES.setdefault("Python API", []).append(bytes_per_ticket(folder / f"api{run}.db"))
+
+    least = MinimalRaw(folder / f"least{run}.db", START)
+    results["create (minimal raw)"] = timed((lambda b=body: least.create(b)) for body in work)
+    ids = [row[0] for row in least.conn.execute("SELECT id FROM tickets ORDER BY number")]
+    least.now = later
+    results["update (minimal raw)"] = timed((lambda i=i: least.update(i, UPDATE_BODY)) for i in ids)
+    results["close (minimal raw)"] = timed((lambda i=i: least.close(i, CLOSE_BODY)) for i in ids)
+    least.close_connection()
     return results
+
+
+SIZES: dict[str, list[float]] = {}
+"""Bytes per ticket after its create, update and close, by side, a figure a run."""
+
+
+def bytes_per_ticket(path: Path) -> float:
+    """A file's size per ticket, its log folded in first."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        (count,) = conn.execute("SELECT COUNT(*) FROM tickets").fetchone()
+    finally:
+        conn.close()
+    return path.stat().st_size / count
+
+
+PAGE_PROBE = 20
+"""Creates per count of pages written: few enough that no automatic checkpoint (at 1,000
+pages) restarts the log in between."""
+
+
+def wal_frames(path: Path) -> int:
+    """How many frames (pages) the write-ahead log of ``path`` holds."""
+    wal = path.with_name(path.name + "-wal")
+    size = wal.stat().st_size if wal.exists() else 0
+    conn = sqlite3.connect(path)
+    try:
+        (page,) = conn.execute("PRAGMA page_size").fetchone()
+    finally:
+        conn.close()
+    return max(0, size - 32) // (24 + page)
+
+
+def empty_log(path: Path) -> None:
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+
+
+def pages_per_create(folder: Path, work: list[dict[str, Any]]) -> dict[str, float]:
+    """Pages written to the log per create, by side: the log emptied, then
+    :data:`PAGE_PROBE` creates, then the log's frames counted."""
+    probe = work[:PAGE_PROBE]
+    found = {}
+    engine = fresh_engine(folder, "pages-api")
+    engine.tickets.create(**probe[0])  # the file's first pages are not a create's
+    empty_log(folder / "pages-api.db")
+    for body in probe:
+        engine.tickets.create(**body)
+    found["Python API"] = wal_frames(folder / "pages-api.db") / len(probe)
+    engine.close()
+    with OrmPeer(folder / "pages-peer.db", clock=lambda: START) as peer:
+        peer.create(probe[0])
+        empty_log(folder / "pages-peer.db")
+        for body in probe:
+            peer.create(body)
+        found["ORM peer"] = wal_frames(folder / "pages-peer.db") / len(probe)
+    least = MinimalRaw(folder / "pages-least.db", START)
+    least.create(probe[0])
+    empty_log(folder / "pages-least.db")
+    for body in probe:
+        least.create(body)
+    found["minimal raw"] = wal_frames(folder / "pages-least.db") / len(probe)
+    least.close_connection()
+    return found
 
 
 LIST_CALLS = 200
@@ -349,12 +448,17 @@ def bench_bulk(folder: Path, work: list[dict[str, Any]], run: int) -> dict[str, 
         conn.execute("COMMIT")
     raw = time.perf_counter() - began
     conn.close()
-    (folder / f"bulk{run}.db").unlink()
-    (folder / f"rawbulk{run}.db").unlink()
+    with OrmPeer(folder / f"peerbulk{run}.db", clock=lambda: START) as peer:
+        began = time.perf_counter()
+        peer.bulk_insert(work, BULK_CHUNK)
+        orm = time.perf_counter() - began
+    for name in ("bulk", "rawbulk", "peerbulk"):
+        (folder / f"{name}{run}.db").unlink()
     # One sample per ticket, so that ops/s reads as tickets per second.
     return {
         "bulk import (import_many)": [ours / len(work)] * len(work),
         "bulk import (raw executemany)": [raw / len(work)] * len(work),
+        "bulk import (ORM peer)": [orm / len(work)] * len(work),
     }
 
 
@@ -382,6 +486,7 @@ def build_read_database(path: Path, work: list[dict[str, Any]]) -> datetime:
 
 def bench_reads(path: Path, now: datetime, rows: int) -> dict[str, list[float]]:
     engine = Engine.open(path, clock=ManualClock(now))
+    peer = OrmPeer(path.with_name("peer-read.db"), clock=lambda: now)
     results: dict[str, list[float]] = {}
     raw = sqlite3.connect(path, isolation_level=None)
     raw.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
@@ -410,11 +515,15 @@ def bench_reads(path: Path, now: datetime, rows: int) -> dict[str, list[float]]:
         for _ in range(3):  # warm the cache, as for the raw side below
             engine.tickets.list(**params)
             raw_list(*sql)
+            peer.list(params)
         results[f"list+total [{label}]"] = timed(
             (lambda p=params: engine.tickets.list(**p)) for _ in range(LIST_CALLS)
         )
         results[f"list+total [{label}] (raw sqlite3)"] = timed(
             (lambda s=sql: raw_list(*s)) for _ in range(LIST_CALLS)
+        )
+        results[f"list+total [{label}] (ORM peer)"] = timed(
+            (lambda p=params: peer.list(p)) for _ in range(LIST_CALLS)
         )
     deep = rows // 25 - 2
     results["deep page by page="] = timed(
@@ -433,6 +542,9 @@ def bench_reads(path: Path, now: datetime, rows: int) -> dict[str, list[float]]:
     results["get (raw sqlite3)"] = timed(
         (lambda i=i: raw.execute(SELECT + " WHERE t.id = ?", (i,)).fetchone()) for i in ids
     )
+    peer_ids = peer.ids()[-100:]
+    results["get (ORM peer)"] = timed((lambda i=i: peer.get(i)) for i in peer_ids)
+    peer.dispose()
     raw.close()
     engine.close()
     return results
@@ -514,6 +626,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         print(f"building the read dataset of {len(work)} tickets ...", flush=True)
         now = build_read_database(Path(folder) / "read.db", work)
+        peer_now = build_read_store(Path(folder) / "peer-read.db", work, START, SLICES)
+        assert peer_now == now, (peer_now, now)  # both read a day after the last slice
+        pages = pages_per_create(Path(folder), work)
         for run in range(args.repeat):
             print(f"run {run + 1} of {args.repeat} ...", flush=True)
             for name, samples in {
@@ -551,16 +666,49 @@ def main() -> None:
     for ours, raw in pairs:
         ratios[ours] = table[ours]["ops_per_s"] / table[raw]["ops_per_s"]
         print(f"{ours} / {raw}: {ratios[ours]:.2f}x of raw throughput")
+    print()
+    against = [
+        (f"{op} ({side})", f"{op} ({other})")
+        for op in ("create", "update", "close")
+        for side in ("Python API", "engine.request")
+        for other in ("ORM peer", "minimal raw")
+    ]
+    against += [
+        ("bulk import (import_many)", "bulk import (ORM peer)"),
+        ("get (Python API)", "get (ORM peer)"),
+    ]
+    for ours, other in against:
+        ratios[f"{ours} / {other}"] = table[ours]["ops_per_s"] / table[other]["ops_per_s"]
+        print(f"{ours} / {other}: {ratios[f'{ours} / {other}']:.2f}x")
+    for op in ("create", "update", "close"):
+        name = f"{op} (Python API)"
+        ratios[f"{name} p99/p50"] = table[name]["p99_us"] / table[name]["p50_us"]
+        print(f"{name}: p99 is {ratios[f'{name} p99/p50']:.1f}x its p50")
+    for side, count in pages.items():
+        print(f"pages written per create ({side}): {count:.1f}")
+    sizes = {side: sorted(found)[len(found) // 2] for side, found in SIZES.items()}
+    for side, size in sizes.items():
+        print(f"bytes per ticket after create, update and close ({side}): {size:,.0f}")
+    ratios["size / ORM peer"] = sizes["Python API"] / sizes["ORM peer"]
+    print(f"size / ORM peer: {ratios['size / ORM peer']:.2f}x")
     for name in [
-        n for n in table if n.startswith("list+total") and not n.endswith("(raw sqlite3)")
+        n
+        for n in table
+        if n.startswith("list+total") and not n.endswith(("(raw sqlite3)", "(ORM peer)"))
     ]:
         raw_p99 = table[f"{name} (raw sqlite3)"]["p99_us"]
         ratios[name] = table[name]["p99_us"] / raw_p99
-        print(f"{name}: p99 {ratios[name]:.2f}x of raw")
+        peer_p99 = table[f"{name} (ORM peer)"]["p99_us"]
+        ratios[f"{name} / ORM peer"] = peer_p99 / table[name]["p99_us"]
+        print(
+            f"{name}: p99 {ratios[name]:.2f}x of raw; the ORM peer's p99 is"
+            f" {ratios[f'{name} / ORM peer']:.2f}x ours"
+        )
     for key, value in extra.items():
         print(f"{key}: {value:,.1f}")
     if args.json:
-        args.json.write_text(json.dumps({"results": table, "ratios": ratios, **extra}, indent=2))
+        figures = {"results": table, "ratios": ratios, "pages_per_create": pages, **extra}
+        args.json.write_text(json.dumps({**figures, "bytes_per_ticket": sizes}, indent=2))
 
 
 if __name__ == "__main__":

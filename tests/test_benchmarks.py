@@ -27,15 +27,25 @@ def test_the_benchmark_command_writes_every_measurement_and_ratio(tmp_path: Path
     figures = json.loads(out.read_text())
     results, ratios = figures["results"], figures["ratios"]
     for op in ("create", "update", "close"):
-        for side in ("Python API", "engine.request", "raw sqlite3"):
+        for side in ("Python API", "engine.request", "raw sqlite3", "ORM peer", "minimal raw"):
             assert results[f"{op} ({side})"]["ops_per_s"] > 0
         assert ratios[f"{op} (Python API)"] > 0
+        for other in ("ORM peer", "minimal raw"):
+            assert ratios[f"{op} (Python API) / {op} ({other})"] > 0
+        assert ratios[f"{op} (Python API) p99/p50"] >= 1
+    assert set(figures["pages_per_create"]) == {"Python API", "ORM peer", "minimal raw"}
+    assert all(pages >= 1 for pages in figures["pages_per_create"].values())
+    assert figures["bytes_per_ticket"]["ORM peer"] > 0
+    assert ratios["size / ORM peer"] > 0
+    assert results["bulk import (ORM peer)"]["ops_per_s"] > 0
+    assert results["get (ORM peer)"]["ops_per_s"] > 0
     assert ratios["bulk import (import_many)"] > 0
-    lists = [name for name in ratios if name.startswith("list+total")]
+    lists = [n for n in ratios if n.startswith("list+total") and not n.endswith("ORM peer")]
     assert len(lists) == len(LIST_MIX) + len(SEARCHES)
     for name in lists:
         assert results[name]["p99_us"] > 0
         assert results[f"{name} (raw sqlite3)"]["p99_us"] > 0
+        assert results[f"{name} (ORM peer)"]["p99_us"] > 0
     for name in ("metrics, whole window by day", "metrics, whole window, priority 1",
                  "metrics, one day by day", "backlog at a past instant"):  # fmt: skip
         assert results[name]["p50_us"] > 0
