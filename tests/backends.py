@@ -6,9 +6,11 @@ A module or test marked ``both_backends`` runs once per backend, as Dagster runs
 abstract storage suite per backend: the ``backend`` parameter is ``sqlite`` or
 ``postgres``; a test marked ``sqlite_only`` inside such a module (it reads the file
 beneath the API: ``engine.db``, ``PRAGMA``, query plans, the file itself) runs on SQLite
-alone. On PostgreSQL the API tests run through ``engine.request`` only: the HTTP server
-and ``mock_api`` are transports, the same whatever the storage, and the SQLite half
-covers them.
+alone, and so does one answered before any storage is read (a malformed body, a missing
+key, an unknown route: the same on both, and each PostgreSQL test costs a schema). On
+PostgreSQL the API tests run through ``engine.request`` only: the HTTP server and
+``mock_api`` are transports, the same whatever the storage, and the SQLite half covers
+them.
 
 ``AYRA_TICKETS_TEST_POSTGRES`` holds the URL of a database the tests may create schemas
 in (``.ci/run`` starts the machine's cluster and sets it; see the README). Without it,
@@ -56,7 +58,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "both_backends: run once on SQLite and once on PostgreSQL (backend)"
     )
     config.addinivalue_line(
-        "markers", "sqlite_only: reads SQLite beneath the API; not run on PostgreSQL"
+        "markers",
+        "sqlite_only: not run on PostgreSQL (it reads SQLite beneath the API, or is"
+        " answered before any storage is read)",
     )
 
 

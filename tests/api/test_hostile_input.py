@@ -102,7 +102,7 @@ def test_no_request_makes_the_engine_fail_and_a_refused_one_changes_nothing(
     no_request_makes_the_engine_fail(None, method, path, header_map, body)
 
 
-POSTGRES_EXAMPLES = 60
+POSTGRES_EXAMPLES = 40
 """The same requests on PostgreSQL (each on a new schema): what the server refuses (a NUL
 in text, say) must be refused before it is sent, never be a 500."""
 

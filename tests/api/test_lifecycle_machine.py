@@ -621,7 +621,7 @@ class TicketLifecycle(RuleBasedStateMachine):
 TestTicketLifecycle = TicketLifecycle.TestCase
 TestTicketLifecycle.settings = settings(max_examples=200, stateful_step_count=40)
 
-POSTGRES_EXAMPLES = 30
+POSTGRES_EXAMPLES = 25
 """The machine on PostgreSQL: fewer runs (each opens a schema, and every step's checks
 are round trips to the server); the SQLite runs explore the rules, these the storage."""
 

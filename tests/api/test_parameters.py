@@ -412,6 +412,7 @@ ENDPOINTS = [
 ]
 
 
+@pytest.mark.sqlite_only  # answered before any storage is read: the same on both
 @pytest.mark.parametrize(
     "json", [[], [BASE], "Printer on fire", 3, 2.5, True], ids=lambda v: type(v).__name__
 )
@@ -424,6 +425,7 @@ def test_a_json_body_that_is_not_an_object_is_invalid_json(
     assert api.create()["number"] == "TICK-2"
 
 
+@pytest.mark.sqlite_only  # answered before any storage is read: the same on both
 @pytest.mark.parametrize(
     "body",
     [
@@ -519,6 +521,7 @@ LIST_REFUSALS = [
 ]  # fmt: skip
 
 
+@pytest.mark.sqlite_only  # answered before any storage is read: the same on both
 @pytest.mark.parametrize(("query", "code", "param"), LIST_REFUSALS)
 def test_a_refused_list_names_the_parameter(
     api: Api, witness: Witness, query: str, code: str, param: str

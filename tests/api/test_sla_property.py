@@ -655,7 +655,7 @@ TestEverySlaObjectFollowsTheRulesOnABusinessCalendar.settings = settings(
     max_examples=150, stateful_step_count=50
 )
 
-POSTGRES_EXAMPLES = 25
+POSTGRES_EXAMPLES = 15
 """The histories on PostgreSQL: fewer (each opens a schema); the SQLite runs explore the
 rules, these check that the storage keeps the clocks and answers the same."""
 
