@@ -14,10 +14,13 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Iterable
+from datetime import datetime
 
 import attrs
 
 from .ids import random_token
+from .times import format_time
 
 SCOPES = ("tickets:read", "tickets:write")
 
@@ -74,3 +77,18 @@ class ApiKey:
     scopes: tuple[str, ...]
     created_at: str
     revoked_at: str | None = None
+
+    @classmethod
+    def new(
+        cls, scopes: Iterable[str], name: str | None, now: datetime, secret: str, *, chosen: bool
+    ) -> ApiKey:
+        """A new key's record: a fresh id, and the prefix its listing shows
+        (:func:`listed_prefix`; ``chosen``: the secret was given, not made)."""
+        key_id = "key_" + random_token(16)
+        return cls(
+            id=key_id,
+            name=name,
+            prefix=listed_prefix(key_id, secret, chosen=chosen),
+            scopes=tuple(scopes),
+            created_at=format_time(now),
+        )

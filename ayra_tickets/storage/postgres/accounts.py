@@ -14,8 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ...domain.ids import random_token
-from ...domain.keys import POSSIBLE_SECRET, ApiKey, legacy_hash, listed_prefix, new_salt, stretch
+from ...domain.keys import POSSIBLE_SECRET, ApiKey, legacy_hash, new_salt, stretch
 from ...domain.times import format_optional, format_time
 
 if TYPE_CHECKING:
@@ -110,14 +109,7 @@ class KeyStore:
         self._ensure_salt()
         digest = self.digest(secret)
         assert digest is not None  # the caller validated the secret
-        key_id = "key_" + random_token(16)
-        key = ApiKey(
-            id=key_id,
-            name=name,
-            prefix=listed_prefix(key_id, secret, chosen=chosen),
-            scopes=tuple(scopes),
-            created_at=format_time(now),
-        )
+        key = ApiKey.new(scopes, name, now, secret, chosen=chosen)
         self._run(
             "INSERT INTO api_keys (id, name, prefix, secret_hash, scopes, created_at)"
             " VALUES (%s, %s, %s, %s, %s, %s)",

@@ -15,8 +15,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from ...domain.ids import random_token
-from ...domain.keys import POSSIBLE_SECRET, ApiKey, legacy_hash, listed_prefix, new_salt, stretch
+from ...domain.keys import POSSIBLE_SECRET, ApiKey, legacy_hash, new_salt, stretch
 from ...domain.times import format_time
 
 SALT_SETTING = "api_key_salt"
@@ -102,14 +101,7 @@ class KeyStore:
         self.ensure_salt()
         digest = self.digest(secret)
         assert digest is not None  # the caller validated the secret
-        key_id = "key_" + random_token(16)
-        key = ApiKey(
-            id=key_id,
-            name=name,
-            prefix=listed_prefix(key_id, secret, chosen=chosen),
-            scopes=tuple(scopes),
-            created_at=format_time(now),
-        )
+        key = ApiKey.new(scopes, name, now, secret, chosen=chosen)
         self._conn.execute(
             "INSERT INTO api_keys (id, name, prefix, secret_hash, scopes, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
