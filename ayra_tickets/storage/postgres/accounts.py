@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 SALT_SETTING = "api_key_salt"
 DIGEST_CACHE = 256
 """How many presented secrets' digests a key store keeps (least recently used dropped)."""
+AGENT_NAME = "SELECT name FROM agents WHERE id = %s"
 
 
 class AgentStore:
@@ -53,7 +54,7 @@ class AgentStore:
     def name(self, agent_id: str) -> str | None:
         if "\x00" in agent_id:
             return None
-        row = self._run("SELECT name FROM agents WHERE id = %s", (agent_id,)).fetchone()
+        row = self._run(AGENT_NAME, (agent_id,)).fetchone()
         return None if row is None else str(row[0])
 
 

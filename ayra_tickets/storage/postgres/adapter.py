@@ -94,7 +94,7 @@ class Connections:
         self._local.conn, self._local.write = None, False
 
 
-def _configure(conn: Connection) -> None:
+def configure(conn: Connection) -> None:
     """Every connection of the pool: times in UTC (psycopg then reads instants as UTC
     datetimes), and its transactions at REPEATABLE READ."""
     conn.execute("SET TIME ZONE 'UTC'")
@@ -133,7 +133,7 @@ class PostgresStorage:
         where = repr(location) if location else "at the given address"
         try:
             with psycopg.connect(address, autocommit=True, connect_timeout=CONNECT_TIMEOUT) as conn:
-                _configure(conn)
+                configure(conn)
                 upgrade(conn)
                 row = conn.execute(
                     "SELECT value FROM settings WHERE key = %s", (SALT_SETTING,)
@@ -148,7 +148,7 @@ class PostgresStorage:
             min_size=1,
             max_size=max(1, pool_size),
             kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
-            configure=_configure,
+            configure=configure,
             timeout=CONNECT_TIMEOUT,
             open=False,
             name="ayra-tickets",

@@ -19,6 +19,7 @@ VERSION = "policies_version"
 """The ``settings`` row counting changes of the policies (a reset is one): one process
 knows that another changed them when it reads a number it has not seen."""
 
+READ_SETTING = "SELECT value FROM settings WHERE key = %s"
 BUMP_VERSION = (
     "INSERT INTO settings (key, value) VALUES ('policies_version', '1')"
     " ON CONFLICT (key) DO UPDATE SET value = (settings.value::bigint + 1)::text"
@@ -64,13 +65,11 @@ class PolicyStore:
             policies[name] = SlaPolicy.from_dict(
                 {"name": name, "targets": targets, "calendar": calendar}
             )
-        row = conn.execute("SELECT value FROM settings WHERE key = %s", (ACTIVE,)).fetchone()
+        row = conn.execute(READ_SETTING, (ACTIVE,)).fetchone()
         active = policies.get(row[0], DEFAULT_POLICY) if row else DEFAULT_POLICY
         return policies, active
 
     def version(self) -> int:
         """How many times the policies have changed (0: never)."""
-        row = self._connections.conn.execute(
-            "SELECT value FROM settings WHERE key = %s", (VERSION,)
-        ).fetchone()
+        row = self._connections.conn.execute(READ_SETTING, (VERSION,)).fetchone()
         return 0 if row is None else int(row[0])

@@ -57,6 +57,8 @@ SELECT = (
     + ", a.name FROM tickets t LEFT JOIN agents a ON a.id = t.assigned_to"
 )
 """A ticket's row and its assignee's name (what :func:`ticket_from_row` reads)."""
+SELECT_BY_ID = f"{SELECT} WHERE t.id = %s"
+SELECT_BY_NUMBER = f"{SELECT} WHERE t.number = %s"
 INSERT = (
     f"INSERT INTO tickets ({', '.join(COLUMNS)}, search)"
     f" VALUES ({', '.join(_placeholder(name) for name in COLUMNS)}, %s::tsvector)"

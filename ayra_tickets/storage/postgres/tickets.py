@@ -33,6 +33,8 @@ from .rows import (
     INSERT_STATE,
     INSERT_TAG,
     SELECT,
+    SELECT_BY_ID,
+    SELECT_BY_NUMBER,
     SELECT_EVENTS,
     UPDATE,
     UPDATE_WITH_TEXT,
@@ -55,10 +57,20 @@ BIGINT_MAX = 2**63 - 1
 ANALYZED = ("tickets", "ticket_tags", "ticket_states", "ticket_events")
 """The tables whose planner statistics an import refreshes."""
 
-_RAISE_COUNTER = (
+READ_COUNTER = "SELECT last_number, last_created_at FROM ticket_counter"
+"""The last number given out and the latest creation time (a write adds ``FOR UPDATE``)."""
+RAISE_COUNTER = (
     "UPDATE ticket_counter SET last_number = greatest(last_number, %s),"
     " last_created_at = greatest(last_created_at, %s)"
 )
+"""The counter raised to a write's last number and latest creation time."""
+DELETE_TAGS = "DELETE FROM ticket_tags WHERE ticket_number = %s"
+LOCK = " FOR UPDATE"
+"""What a write adds to its reads: the rows it decides on stay as read until it commits."""
+LOCK_TICKET = " FOR UPDATE OF t"
+"""As :data:`LOCK`, for a ticket read with its assignee's name (the ticket alone)."""
+
+Statement = tuple[str, list[Any]]
 
 
 class TicketStore:
@@ -73,27 +85,27 @@ class TicketStore:
 
     # -- one ticket ---------------------------------------------------------------------
 
-    def _one(self, condition: str, value: Any) -> Ticket | None:
+    def _one(self, sql: str, value: Any) -> Ticket | None:
         # A write locks what it reads (the ticket only, not its assignee's row).
-        lock = " FOR UPDATE OF t" if self._connections.writing else ""
-        row = self._run(f"{SELECT} WHERE {condition}{lock}", (value,)).fetchone()
+        lock = LOCK_TICKET if self._connections.writing else ""
+        row = self._run(sql + lock, (value,)).fetchone()
         return None if row is None else ticket_from_row(row)
 
     def get(self, ticket_id: str) -> Ticket | None:
         if "\x00" in ticket_id:  # no text column holds a NUL: no ticket has this id
             return None
-        return self._one("t.id = %s", ticket_id)
+        return self._one(SELECT_BY_ID, ticket_id)
 
     def get_number(self, number: int) -> Ticket | None:
         if not 0 < number <= BIGINT_MAX:  # past the column's range: no ticket has it
             return None
-        return self._one("t.number = %s", number)
+        return self._one(SELECT_BY_NUMBER, number)
 
     def next_number(self) -> tuple[int, datetime | None]:
         """The next number and the latest creation time, from the counter row, which a
         write locks until it commits (creates queue there: numbers stay gapless)."""
-        lock = " FOR UPDATE" if self._connections.writing else ""
-        row = self._run(f"SELECT last_number, last_created_at FROM ticket_counter{lock}").fetchone()
+        lock = LOCK if self._connections.writing else ""
+        row = self._run(READ_COUNTER + lock).fetchone()
         assert row is not None  # the baseline makes the row; nothing deletes it
         return int(row[0]) + 1, row[1]
 
@@ -118,7 +130,7 @@ class TicketStore:
         conn = self._connections.conn
         with conn.pipeline(), conn.cursor() as cursor:
             cursor.execute(INSERT, (*ticket_to_row(ticket), document(ticket)))
-            cursor.execute(_RAISE_COUNTER, (ticket.number, ticket.created_at))
+            cursor.execute(RAISE_COUNTER, (ticket.number, ticket.created_at))
             tags = tag_rows(ticket)
             if tags:
                 cursor.executemany(INSERT_TAG, tags)
@@ -148,7 +160,7 @@ class TicketStore:
                     copy.write_row(row)
             last = max(ticket.number for ticket, _ in built)
             latest = max(ticket.created_at for ticket, _ in built)
-            cursor.execute(_RAISE_COUNTER, (last, latest))
+            cursor.execute(RAISE_COUNTER, (last, latest))
 
     def save(self, before: Ticket, after: Ticket, events: Iterable[Event]) -> None:
         """Write ``after`` over ``before``: a versioned update (raises
@@ -167,7 +179,7 @@ class TicketStore:
             raise WriteConflict(f"{after.number_label} is no longer at version {before.version}")
         with conn.pipeline(), conn.cursor() as cursor:
             if (before.tags, before.status) != (after.tags, after.status):
-                cursor.execute("DELETE FROM ticket_tags WHERE ticket_number = %s", (after.number,))
+                cursor.execute(DELETE_TAGS, (after.number,))
                 tags = tag_rows(after)
                 if tags:
                     cursor.executemany(INSERT_TAG, tags)
@@ -210,16 +222,22 @@ class TicketStore:
     ) -> tuple[builtins.list[Ticket], int]:
         """One page of tickets matching ``query`` and how many match, from one snapshot
         (the caller's transaction)."""
-        where, params = where_clause(query, now)
-        (total,) = self._run(f"SELECT count(*) FROM tickets t{where}", params).fetchone()
+        (count_sql, count_args), (page_sql, page_args) = self.list_statements(query, now)
+        (total,) = self._run(count_sql, count_args).fetchone()
         offset = (query.page - 1) * query.per_page
         if offset >= total:
             return [], int(total)
-        rows = self._run(
-            f"{SELECT}{where} ORDER BY {order_by(query)} LIMIT %s OFFSET %s",
-            [*params, query.per_page, offset],
-        )
+        rows = self._run(page_sql, [*page_args, query.per_page, offset])
         return [ticket_from_row(row, view) for row in rows], int(total)
+
+    def list_statements(self, query: ListQuery, now: datetime) -> tuple[Statement, Statement]:
+        """The count, and the page statement with its parameters but the LIMIT and
+        OFFSET: what :meth:`list` runs (public for the benchmarks' raw side)."""
+        where, params = where_clause(query, now)
+        return (
+            (f"SELECT count(*) FROM tickets t{where}", params),
+            (f"{SELECT}{where} ORDER BY {order_by(query)} LIMIT %s OFFSET %s", params),
+        )
 
     def after(
         self, query: ListQuery, now: datetime, view: SlaView | None = None
