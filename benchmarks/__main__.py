@@ -23,12 +23,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sqlite3
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,82 +55,20 @@ from ayra_tickets.storage.sqlite.rows import (
 )
 from benchmarks.minimal_raw import MinimalRaw
 from benchmarks.orm_peer import OrmPeer, build_read_store
-
-START = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)
-# Text for search: a Zipf-distributed vocabulary, as in real tickets. The first ranks are
-# the words every ticket has, then the support terms people search for (a few per cent
-# of tickets each), then a long tail of rarer words.
-COMMON = "the to and a i is it on my for not with this we have please can you".split()
-TERMS = (
-    "refund invoice charge login password reset export crash slow timeout billing "
-    "account upgrade downgrade webhook api token sync mobile desktop printer email "
-    "attachment ink report dashboard permission error install update license "
-    "subscription card declined notification calendar import backup restore"
-).split()
-CATEGORIES = ("technical", "billing", "account", "product", "bug", "feature_request")
-CREATE_STATUSES = ("new", "new", "open", "open", "in_progress")
-
-
-def _vocabulary(size: int = 5_000) -> tuple[list[str], list[float]]:
-    rng = random.Random(3)
-    letters = "bcdfghjklmnprstvwz"
-    tail = {
-        "".join(rng.choice(letters) + rng.choice("aeiou") for _ in range(rng.randint(2, 4)))
-        for _ in range(size)
-    }
-    words = COMMON + TERMS + sorted(tail - set(COMMON) - set(TERMS))
-    weights, total = [], 0.0
-    for rank in range(1, len(words) + 1):
-        total += 1 / rank**1.07
-        weights.append(total)
-    return words, weights
-
-
-def bodies(count: int, seed: int = 7) -> list[dict[str, Any]]:
-    """Create bodies: skewed assignees and contacts, a mix of statuses and priorities,
-    due dates on some, tags on most, subjects and descriptions of Zipfian text."""
-    rng = random.Random(seed)
-    words, weights = _vocabulary()
-    made = []
-    for _ in range(count):
-        body = {
-            "subject": " ".join(rng.choices(words, cum_weights=weights, k=6)).capitalize(),
-            "description": " ".join(rng.choices(words, cum_weights=weights, k=45)),
-            "priority": rng.choice((1, 2, 3, 3, 3, 4)),
-            "status": rng.choice(CREATE_STATUSES),
-            "category": rng.choice(CATEGORIES),
-            "contact_id": f"contact_{int(rng.paretovariate(1.2)) % 5000}",
-            "assigned_to": f"user_{int(rng.paretovariate(1.5)) % 40}",
-            "tags": rng.sample(TERMS[:10], k=rng.randint(0, 2)),
-        }
-        if rng.random() < 0.3:
-            due = START + timedelta(hours=rng.randint(1, 24 * 30))
-            body["due_date"] = due.isoformat().replace("+00:00", "Z")
-        made.append(body)
-    return made
-
-
-def timed(calls: Iterator[Callable[[], Any]]) -> list[float]:
-    samples = []
-    for call in calls:
-        began = time.perf_counter()
-        call()
-        samples.append(time.perf_counter() - began)
-    return samples
-
-
-def summary(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-
-    def pct(p: float) -> float:
-        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1e6
-
-    return {
-        "ops_per_s": len(samples) / sum(samples),
-        "p50_us": pct(0.50),
-        "p95_us": pct(0.95),
-        "p99_us": pct(0.99),
-    }
+from benchmarks.workload import (
+    BULK_CHUNK,
+    CLOSE_BODY,
+    LIST_CALLS,
+    LIST_MIX,
+    SEARCHES,
+    SLICES,
+    START,
+    UPDATE_BODY,
+    bodies,
+    build_read_database,
+    summary,
+    timed,
+)
 
 
 def fresh_engine(folder: Path, name: str) -> Engine:
@@ -156,8 +92,6 @@ _RAW_EVENT = (
 )
 _RAW_TAG = "INSERT INTO ticket_tags (tag, ticket_number, status) VALUES (?, ?, ?)"
 _VERSION = COLUMNS.index("version")
-UPDATE_BODY = {"status": "in_progress", "priority": 2, "assigned_to": "user_7"}
-CLOSE_BODY = {"resolution_note": "Fixed in the latest release", "customer_satisfaction": 9}
 
 
 def _event_rows(number: int, events: list[Event]) -> list[tuple[Any, ...]]:
@@ -399,31 +333,6 @@ def pages_per_create(folder: Path, work: list[dict[str, Any]]) -> dict[str, floa
     return found
 
 
-LIST_CALLS = 200
-"""Calls per list measurement: enough that p99 is not simply the slowest call."""
-
-LIST_MIX: list[dict[str, Any]] = [
-    {},
-    {"status": "open"},
-    {"status": "open", "priority": 2},
-    {"status": "open", "priority": 2, "assigned_to": "user_1"},
-    {"assigned_to": "user_3"},
-    {"contact_id": "contact_2"},
-    {"sla_breach": True},
-    {"sla_breach": True, "status": "open"},
-    {"tags": "refund"},
-    {"tags": "refund", "status": "open"},
-    {"created_after": "2025-01-18T00:00:00Z", "created_before": "2025-01-19T00:00:00Z"},
-    {"due_before": "2025-01-22T00:00:00Z", "status": "in_progress"},
-    {"category": "billing", "sort_by": "priority"},
-    {"status": "open", "sort_by": "due_date", "sort_order": "asc"},
-    {"search": "invoice", "status": "open"},
-]
-SEARCHES = ("invoice", "printer ink", "refund login password", "declined card")
-SLICES = 100  # the read dataset arrives in this many imports, two hours apart
-BULK_CHUNK = 10_000  # rows per transaction, for both sides
-
-
 def bench_bulk(folder: Path, work: list[dict[str, Any]], run: int) -> dict[str, list[float]]:
     """The whole dataset in one go: import_many beside raw executemany of the same rows."""
     engine = fresh_engine(folder, f"bulk{run}")
@@ -462,29 +371,9 @@ def bench_bulk(folder: Path, work: list[dict[str, Any]], run: int) -> dict[str, 
     }
 
 
-def build_read_database(path: Path, work: list[dict[str, Any]]) -> datetime:
-    """The dataset the reads run over: created in slices two hours apart, a sample then
-    moved on (waiting, resolved, closed), read a day after the last slice. Returns that
-    moment."""
-    clock = ManualClock(START)
-    with Engine.open(path, clock=clock) as engine:
-        size = -(-len(work) // SLICES)
-        for start in range(0, len(work), size):
-            engine.tickets.import_many(work[start : start + size], chunk_size=BULK_CHUNK)
-            clock.advance(timedelta(hours=2))
-        moves = random.Random(11)
-        sample = [t["id"] for t in engine.tickets.export(status="open")]
-        for ticket_id in moves.sample(sample, k=min(len(sample) // 10, 3_000)):
-            move = moves.choice(("waiting_on_customer", "resolved", "close"))
-            if move == "close":
-                engine.tickets.close(ticket_id, customer_satisfaction=moves.randint(1, 10))
-            else:
-                engine.tickets.update(ticket_id, status=move)
-        clock.advance(timedelta(days=1))
-        return clock.now()
-
-
-def bench_reads(path: Path, now: datetime, rows: int) -> dict[str, list[float]]:
+def bench_reads(
+    path: Path, now: datetime, rows: int, calls: int = LIST_CALLS
+) -> dict[str, list[float]]:
     engine = Engine.open(path, clock=ManualClock(now))
     peer = OrmPeer(path.with_name("peer-read.db"), clock=lambda: now)
     results: dict[str, list[float]] = {}
@@ -517,13 +406,13 @@ def bench_reads(path: Path, now: datetime, rows: int) -> dict[str, list[float]]:
             raw_list(*sql)
             peer.list(params)
         results[f"list+total [{label}]"] = timed(
-            (lambda p=params: engine.tickets.list(**p)) for _ in range(LIST_CALLS)
+            (lambda p=params: engine.tickets.list(**p)) for _ in range(calls)
         )
         results[f"list+total [{label}] (raw sqlite3)"] = timed(
-            (lambda s=sql: raw_list(*s)) for _ in range(LIST_CALLS)
+            (lambda s=sql: raw_list(*s)) for _ in range(calls)
         )
         results[f"list+total [{label}] (ORM peer)"] = timed(
-            (lambda p=params: peer.list(p)) for _ in range(LIST_CALLS)
+            (lambda p=params: peer.list(p)) for _ in range(calls)
         )
     deep = rows // 25 - 2
     results["deep page by page="] = timed(
@@ -613,15 +502,99 @@ def bench_export(folder: Path) -> dict[str, float]:
     }
 
 
+def median_table(runs: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """Each measurement's median run (by throughput) and its min and max throughput over
+    the runs, printed as a table."""
+    table: dict[str, dict[str, float]] = {}
+    width = max(62, *(len(name) for name in runs))
+    header = (
+        f"{'measurement':{width}} {'ops/s':>9} {'min':>9} {'max':>9} {'p50 ms':>8} {'p99 ms':>8}"
+    )
+    print(header)
+    for name, results in runs.items():
+        median = sorted(results, key=lambda r: r["ops_per_s"])[len(results) // 2]
+        rates = [r["ops_per_s"] for r in results]
+        table[name] = {**median, "ops_per_s_min": min(rates), "ops_per_s_max": max(rates)}
+        print(
+            f"{name:{width}} {median['ops_per_s']:9.0f} {min(rates):9.0f} {max(rates):9.0f}"
+            f" {median['p50_us'] / 1000:8.3f} {median['p99_us'] / 1000:8.3f}"
+        )
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--tickets", type=int, default=20_000, help="tickets per run")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement")
     parser.add_argument("--json", type=Path, help="write the results here as JSON")
+    parser.add_argument(
+        "--list-calls",
+        type=int,
+        default=LIST_CALLS,
+        help=f"calls per list measurement, each side (default {LIST_CALLS})",
+    )
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="also run the PostgreSQL side on the database at URL (its user creates a"
+        " schema for each measurement, dropped after)",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=("sqlite", "postgres", "both"),
+        default="both",
+        help="the sides to run (default: SQLite, and PostgreSQL when --postgres is given)",
+    )
     args = parser.parse_args()
+    if args.backend == "postgres" and not args.postgres:
+        parser.error("--backend postgres needs --postgres URL")
 
     work = bodies(args.tickets)
     singles = work[: min(len(work), 2_000)]
+    figures: dict[str, Any] = {}
+    if args.backend != "postgres":
+        figures |= sqlite_side(args.tickets, args.repeat, work, singles, args.list_calls)
+    if args.backend == "sqlite" or not args.postgres:
+        why = "--backend sqlite" if args.backend == "sqlite" else "no --postgres URL given"
+        print(f"\nPostgreSQL: skipped ({why})")
+    else:
+        figures["postgres"] = postgres_side(
+            args.postgres, args.repeat, work, singles, args.list_calls
+        )
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+
+
+def postgres_side(
+    url: str,
+    repeat: int,
+    work: list[dict[str, Any]],
+    singles: list[dict[str, Any]],
+    list_calls: int,
+) -> dict[str, Any]:
+    """The PostgreSQL side (:mod:`benchmarks.postgres`), printed; its JSON."""
+    from benchmarks import postgres
+
+    runs, extra = postgres.run(url, work, singles, repeat, list_calls)
+    samples: dict[str, list[dict[str, float]]] = {}
+    for found in runs:
+        for name, taken in found.items():
+            samples.setdefault(name, []).append(summary(taken))
+    print(f"\n{len(work)} tickets ({len(singles)} single writes), {repeat} runs, PostgreSQL")
+    table = median_table(samples)
+    return {"tickets": len(work), "singles": len(singles), "repeat": repeat} | postgres.report(
+        table, extra
+    )
+
+
+def sqlite_side(
+    tickets: int,
+    repeat: int,
+    work: list[dict[str, Any]],
+    singles: list[dict[str, Any]],
+    list_calls: int,
+) -> dict[str, Any]:
+    """The SQLite side, printed; its JSON."""
     runs: dict[str, list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory() as folder:
         print(f"building the read dataset of {len(work)} tickets ...", flush=True)
@@ -629,29 +602,19 @@ def main() -> None:
         peer_now = build_read_store(Path(folder) / "peer-read.db", work, START, SLICES)
         assert peer_now == now, (peer_now, now)  # both read a day after the last slice
         pages = pages_per_create(Path(folder), work)
-        for run in range(args.repeat):
-            print(f"run {run + 1} of {args.repeat} ...", flush=True)
+        for run in range(repeat):
+            print(f"run {run + 1} of {repeat} ...", flush=True)
             for name, samples in {
                 **bench_singles(Path(folder), singles, run),
                 **bench_bulk(Path(folder), work, run),
-                **bench_reads(Path(folder) / "read.db", now, len(work)),
+                **bench_reads(Path(folder) / "read.db", now, len(work), list_calls),
                 **bench_metrics(Path(folder) / "read.db", now),
             }.items():
                 runs.setdefault(name, []).append(summary(samples))
         extra = bench_export(Path(folder))
 
-    table: dict[str, Any] = {}
-    print(f"\n{args.tickets} tickets, {args.repeat} runs, SQLite {sqlite3.sqlite_version}")
-    header = f"{'measurement':62} {'ops/s':>9} {'min':>9} {'max':>9} {'p50 ms':>8} {'p99 ms':>8}"
-    print(header)
-    for name, results in runs.items():
-        median = sorted(results, key=lambda r: r["ops_per_s"])[len(results) // 2]
-        rates = [r["ops_per_s"] for r in results]
-        table[name] = {**median, "ops_per_s_min": min(rates), "ops_per_s_max": max(rates)}
-        print(
-            f"{name:62} {median['ops_per_s']:9.0f} {min(rates):9.0f} {max(rates):9.0f}"
-            f" {median['p50_us'] / 1000:8.3f} {median['p99_us'] / 1000:8.3f}"
-        )
+    print(f"\n{tickets} tickets, {repeat} runs, SQLite {sqlite3.sqlite_version}")
+    table: dict[str, Any] = median_table(runs)
     print()
     ratios = {}
     pairs = [
@@ -706,9 +669,8 @@ def main() -> None:
         )
     for key, value in extra.items():
         print(f"{key}: {value:,.1f}")
-    if args.json:
-        figures = {"results": table, "ratios": ratios, "pages_per_create": pages, **extra}
-        args.json.write_text(json.dumps({**figures, "bytes_per_ticket": sizes}, indent=2))
+    figures = {"results": table, "ratios": ratios, "pages_per_create": pages, **extra}
+    return {**figures, "bytes_per_ticket": sizes}
 
 
 if __name__ == "__main__":

@@ -614,7 +614,7 @@ def main() -> None:
     import time
     from functools import partial
 
-    from benchmarks.__main__ import CLOSE_BODY, LIST_MIX, START, UPDATE_BODY, bodies
+    from benchmarks.workload import CLOSE_BODY, LIST_MIX, START, UPDATE_BODY, bodies
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.orm_peer", description=main.__doc__)
     parser.add_argument("--tickets", type=int, default=2_000)

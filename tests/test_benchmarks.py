@@ -11,7 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks.__main__ import LIST_MIX, SEARCHES
+from benchmarks.postgres import ENGINE, RAW, WRITES
+from benchmarks.workload import LIST_MIX, SEARCHES
 
 
 def test_the_benchmark_command_writes_every_measurement_and_ratio(tmp_path: Path) -> None:
@@ -24,7 +25,9 @@ def test_the_benchmark_command_writes_every_measurement_and_ratio(tmp_path: Path
         cwd=Path(__file__).parent.parent,
     )
     assert "of raw throughput" in done.stdout
+    assert "PostgreSQL: skipped (no --postgres URL given)" in done.stdout
     figures = json.loads(out.read_text())
+    assert "postgres" not in figures
     results, ratios = figures["results"], figures["ratios"]
     for op in ("create", "update", "close"):
         for side in ("Python API", "engine.request", "raw sqlite3", "ORM peer", "minimal raw"):
@@ -53,6 +56,41 @@ def test_the_benchmark_command_writes_every_measurement_and_ratio(tmp_path: Path
     assert figures["export_tickets"] == 400
     assert 0 < figures["export_peak_rss_mb"] < 1_000
     assert figures["db_bytes_per_ticket"] > 0
+
+
+def test_the_postgres_side_runs_beside_raw_psycopg_and_both_write_the_same_rows(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """A tiny PostgreSQL run alone: every figure is there, and the benchmark found the
+    engine's tables and raw psycopg's holding the same rows after the single writes and
+    after the import (else its ratios compare different work)."""
+    out = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--backend", "postgres", "--postgres", postgres_url,
+         "--tickets", "30", "--repeat", "1", "--list-calls", "3", "--json", out],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent,
+    )  # fmt: skip
+    assert "\nbuilding the read dataset" not in f"\n{done.stdout}"  # no SQLite side
+    figures = json.loads(out.read_text())
+    assert set(figures) == {"postgres"}
+    postgres = figures["postgres"]
+    assert postgres["same_rows"] == {"single writes": True, "bulk import": True}
+    results, ratios = postgres["results"], postgres["ratios"]
+    for op in WRITES:
+        for side in (ENGINE, RAW):
+            assert results[f"{op} ({side})"]["ops_per_s"] > 0
+            assert postgres["wal_bytes_per_create"][side] > 0
+        assert ratios[op] > 0
+    assert results[f"bulk import (import_many, {ENGINE})"]["ops_per_s"] > 0
+    assert ratios["bulk import"] > 0
+    lists = [name for name in ratios if name.startswith("list+total")]
+    assert len(lists) == len(LIST_MIX) + len(SEARCHES)
+    for name in lists:
+        label = name.removesuffix(" p99")
+        assert results[f"{label} ({ENGINE})"]["p99_us"] > 0
+        assert results[f"{label} ({RAW})"]["p99_us"] > 0
+    assert postgres["bytes_per_ticket"] > 0
+    assert postgres["server"].startswith("PostgreSQL ")
 
 
 def test_the_reliability_run_attacks_a_server_and_writes_every_figure(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from ...domain.fields import (
     CLOCK_FIELDS,
@@ -299,3 +299,56 @@ def event_rows(events: Iterable[tuple[int, Event]]) -> list[tuple[Any, ...]]:
         )
         for number, event in pairs
     ]
+
+
+# -- what a write writes --------------------------------------------------------------
+
+
+class NewRows(NamedTuple):
+    """What a create writes: the ticket's values for :data:`INSERT` (its columns, then its
+    search words), its tag rows, its first state and its events' rows."""
+
+    ticket: tuple[Any, ...]
+    tags: list[tuple[str, int, str]]
+    state: StateRow
+    events: list[tuple[Any, ...]]
+
+
+def new_rows(ticket: Ticket, events: Iterable[Event]) -> NewRows:
+    """The rows of a new ticket and the events that made it."""
+    return NewRows(
+        (*ticket_to_row(ticket), document(ticket)),
+        tag_rows(ticket),
+        first_state(ticket),
+        event_rows((ticket.number, event) for event in events),
+    )
+
+
+class ChangeRows(NamedTuple):
+    """What a change writes: the versioned update (:data:`UPDATE`, or
+    :data:`UPDATE_WITH_TEXT` when the text changed, and its parameters), the ticket's tag
+    rows when they are rewritten (``None``: kept), the state it begins when its status or
+    priority moved (``None``: kept; the one before ends when it begins), and its events'
+    rows."""
+
+    update: tuple[str, tuple[Any, ...]]
+    tags: list[tuple[str, int, str]] | None
+    state: StateRow | None
+    events: list[tuple[Any, ...]]
+
+
+def change_rows(before: Ticket, after: Ticket, events: Sequence[Event]) -> ChangeRows:
+    """The rows that write ``after`` over ``before`` (read at ``before.version``)."""
+    row = ticket_to_row(after)
+    if (before.subject, before.description) != (after.subject, after.description):
+        update = (UPDATE_WITH_TEXT, (*row[2:], document(after), after.number, before.version))
+    else:
+        update = (UPDATE, (*row[2:], after.number, before.version))
+    tags = tag_rows(after) if (before.tags, before.status) != (after.tags, after.status) else None
+    state = None
+    if (before.status, before.priority) != (after.status, after.priority):
+        at = next((e.at for e in events if e.field in ("status", "priority")), after.updated_at)
+        state = state_row(
+            after.number, after.version, at, str(after.status), after.priority, str(before.status)
+        )
+    return ChangeRows(update, tags, state, event_rows((after.number, e) for e in events))

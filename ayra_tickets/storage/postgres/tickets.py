@@ -36,13 +36,12 @@ from .rows import (
     SELECT_BY_ID,
     SELECT_BY_NUMBER,
     SELECT_EVENTS,
-    UPDATE,
-    UPDATE_WITH_TEXT,
+    change_rows,
     document,
     event_from_row,
     event_rows,
     first_state,
-    state_row,
+    new_rows,
     tag_rows,
     ticket_from_row,
     ticket_to_row,
@@ -127,15 +126,15 @@ class TicketStore:
     def insert(self, ticket: Ticket, events: Iterable[Event]) -> None:
         """A new ticket, its tags, first state and events, and the counter raised to its
         number (in one pipeline: one round trip to the server)."""
+        new = new_rows(ticket, events)
         conn = self._connections.conn
         with conn.pipeline(), conn.cursor() as cursor:
-            cursor.execute(INSERT, (*ticket_to_row(ticket), document(ticket)))
+            cursor.execute(INSERT, new.ticket)
             cursor.execute(RAISE_COUNTER, (ticket.number, ticket.created_at))
-            tags = tag_rows(ticket)
-            if tags:
-                cursor.executemany(INSERT_TAG, tags)
-            cursor.execute(INSERT_STATE, first_state(ticket))
-            cursor.executemany(INSERT_EVENT, event_rows((ticket.number, e) for e in events))
+            if new.tags:
+                cursor.executemany(INSERT_TAG, new.tags)
+            cursor.execute(INSERT_STATE, new.state)
+            cursor.executemany(INSERT_EVENT, new.events)
 
     def insert_many(self, built: Built) -> None:
         """Many new tickets and their events, each table written by one ``COPY``."""
@@ -167,39 +166,18 @@ class TicketStore:
         :class:`~ayra_tickets.storage.errors.WriteConflict` if the row is no longer at
         ``before``'s version), with its search words, tags and states, and its events."""
         conn = self._connections.conn
-        row = ticket_to_row(after)
-        events = list(events)
-        if (before.subject, before.description) != (after.subject, after.description):
-            updated = conn.execute(
-                UPDATE_WITH_TEXT, (*row[2:], document(after), after.number, before.version)
-            )
-        else:
-            updated = conn.execute(UPDATE, (*row[2:], after.number, before.version))
-        if updated.rowcount != 1:
+        change = change_rows(before, after, list(events))
+        if conn.execute(*change.update).rowcount != 1:
             raise WriteConflict(f"{after.number_label} is no longer at version {before.version}")
         with conn.pipeline(), conn.cursor() as cursor:
-            if (before.tags, before.status) != (after.tags, after.status):
+            if change.tags is not None:
                 cursor.execute(DELETE_TAGS, (after.number,))
-                tags = tag_rows(after)
-                if tags:
-                    cursor.executemany(INSERT_TAG, tags)
-            if (before.status, before.priority) != (after.status, after.priority):
-                at = next(
-                    (e.at for e in events if e.field in ("status", "priority")), after.updated_at
-                )
-                cursor.execute(END_STATE, (at, after.number))
-                cursor.execute(
-                    INSERT_STATE,
-                    state_row(
-                        after.number,
-                        after.version,
-                        at,
-                        str(after.status),
-                        after.priority,
-                        str(before.status),
-                    ),
-                )
-            cursor.executemany(INSERT_EVENT, event_rows((after.number, e) for e in events))
+                if change.tags:
+                    cursor.executemany(INSERT_TAG, change.tags)
+            if change.state is not None:
+                cursor.execute(END_STATE, (change.state[2], after.number))
+                cursor.execute(INSERT_STATE, change.state)
+            cursor.executemany(INSERT_EVENT, change.events)
 
     # -- an import's upkeep -------------------------------------------------------------
 
