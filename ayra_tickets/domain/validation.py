@@ -322,6 +322,23 @@ class ListQuery:
         return fingerprint(fields)
 
 
+def lone_filter(query: ListQuery) -> str | None:
+    """``"tags"`` or ``"search"`` when that is the query's only filter (one tag; a
+    search may come with a status), and ``"tags+status"`` for one tag and a status: the
+    lists an adapter may count from its tag or search index alone."""
+    others = (
+        query.priority, query.category, query.assigned_to, query.contact_id,
+        query.created_after, query.created_before, query.due_after, query.due_before,
+    )  # fmt: skip
+    if any(value for value in others) or query.sla_breach is not None:
+        return None
+    if len(query.tags) == 1 and query.search is None:
+        return "tags+status" if query.status else "tags"
+    if not query.tags and query.search is not None:
+        return "search"  # with or without a status: both are in the search index
+    return None
+
+
 def _many(value: Any, param: str) -> list[Any]:
     """A list filter's values: a comma-separated string or a Python sequence."""
     if isinstance(value, str):

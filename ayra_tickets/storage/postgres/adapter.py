@@ -88,10 +88,22 @@ class Connections:
         return bool(getattr(self._local, "write", False))
 
     def enter(self, conn: Connection, write: bool) -> None:
-        self._local.conn, self._local.write = conn, write
+        self._local.conn, self._local.write, self._local.after = conn, write, []
 
     def leave(self) -> None:
-        self._local.conn, self._local.write = None, False
+        self._local.conn, self._local.write, self._local.after = None, False, []
+
+    def after_commit(self, sql: str) -> None:
+        """Run ``sql`` on this connection once the transaction commits, outside any
+        transaction (what cannot run inside one: ``VACUUM``); not at all if it rolls
+        back."""
+        self._local.after.append(sql)
+
+    def committed(self) -> None:
+        """The transaction committed: run what waited for it."""
+        pending, self._local.after = self._local.after, []
+        for sql in pending:
+            self.conn.execute(sql)
 
 
 def configure(conn: Connection) -> None:
@@ -208,7 +220,9 @@ class PostgresStorage:
             self.connections.enter(conn, write)
             try:
                 with conn.transaction():
-                    return work()
+                    done = work()
+                self.connections.committed()
+                return done
             finally:
                 self.connections.leave()
 

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ...domain.ticket import Event, Ticket
-from ...domain.validation import ListQuery
+from ...domain.validation import ListQuery, lone_filter
 from ..errors import WriteConflict
 from ..port import Built, SlaView
 from .query import after_cursor, order_by, where_clause
@@ -55,6 +55,9 @@ BIGINT_MAX = 2**63 - 1
 
 ANALYZED = ("tickets", "ticket_tags", "ticket_states", "ticket_events")
 """The tables whose planner statistics an import refreshes."""
+VACUUM_ANALYZED = f"VACUUM (ANALYZE) {', '.join(ANALYZED)}"
+"""What an import runs once committed: the planner's statistics, and the visibility map
+that lets a count read an index alone."""
 
 READ_COUNTER = "SELECT last_number, last_created_at FROM ticket_counter"
 """The last number given out and the latest creation time (a write adds ``FOR UPDATE``)."""
@@ -64,6 +67,8 @@ RAISE_COUNTER = (
 )
 """The counter raised to a write's last number and latest creation time."""
 DELETE_TAGS = "DELETE FROM ticket_tags WHERE ticket_number = %s"
+COUNT_TAG = "SELECT count(*) FROM ticket_tags WHERE tag = %s"
+COUNT_TAG_STATUS = f"{COUNT_TAG} AND status = ANY(%s)"
 LOCK = " FOR UPDATE"
 """What a write adds to its reads: the rows it decides on stay as read until it commits."""
 LOCK_TICKET = " FOR UPDATE OF t"
@@ -189,9 +194,13 @@ class TicketStore:
         """Nothing to restore (see :meth:`defer_indexes`)."""
 
     def analyze(self) -> None:
-        """Refresh the planner's statistics of the ticket tables (``ANALYZE`` takes no
-        lock that reads or writes wait for)."""
-        self._run(f"ANALYZE {', '.join(ANALYZED)}")
+        """Refresh the planner's statistics of the ticket tables and their visibility map,
+        once the caller's transaction commits (``VACUUM`` runs outside any): rows just
+        copied in are not yet known to be visible to all, so until autovacuum came by,
+        every count and index-only read would visit the table row by row (a page of
+        100,000 tickets with its total took twice as long). ``VACUUM (ANALYZE)`` takes no
+        lock that reads or writes wait for."""
+        self._connections.after_commit(VACUUM_ANALYZED)
 
     # -- lists --------------------------------------------------------------------------
 
@@ -210,12 +219,17 @@ class TicketStore:
 
     def list_statements(self, query: ListQuery, now: datetime) -> tuple[Statement, Statement]:
         """The count, and the page statement with its parameters but the LIMIT and
-        OFFSET: what :meth:`list` runs (public for the benchmarks' raw side)."""
+        OFFSET: what :meth:`list` runs (public for the benchmarks' raw side). A lone tag,
+        with or without a status, is counted from ``ticket_tags`` alone (a tenth of the
+        rows, and no join with every ticket)."""
         where, params = where_clause(query, now)
-        return (
-            (f"SELECT count(*) FROM tickets t{where}", params),
-            (f"{SELECT}{where} ORDER BY {order_by(query)} LIMIT %s OFFSET %s", params),
-        )
+        page = (f"{SELECT}{where} ORDER BY {order_by(query)} LIMIT %s OFFSET %s", params)
+        lone = lone_filter(query)
+        if lone == "tags":  # a tag alone is counted from its index, not joined to tickets
+            return (COUNT_TAG, [query.tags[0]]), page
+        if lone == "tags+status":  # tag rows carry their ticket's status
+            return (COUNT_TAG_STATUS, [query.tags[0], [str(s) for s in query.status]]), page
+        return (f"SELECT count(*) FROM tickets t{where}", params), page
 
     def after(
         self, query: ListQuery, now: datetime, view: SlaView | None = None

@@ -24,22 +24,6 @@ SORT_COLUMNS = {
 }
 
 
-def lone_filter(query: ListQuery) -> str | None:
-    """``"tags"`` or ``"search"`` when that is the query's only filter (one tag; a
-    search may come with a status), and ``"tags+status"`` for one tag and a status."""
-    others = (
-        query.priority, query.category, query.assigned_to, query.contact_id,
-        query.created_after, query.created_before, query.due_after, query.due_before,
-    )  # fmt: skip
-    if any(value for value in others) or query.sla_breach is not None:
-        return None
-    if len(query.tags) == 1 and query.search is None:
-        return "tags+status" if query.status else "tags"
-    if not query.tags and query.search is not None:
-        return "search"  # with or without a status: both are in the search index
-    return None
-
-
 def fts_query(text: str) -> str | None:
     """User text as an FTS5 query: every word must match, as a word or a word's prefix.
 

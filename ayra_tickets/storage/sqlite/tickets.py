@@ -20,11 +20,11 @@ from sqlite_utils import Database
 
 from ...domain.ticket import Event, Ticket
 from ...domain.times import load_time
-from ...domain.validation import ListQuery
+from ...domain.validation import ListQuery, lone_filter
 from ...domain.words import search_words
 from ..errors import WriteConflict
 from ..port import SlaView
-from .query import after_cursor, fts_query, lone_filter, order_by, where_clause
+from .query import after_cursor, fts_query, order_by, where_clause
 from .rows import (
     END_STATE,
     INDEX_TEXT,
