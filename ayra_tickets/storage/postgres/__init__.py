@@ -5,10 +5,11 @@ schema of it), its connection pool and its transactions; the rest are its parts:
 schema and its migrations (``schema.py``), a ticket's rows (``rows.py``), the SQL of
 lists (``query.py``), search with SQLite's word and prefix rules (``search.py``), the
 repositories (``tickets.py``, ``idempotency.py``, ``accounts.py``, ``policies.py``), the
-figures (``metrics.py``) and psycopg's errors as the port's (``errors.py``). Not here
-yet: the checks of a database (``check``) and ``backup`` (they raise
-:class:`~ayra_tickets.storage.errors.NotSupported`), ``copy`` between backends and the
-benchmarks. Only the engine imports it, and only to open a PostgreSQL URL, so that the
+figures (``metrics.py``), the checks of a database (``check.py``) and psycopg's errors
+as the port's (``errors.py``). Not here yet: ``backup`` (it raises
+:class:`~ayra_tickets.storage.errors.NotSupported`) and ``copy`` between backends.
+``python -m benchmarks --postgres URL`` measures it beside raw psycopg running its very
+statements (which is why they are named constants). Only the engine imports it, and only to open a PostgreSQL URL, so that the
 ``postgres`` extra (psycopg) stays optional.
 
 Design decisions
