@@ -1,6 +1,7 @@
 """What the PostgreSQL adapter does so that lists stay fast at scale: an import leaves
-the ticket tables analyzed and known visible to all (counts then read indexes alone), and
-a lone tag is counted from the tag rows, with the totals a join would give."""
+the ticket tables analyzed and known visible to all (counts then read indexes alone), a
+lone tag is counted from the tag rows and every ticket from the counter, with the totals
+a count of the tickets would give."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from ayra_tickets import Engine, ManualClock
 from ayra_tickets.domain.validation import validate_list
 from ayra_tickets.service import ANALYZE_AFTER
-from ayra_tickets.storage.postgres.tickets import ANALYZED, COUNT_TAG, COUNT_TAG_STATUS
+from ayra_tickets.storage.postgres.tickets import ANALYZED, COUNT_ALL, COUNT_TAG, COUNT_TAG_STATUS
 from tests.backends import rows, schema_address
 from tests.conftest import START
 
@@ -73,3 +74,20 @@ def test_a_lone_tag_is_counted_from_the_tag_rows_with_the_status_they_carry(
     assert engine.tickets.list(tags="refund", status="new,open").meta["total"] == 19
     assert engine.tickets.list(tags="other", status="open").meta["total"] == 1
     assert engine.tickets.list(tags="refund", status="closed").meta["total"] == 0
+
+
+def test_the_total_of_every_ticket_is_the_counters_through_creates_imports_and_a_reset(
+    engine: Engine,
+) -> None:
+    tickets: Any = engine.storage.tickets
+    assert tickets.list_statements(validate_list({}), START)[0][0] == COUNT_ALL
+    assert engine.tickets.list().meta["total"] == 0
+    engine.tickets.import_many([*bodies(3), {"subject": "refused: no description"}])
+    engine.tickets.create(subject="One more", description="Made")
+    assert engine.tickets.list().meta["total"] == 4 == engine.tickets.count()
+    engine.reset()
+    assert engine.tickets.list().meta["total"] == 0
+    engine.tickets.create(subject="Again", description="From one")
+    assert engine.tickets.list(per_page=1).meta == {
+        "total": 1, "page": 1, "per_page": 1, "total_pages": 1, "next_cursor": None,
+    }  # fmt: skip
