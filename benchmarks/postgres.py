@@ -27,7 +27,6 @@ worth reading if both wrote the same rows.
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,27 +45,12 @@ from ayra_tickets.domain.validation import (
     validate_list,
     validate_update,
 )
+from ayra_tickets.storage.postgres import rows
 from ayra_tickets.storage.postgres.accounts import AGENT_NAME
 from ayra_tickets.storage.postgres.adapter import configure
 from ayra_tickets.storage.postgres.policies import READ_SETTING, VERSION
-from ayra_tickets.storage.postgres.rows import (
-    COLUMNS,
-    COPY_EVENTS,
-    COPY_STATES,
-    COPY_TAGS,
-    COPY_TICKETS,
-    END_STATE,
-    INSERT,
-    INSERT_EVENT,
-    INSERT_STATE,
-    INSERT_TAG,
-    SELECT_BY_ID,
-    ChangeRows,
-    NewRows,
-    change_rows,
-    new_rows,
-)
-from ayra_tickets.storage.postgres.schema import upgrade
+from ayra_tickets.storage.postgres.rows import ChangeRows, NewRows, change_rows, new_rows
+from ayra_tickets.storage.postgres.schema import new_schema, schema_address, upgrade
 from ayra_tickets.storage.postgres.tickets import (
     ANALYZED,
     DELETE_TAGS,
@@ -97,22 +81,11 @@ ENGINE, RAW = "ayra-tickets", "raw psycopg"
 WRITES = ("create", "update", "close")
 
 
-def schema_address(url: str, schema: str) -> str:
-    """The URL of ``schema`` of the database at ``url`` (it heads the search_path)."""
-    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-
-
 @contextlib.contextmanager
-def new_schema(url: str) -> Iterator[str]:
+def scratch(url: str) -> Iterator[str]:
     """The address of a new, empty schema of the database at ``url``, dropped after."""
-    name = f"bench_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute(f"CREATE SCHEMA {name}")
-    try:
+    with new_schema(url, "bench") as name:
         yield schema_address(url, name)
-    finally:
-        with psycopg.connect(url, autocommit=True) as admin:
-            admin.execute(f"DROP SCHEMA {name} CASCADE")
 
 
 @contextlib.contextmanager
@@ -122,6 +95,19 @@ def raw_connection(address: str) -> Iterator[Connection]:
         configure(conn)
         upgrade(conn)
         yield conn
+
+
+@contextlib.contextmanager
+def sides(url: str, clock: ManualClock) -> Iterator[tuple[str, Engine, Connection]]:
+    """The two sides, each on a new schema: the engine's address and the engine, and a
+    raw connection."""
+    with (
+        scratch(url) as ours,
+        scratch(url) as theirs,
+        Engine.open(ours, clock=clock) as engine,
+        raw_connection(theirs) as conn,
+    ):
+        yield ours, engine, conn
 
 
 @contextlib.contextmanager
@@ -171,13 +157,13 @@ def raw_create(conn: Connection, new: NewRows) -> None:
     with transaction(conn, write=True):
         conn.execute(READ_COUNTER + LOCK).fetchone()
         with conn.pipeline(), conn.cursor() as cursor:
-            cursor.execute(INSERT, new.ticket)
+            cursor.execute(rows.INSERT, new.ticket)
             cursor.execute(RAISE_COUNTER, (new.state[0], new.state[2]))
             if new.tags:
-                cursor.executemany(INSERT_TAG, new.tags)
-            cursor.execute(INSERT_STATE, new.state)
-            cursor.executemany(INSERT_EVENT, new.events)
-        assigned = new.ticket[COLUMNS.index("assigned_to")]
+                cursor.executemany(rows.INSERT_TAG, new.tags)
+            cursor.execute(rows.INSERT_STATE, new.state)
+            cursor.executemany(rows.INSERT_EVENT, new.events)
+        assigned = new.ticket[rows.COLUMNS.index("assigned_to")]
         if assigned is not None:
             conn.execute(AGENT_NAME, (assigned,)).fetchone()
 
@@ -185,18 +171,18 @@ def raw_create(conn: Connection, new: NewRows) -> None:
 def raw_change(conn: Connection, ticket_id: str, change: ChangeRows) -> None:
     number = change.update[1][-2]
     with transaction(conn, write=True):
-        conn.execute(SELECT_BY_ID + LOCK_TICKET, (ticket_id,)).fetchone()
+        conn.execute(rows.SELECT_BY_ID + LOCK_TICKET, (ticket_id,)).fetchone()
         assert conn.execute(*change.update).rowcount == 1
         with conn.pipeline(), conn.cursor() as cursor:
             if change.tags is not None:
                 cursor.execute(DELETE_TAGS, (number,))
                 if change.tags:
-                    cursor.executemany(INSERT_TAG, change.tags)
+                    cursor.executemany(rows.INSERT_TAG, change.tags)
             if change.state is not None:
-                cursor.execute(END_STATE, (change.state[2], number))
-                cursor.execute(INSERT_STATE, change.state)
-            cursor.executemany(INSERT_EVENT, change.events)
-        assigned = change.update[1][COLUMNS.index("assigned_to") - 2]
+                cursor.execute(rows.END_STATE, (change.state[2], number))
+                cursor.execute(rows.INSERT_STATE, change.state)
+            cursor.executemany(rows.INSERT_EVENT, change.events)
+        assigned = change.update[1][rows.COLUMNS.index("assigned_to") - 2]
         if assigned is not None:
             conn.execute(AGENT_NAME, (assigned,)).fetchone()
 
@@ -209,17 +195,17 @@ def raw_import(conn: Connection, chunks: list[list[NewRows]]) -> None:
     for chunk in chunks:
         with transaction(conn, write=True), conn.cursor() as cursor:
             cursor.execute(READ_COUNTER + LOCK).fetchone()
-            with cursor.copy(COPY_TICKETS) as copy:
+            with cursor.copy(rows.COPY_TICKETS) as copy:
                 for new in chunk:
                     copy.write_row(new.ticket)
-            with cursor.copy(COPY_TAGS) as copy:
+            with cursor.copy(rows.COPY_TAGS) as copy:
                 for new in chunk:
                     for tag in new.tags:
                         copy.write_row(tag)
-            with cursor.copy(COPY_STATES) as copy:
+            with cursor.copy(rows.COPY_STATES) as copy:
                 for new in chunk:
                     copy.write_row(new.state)
-            with cursor.copy(COPY_EVENTS) as copy:
+            with cursor.copy(rows.COPY_EVENTS) as copy:
                 for new in chunk:
                     for event in new.events:
                         copy.write_row(event)
@@ -233,7 +219,7 @@ def raw_import(conn: Connection, chunks: list[list[NewRows]]) -> None:
 
 _COMPARED = {
     # every column but the ticket's random id (and the events' own ids)
-    "tickets": ", ".join(c for c in (*COLUMNS, "search") if c != "id"),
+    "tickets": ", ".join(c for c in (*rows.COLUMNS, "search") if c != "id"),
     "ticket_tags": "t.*",
     "ticket_states": "t.*",
     "ticket_events": (
@@ -273,12 +259,7 @@ def bench_writes(url: str, work: list[dict[str, Any]]) -> tuple[Samples, bool, f
     bytes a ticket takes on the engine's side after them."""
     later = START + timedelta(hours=1)
     creates, updates, closes = prepared_writes(work, later)
-    with (
-        new_schema(url) as ours,
-        new_schema(url) as theirs,
-        Engine.open(ours, clock=ManualClock(START)) as engine,
-        raw_connection(theirs) as conn,
-    ):
+    with sides(url, ManualClock(START)) as (ours, engine, conn):
         samples = interleaved(
             {
                 f"create ({ENGINE})": [
@@ -316,12 +297,7 @@ def bench_import(url: str, work: list[dict[str, Any]]) -> tuple[Samples, bool]:
     (prepared ahead), one sample a ticket (so that ops/s reads as tickets a second)."""
     news = [new_rows(ticket, events) for ticket, events in built(work, START)]
     chunks = [news[i : i + BULK_CHUNK] for i in range(0, len(news), BULK_CHUNK)]
-    with (
-        new_schema(url) as ours,
-        new_schema(url) as theirs,
-        Engine.open(ours, clock=ManualClock(START)) as engine,
-        raw_connection(theirs) as conn,
-    ):
+    with sides(url, ManualClock(START)) as (ours, engine, conn):
         took = interleaved(
             {
                 f"bulk import (import_many, {ENGINE})": [
@@ -385,7 +361,7 @@ def bench_reads(url: str, work: list[dict[str, Any]], repeat: int, calls: int) -
     """The read dataset built once on PostgreSQL (as the SQLite side's), then the lists
     measured ``repeat`` times."""
     runs = []
-    with new_schema(url) as address:
+    with scratch(url) as address:
         now = build_read_database(address, work)
         with (
             Engine.open(address, clock=ManualClock(now)) as engine,
@@ -414,12 +390,7 @@ def wal_per_create(url: str, work: list[dict[str, Any]]) -> dict[str, float]:
     probe = work[:WAL_PROBE]
     creates, _, _ = prepared_writes(probe * 4, START)
     found: dict[str, list[float]] = {ENGINE: [], RAW: []}
-    with (
-        new_schema(url) as ours,
-        new_schema(url) as theirs,
-        Engine.open(ours, clock=ManualClock(START)) as engine,
-        raw_connection(theirs) as conn,
-    ):
+    with sides(url, ManualClock(START)) as (_, engine, conn):
         engine.tickets.create(**probe[0])  # the tables' first pages are not a create's
         raw_create(conn, creates[0])
 
@@ -432,12 +403,12 @@ def wal_per_create(url: str, work: list[dict[str, Any]]) -> dict[str, float]:
             for new in creates[start : start + len(probe)]:
                 raw_create(conn, new)
 
-        sides: list[tuple[str, Callable[[int], None]]] = [
+        turns: list[tuple[str, Callable[[int], None]]] = [
             (ENGINE, engine_creates),
             (RAW, raw_creates),
         ]
         for attempt in range(3):  # each side first in turn: a checkpoint hits either
-            for side, creating in sides[attempt % 2 :] + sides[: attempt % 2]:
+            for side, creating in turns[attempt % 2 :] + turns[: attempt % 2]:
                 began = wal_bytes(conn)
                 creating(attempt)
                 found[side].append((wal_bytes(conn) - began) / len(probe))

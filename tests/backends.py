@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,6 +32,7 @@ import psycopg
 import pytest
 
 from ayra_tickets import Engine, ManualClock
+from ayra_tickets.storage.postgres.schema import new_schema, schema_address
 
 ENV = "AYRA_TICKETS_TEST_POSTGRES"
 NO_POSTGRES = f"no PostgreSQL: set {ENV} to a URL"
@@ -128,28 +128,10 @@ def postgres_url(postgres_server: str) -> str:
     return postgres_server
 
 
-def schema_address(url: str, schema: str) -> str:
-    """The URL of ``schema`` in the database at ``url`` (it heads the search_path)."""
-    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-
-
-@contextlib.contextmanager
-def new_schema(url: str) -> Iterator[str]:
-    """A new, empty schema of the database at ``url``, dropped after."""
-    name = f"test_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute(f"CREATE SCHEMA {name}")
-    try:
-        yield name
-    finally:
-        with psycopg.connect(url, autocommit=True) as admin:
-            admin.execute(f"DROP SCHEMA {name} CASCADE")
-
-
 @pytest.fixture
 def pg_schema(postgres_url: str) -> Iterator[str]:
     """The name of a new, empty schema for this test alone, dropped after it."""
-    with new_schema(postgres_url) as name:
+    with new_schema(postgres_url, "test") as name:
         yield name
 
 
@@ -162,7 +144,7 @@ def fresh_engine(server: str | None, clock: ManualClock) -> Iterator[Engine]:
             yield engine
         return
     with (
-        new_schema(server) as schema,
+        new_schema(server, "test") as schema,
         Engine.open(schema_address(server, schema), clock=clock) as engine,
     ):
         yield engine

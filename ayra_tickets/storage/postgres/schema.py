@@ -21,8 +21,10 @@ one database can hold several ticket databases, one a schema.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -439,3 +441,23 @@ def upgrade(conn: Connection) -> None:
                 " VALUES (%s, %s, %s)",
                 (MIGRATION_SET, name, datetime.now(UTC)),
             )
+
+
+def schema_address(url: str, schema: str) -> str:
+    """The URL of ``schema`` in the database at ``url`` (it heads the search_path): what
+    ``Engine.open`` takes to keep its tables there."""
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+
+
+@contextlib.contextmanager
+def new_schema(url: str, prefix: str) -> Iterator[str]:
+    """The name of a new, empty schema (``prefix`` and random hex digits) of the database
+    at ``url``, dropped after with all it holds: for tests and benchmarks."""
+    name = f"{prefix}_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {name}")
+    try:
+        yield name
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA {name} CASCADE")
