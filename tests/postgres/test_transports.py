@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,13 +29,12 @@ from ayra_tickets.testing import mock_api
 from tests.backends import schema_address, table_counts
 from tests.conftest import START
 from tests.integration.test_offline_kit import (
-    CLI,
     SECRET,
     TICKET_ID,
-    Lines,
     check_reference_outcome,
     reference_python,
     seed_reference_state,
+    serving,
 )
 
 PASSWORD = "hunter2-not-this-one"
@@ -137,39 +135,24 @@ def test_the_control_plane_seeds_moves_the_clock_and_resets_a_postgresql_schema(
 def test_serve_on_a_postgresql_url_answers_resets_and_never_shows_the_password(
     address: str,
 ) -> None:
-    command = [*CLI, "--db", address, "serve", "--port", "0", "--control",
-               "--start", "2025-01-15T09:00:00Z"]  # fmt: skip
-    served = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
-    try:
-        assert served.stderr is not None
-        output = Lines(served.stderr)
-        banner = output.next()
-        found = re.search(r"serving (\S+) on (http://127\.0\.0\.1:\d+), control plane", banner)
-        assert found, banner
+    with serving(address) as served:
+        found = re.search(r"serving (\S+) on ", served.banner)
+        assert found, served.banner
         assert found.group(1).startswith("postgresql://")
-        assert secret_of(address) not in banner
-        url = found.group(2)
-        key = requests.post(f"{url}/_local/keys", json={}, timeout=10).json()["data"]["key"]
-        auth = {"Authorization": f"Bearer {key}"}
+        assert secret_of(address) not in served.banner
+        url = served.url
         body = {"subject": "Over HTTP", "description": "On PostgreSQL"}
-        first = requests.post(f"{url}/v1/tickets", json=body, headers=auth, timeout=10)
-        assert first.json()["data"]["number"] == "TICK-1"
-        assert requests.post(f"{url}/_local/reset", timeout=10).status_code == 200
-        key = requests.post(f"{url}/_local/keys", json={}, timeout=10).json()["data"]["key"]
-        auth = {"Authorization": f"Bearer {key}"}
-        again = requests.post(f"{url}/v1/tickets", json=body, headers=auth, timeout=10)
-        assert again.json()["data"]["number"] == "TICK-1"
-        served.terminate()
-        assert served.wait(timeout=10) == 0
-        rest = output.rest()
+        for _ in range(2):  # a reset between: numbers start again
+            key = requests.post(f"{url}/_local/keys", json={}, timeout=10).json()["data"]["key"]
+            auth = {"Authorization": f"Bearer {key}"}
+            made = requests.post(f"{url}/v1/tickets", json=body, headers=auth, timeout=10)
+            assert made.json()["data"]["number"] == "TICK-1"
+            assert requests.post(f"{url}/_local/reset", timeout=10).status_code == 200
+        served.process.terminate()
+        assert served.process.wait(timeout=10) == 0
+        rest = served.output.rest()
         assert "Traceback" not in rest
         assert secret_of(address) not in rest
-    finally:
-        if served.poll() is None:
-            served.kill()
-            served.wait()
-        if served.stderr is not None:
-            served.stderr.close()
 
 
 # -- the command line -------------------------------------------------------------------
