@@ -31,7 +31,8 @@ class Outcome:
     refused: int = 0
     failures: list[str] = field(default_factory=list)
     retried: int = 0
-    """How many times the writer's storage ran a transaction again (PostgreSQL's)."""
+    """How many times the writer's storage had run a transaction again when it finished
+    (PostgreSQL's; threads sharing an engine share its count)."""
 
 
 def mixed_writes(engine: Engine, seed: int, count: int) -> Outcome:

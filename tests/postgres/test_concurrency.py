@@ -20,6 +20,7 @@ import psycopg
 import pytest
 
 from ayra_tickets import DatabaseBusy, Engine, ManualClock
+from ayra_tickets.domain.errors import ParameterInvalid
 from ayra_tickets.storage.backoff import FIRST_PAUSE, LONGEST_PAUSE, Backoff
 from ayra_tickets.storage.postgres.adapter import RETRY_WAIT, PostgresStorage
 from tests.backends import schema_address, table_counts
@@ -301,3 +302,24 @@ def test_a_read_does_not_wait_for_a_connection_while_writers_wait_for_a_lock(
             waiting_for_locks(admin, pg_schema, 2)
             assert in_thread(lambda: engine.tickets.get(ticket.id))().version == 1
         assert sorted(write().version for write in writes) == [2, 3]
+
+
+def test_two_keys_made_at_once_with_one_secret_are_one_key_and_a_refusal(
+    engine: Engine, admin: psycopg.Connection[Any], pg_schema: str
+) -> None:
+    """Each finds no key with the secret in its snapshot; the second to insert meets
+    the first's row (a unique key): run again, it sees that row and refuses, as it would
+    have one after the other, never with the database's unique violation."""
+    secret = "sk_live_abc123xyz789"
+    digest = engine.storage.keys.digest(secret)
+    with admin.transaction():  # another engine, storing a key with this secret
+        admin.execute(
+            "INSERT INTO api_keys (id, prefix, secret_hash, scopes, created_at)"
+            " VALUES ('key_first', 'key_first', %s, ARRAY['tickets:read'], now())",
+            (digest,),
+        )
+        made = in_thread(lambda: engine.keys.create(secret=secret))
+        waiting_for_locks(admin, pg_schema, 1)  # for the first's row, not yet committed
+    with pytest.raises(ParameterInvalid, match="another key already has this secret"):
+        made()
+    assert [key.id for key in engine.keys.list()] == ["key_first"]
