@@ -14,12 +14,13 @@ import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import psycopg
 import pytest
 
-from ayra_tickets import DatabaseBusy, Engine, ManualClock
+from ayra_tickets import DatabaseBusy, Engine, ManualClock, SlaPolicy, Targets
 from ayra_tickets.domain.errors import ParameterInvalid
 from ayra_tickets.storage.backoff import FIRST_PAUSE, LONGEST_PAUSE, Backoff
 from ayra_tickets.storage.postgres.adapter import RETRY_WAIT, PostgresStorage
@@ -215,6 +216,31 @@ def test_failures_that_never_stop_are_database_busy_after_the_bound_and_write_no
     assert table_counts(engine) == before  # nothing written, no number used
     force(admin, "40001", failures=0)
     assert engine.tickets.create(subject="After", description="them").number == 2
+
+
+def test_new_policies_are_used_when_a_transaction_fails_between_seeing_and_loading_them(
+    engine: Engine, address: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where reads too may fail to serialize (distributed engines), an attempt that
+    noticed new SLA policies and failed before loading them must not leave them
+    noticed: the attempt run again loads them."""
+    engine.tickets.create(subject="Before", description="the new policy")
+    with Engine.open(address, clock=ManualClock(START)) as other:
+        gold = {3: Targets(timedelta(minutes=30), timedelta(hours=2))}
+        other.sla.configure(SlaPolicy(name="gold", targets=gold))
+    policies: Any = engine.storage.policies
+    load, failed = policies.load, []
+
+    def fails_once() -> Any:
+        if not failed:
+            failed.append("40001")
+            raise psycopg.errors.SerializationFailure("forced by the test")
+        return load()
+
+    monkeypatch.setattr(policies, "load", fails_once)
+    made = engine.tickets.create(subject="After", description="the new policy")
+    assert failed == ["40001"]
+    assert made.to_dict()["sla"]["policy"] == "gold"
 
 
 # -- reads beside writes ---------------------------------------------------------------

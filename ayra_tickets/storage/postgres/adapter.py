@@ -86,11 +86,20 @@ class Connections:
     def writing(self) -> bool:
         return bool(getattr(self._local, "write", False))
 
+    @property
+    def policies_seen(self) -> int | None:
+        """The policies' version this transaction has read, if it asked."""
+        return getattr(self._local, "policies_seen", None)
+
+    @policies_seen.setter
+    def policies_seen(self, version: int) -> None:
+        self._local.policies_seen = version
+
     def enter(self, conn: Connection, write: bool) -> None:
-        self._local.conn, self._local.write = conn, write
+        self._local.conn, self._local.write, self._local.policies_seen = conn, write, None
 
     def leave(self) -> None:
-        self._local.conn, self._local.write = None, False
+        self._local.conn, self._local.write, self._local.policies_seen = None, False, None
 
 
 def _configure(conn: Connection) -> None:
@@ -233,20 +242,34 @@ class PostgresStorage:
             self.connections.enter(conn, write)
             try:
                 with conn.transaction():
-                    return work()
+                    done = work()
+                self._saw(self.connections.policies_seen)
+                return done
             finally:
                 self.connections.leave()
 
     def changed(self) -> bool:
         """Whether the SLA policies (what the services cache) have changed since the last
         call, by this process or another: a version in ``settings`` that every change of
-        them (and a reset) raises in its transaction. True on the first call."""
+        them (and a reset) raises in its transaction. True on the first call.
+
+        A version counts as seen once the transaction that read it commits: one that
+        fails before the caller has reloaded the policies (and is run again) leaves it
+        unseen, so the next attempt reloads them."""
         version = self.policies.version()
         with self._seen_lock:
             if self._seen_version is not None and version <= self._seen_version:
                 return False
-            self._seen_version = version
-            return True
+        self.connections.policies_seen = version
+        return True
+
+    def _saw(self, version: int | None) -> None:
+        """A transaction that read the policies' ``version`` has committed."""
+        if version is None:
+            return
+        with self._seen_lock:
+            if self._seen_version is None or version > self._seen_version:
+                self._seen_version = version
 
     def reset(self) -> None:
         """Empty the database in the caller's transaction with ``DELETE`` (``TRUNCATE``
