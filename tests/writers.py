@@ -8,6 +8,8 @@ run these, on their own database.
 from __future__ import annotations
 
 import random
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,6 +76,15 @@ def mixed_writes(engine: Engine, seed: int, count: int) -> Outcome:
             outcome.failures.append(f"{type(error).__module__}.{type(error).__name__}: {error}")
     outcome.retried = getattr(engine.storage, "retried", 0)
     return outcome
+
+
+def run_all(jobs: list[Callable[[], object]]) -> None:
+    """Run each job in a thread of its own, all at once, and wait for them all."""
+    threads = [threading.Thread(target=job) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def writer_process(address: str, seed: int, count: int, results: Any, start: Any = None) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import multiprocessing
 import sqlite3
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import pytest
 
 from ayra_tickets import DatabaseBusy, Engine, ManualClock
 from tests.conftest import START
-from tests.writers import Ack, Outcome, check_database, mixed_writes, writer_process
+from tests.writers import Ack, Outcome, check_database, mixed_writes, run_all, writer_process
 
 WRITES = 500
 
@@ -63,14 +62,6 @@ def test_eight_threads_sharing_one_engine_lose_nothing(tmp_path: Path) -> None:
     failures = [failure for outcome in outcomes for failure in outcome.failures]
     assert failures == []
     check_the_file(path, [ack for outcome in outcomes for ack in outcome.acks])
-
-
-def run_all(jobs: list[Callable[[], None]]) -> None:
-    threads = [threading.Thread(target=job) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
 
 
 def test_a_write_lock_held_past_the_bound_is_a_clear_error_that_changes_nothing(

@@ -26,7 +26,7 @@ from ayra_tickets.storage.backoff import FIRST_PAUSE, LONGEST_PAUSE, Backoff
 from ayra_tickets.storage.postgres.adapter import RETRY_WAIT, PostgresStorage
 from tests.backends import schema_address, table_counts
 from tests.conftest import START
-from tests.writers import Outcome, check_database, mixed_writes, writer_process
+from tests.writers import Outcome, check_database, mixed_writes, run_all, writer_process
 
 PROCESSES = 4
 WRITES = 500
@@ -92,14 +92,6 @@ def test_four_processes_and_eight_threads_writing_one_database_lose_nothing(
     assert len(acks) + refused == PROCESSES * WRITES + THREADS * THREAD_WRITES
     assert len(acks) > (PROCESSES * WRITES + THREADS * THREAD_WRITES) * 0.5
     check_database(engine, acks)
-
-
-def run_all(jobs: list[Callable[[], object]]) -> None:
-    threads = [threading.Thread(target=job) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
 
 
 # -- failures the database raises ------------------------------------------------------
