@@ -103,7 +103,7 @@ class Connections:
 
 
 def _configure(conn: Connection) -> None:
-    """Every connection of the pool: times in UTC (psycopg then reads instants as UTC
+    """Every connection of both pools: times in UTC (psycopg then reads instants as UTC
     datetimes), and its transactions at REPEATABLE READ."""
     conn.execute("SET TIME ZONE 'UTC'")
     conn.isolation_level = IsolationLevel.REPEATABLE_READ
