@@ -122,6 +122,7 @@ def check_database(engine: Engine, acks: list[Ack]) -> None:
     # no ticket is behind a version it acknowledged.
     assert [ack for ack in acks if (ack[1], ack[2]) not in logged] == []
     assert [ack for ack in acks if final[ack[1]] < ack[2]] == []
+    assert engine.check().problems == ()  # and the engine's own checks agree
 
 
 def stored_states(engine: Engine) -> list[StateRow]:

@@ -1,12 +1,12 @@
 """The PostgreSQL adapter: the storage port over psycopg 3.
 
 ``adapter.py`` holds :class:`~.adapter.PostgresStorage`, the port over one database (one
-schema of it), its connection pool and its transactions; the rest are its parts: the
-schema and its migrations (``schema.py``), a ticket's rows (``rows.py``), the SQL of
+schema of it), its pools of connections and its transactions; the rest are its parts:
+the schema and its migrations (``schema.py``), a ticket's rows (``rows.py``), the SQL of
 lists (``query.py``), search with SQLite's word and prefix rules (``search.py``), the
 repositories (``tickets.py``, ``idempotency.py``, ``accounts.py``, ``policies.py``), the
-figures (``metrics.py``) and psycopg's errors as the port's (``errors.py``). Not here
-yet: the checks of a database (``check``) and ``backup`` (they raise
+figures (``metrics.py``), the checks of a database (``check.py``) and psycopg's errors
+as the port's (``errors.py``). Not here yet: ``backup`` (it raises
 :class:`~ayra_tickets.storage.errors.NotSupported`), ``copy`` between backends and the
 benchmarks. Only the engine imports it, and only to open a PostgreSQL URL, so that the
 ``postgres`` extra (psycopg) stays optional.
