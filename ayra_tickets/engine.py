@@ -7,6 +7,7 @@ sees only the storage port (:mod:`ayra_tickets.storage.port`).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -24,6 +25,16 @@ from .wire import Response, dispatch
 SERVER_SCHEMES = ("postgresql://", "postgres://")
 """The addresses of server databases: PostgreSQL's URLs."""
 
+_KEYWORD_STRING = re.compile(
+    r"^\s*(host|hostaddr|port|dbname|user|password|passfile|service|sslmode|options)\s*=",
+    re.IGNORECASE,
+)
+"""The start of a libpq ``keyword=value`` connection string, which is refused rather
+than taken for a file's name (it would make a file named after it, password and all)."""
+
+_PASSWORD_PAIR = re.compile(r"\s*\bpassword\s*=\s*('(?:[^'\\]|\\.)*'|\S*)", re.IGNORECASE)
+"""A password's pair in a libpq keyword string, as messages leave it out."""
+
 
 def is_server_address(target: str | Path) -> bool:
     """Whether ``target`` names a server database (a ``postgresql://`` URL), not a file."""
@@ -33,6 +44,8 @@ def is_server_address(target: str | Path) -> bool:
 def redacted(address: str) -> str:
     """A database's address as messages may show it: a URL without its password (in its
     user part or its query), anything else as it is."""
+    if _KEYWORD_STRING.match(address):  # a libpq keyword string: without its password pair
+        return _PASSWORD_PAIR.sub("", address).strip()
     if not is_server_address(address):
         return address
     parts = urlsplit(address)
@@ -57,6 +70,11 @@ def open_storage(target: str | Path, *, durability: str = "normal") -> Storage:
     else the server's default), a path (or ``":memory:"``) a SQLite file. Every kind of
     database is picked here, and only here."""
     address = str(target)
+    if isinstance(target, str) and _KEYWORD_STRING.match(target):
+        raise NotATicketDatabase(
+            "that is a PostgreSQL connection string (keyword=value), not a file: give the"
+            " database as a postgresql:// URL"
+        )
     if is_server_address(address):
         try:
             from .storage.postgres.adapter import PostgresStorage

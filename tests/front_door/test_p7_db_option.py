@@ -16,6 +16,7 @@ from click.testing import CliRunner, Result
 
 from ayra_tickets import Engine
 from ayra_tickets.cli import main
+from ayra_tickets.storage.errors import NotATicketDatabase
 
 CREATE = ["create", "--subject", "Printer on fire", "--description", "Third floor"]
 
@@ -107,3 +108,29 @@ def test_every_command_lists_db_in_its_help() -> None:
         result = run(*path, "--help")
         assert result.exit_code == 0, path
         assert "--db" in result.stdout, path
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "host=127.0.0.1 dbname=support user=ann password=s3cret-pw",
+        " PASSWORD = s3cret-pw host=db.internal",
+        "dbname=support password=s3cret-pw",
+    ],
+)
+def test_a_libpq_connection_string_is_refused_not_made_a_file_named_after_it(
+    here: Path, value: str
+) -> None:
+    for args, env in (
+        (["--db", value, *CREATE], None),
+        (["list"], {"AYRA_TICKETS_DB": value}),
+        (["serve", "--db", value, "--port", "0"], None),
+    ):
+        result = run(*args, env=env)
+        assert result.exit_code != 0, result.output
+        assert "postgresql:// URL" in result.output, result.output
+        assert "s3cret-pw" not in result.output
+    assert list(here.iterdir()) == []
+    with pytest.raises(NotATicketDatabase, match="connection string"):
+        Engine.open(value)
+    assert list(here.iterdir()) == []
