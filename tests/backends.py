@@ -132,7 +132,7 @@ def postgres_url(postgres_server: str) -> str:
 @pytest.fixture
 def pg_schema(postgres_url: str) -> Iterator[str]:
     """The name of a new, empty schema for this test alone, dropped after it."""
-    with new_schema(postgres_url, "test") as name:
+    with new_schema(postgres_url) as name:
         yield name
 
 
@@ -145,7 +145,7 @@ def fresh_engine(server: str | None, clock: ManualClock) -> Iterator[Engine]:
             yield engine
         return
     with (
-        new_schema(server, "test") as schema,
+        new_schema(server) as schema,
         Engine.open(schema_address(server, schema), clock=clock) as engine,
     ):
         yield engine

@@ -450,9 +450,10 @@ def schema_address(url: str, schema: str) -> str:
 
 
 @contextlib.contextmanager
-def new_schema(url: str, prefix: str) -> Iterator[str]:
-    """The name of a new, empty schema (``prefix`` and random hex digits) of the database
-    at ``url``, dropped after with all it holds: for tests and benchmarks."""
+def new_schema(url: str, prefix: str = "test") -> Iterator[str]:
+    """The name of a new, empty schema (``prefix``, ``test`` unless given, and random hex
+    digits) of the database at ``url``, dropped after with all it holds: for tests and
+    benchmarks."""
     name = f"{prefix}_{uuid.uuid4().hex[:16]}"
     with psycopg.connect(url, autocommit=True) as admin:
         admin.execute(f"CREATE SCHEMA {name}")
