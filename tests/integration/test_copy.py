@@ -233,6 +233,28 @@ def test_a_copy_between_two_files_is_identical_and_checks_clean(
         assert answers(b, source["live"]) == answers(a, source["live"])
 
 
+def test_a_source_written_during_the_copy_is_copied_as_it_was_when_the_copy_began(
+    source: dict[str, Any], tmp_path: Path
+) -> None:
+    busy = str(tmp_path / "busy.db")
+    copy_database(source["path"], busy)
+    writer = opened(busy)
+    writes = []
+
+    def write_meanwhile(done: int, total: int) -> None:
+        if not writes:  # after the first step: the tickets after it are yet to be read
+            writes.append(writer.tickets.create(subject="Late", description="Meanwhile"))
+            writer.tickets.update(f"TICK-{TICKETS}", subject="Changed meanwhile")
+
+    summary = copy_database(busy, str(tmp_path / "t.db"), progress=write_meanwhile)
+    writer.close()
+    assert summary.identical, summary.difference
+    assert summary.target.counts["tickets"] == TICKETS + 2  # not the one made meanwhile
+    with opened(str(tmp_path / "t.db")) as copied:
+        assert copied.tickets.get(f"TICK-{TICKETS}").subject.startswith("Drucker")
+        assert copied.tickets.count() == TICKETS + 2
+
+
 # -- refusals change nothing -------------------------------------------------------------
 
 
