@@ -38,13 +38,13 @@ installed (the ``[pandas]`` extra; it is imported only then).
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import attrs
 
-from .times import format_time
+from .times import format_time, utc_seconds
 
 INTERVALS = ("day", "week")
 DEFAULT_WINDOW = timedelta(days=30)
@@ -123,6 +123,13 @@ class Satisfaction:
     mean: float | None
     distribution: dict[int, int]
 
+    @classmethod
+    def of(cls, scores: Mapping[int, int]) -> Satisfaction:
+        """The satisfaction of these counts of each score."""
+        count = sum(scores.values())
+        mean = sum(score * n for score, n in scores.items()) / count if count else None
+        return cls(count, mean, {score: scores.get(score, 0) for score in SCORES})
+
 
 @attrs.frozen
 class AgentRow:
@@ -135,6 +142,150 @@ class AgentRow:
     resolution_median: int | None
     csat_mean: float | None
     breaches: int
+
+
+def bucket_of(day: str, interval: str) -> str:
+    """The first day (``YYYY-MM-DD``) of the bucket a day falls in: the day itself, or
+    its week's Monday."""
+    if interval == "day":
+        return day
+    moment = date.fromisoformat(day)
+    return (moment - timedelta(days=moment.weekday())).isoformat()
+
+
+def buckets(start: datetime, end: datetime, interval: str) -> list[datetime]:
+    """The first instants (UTC midnights; Mondays for weeks) of the buckets that
+    ``[start, end)`` touches."""
+    first = utc_seconds(start).replace(hour=0, minute=0, second=0)
+    if interval == "week":
+        first -= timedelta(days=first.weekday())
+    step = timedelta(days=1 if interval == "day" else 7)
+    found = []
+    while first < end:
+        found.append(first)
+        first += step
+    return found
+
+
+ClosedRow = tuple[Any, Any, Any, Any, int]
+"""The tickets closed in a window, counted by what CSAT is grouped by: assignee, root
+cause, category, score, and how many."""
+
+
+class Tally:
+    """The figures of one window as a storage adapter reads them, gathered row by row
+    (the same on every backend), then made into :class:`Metrics` by :meth:`metrics`."""
+
+    def __init__(self, start: datetime, end: datetime, interval: str) -> None:
+        self.start, self.end, self.interval = start, end, interval
+        self._created: dict[str, int] = {}
+        self._moved: dict[str, dict[str, int]] = {"resolved": {}, "closed": {}}
+        self._sla: dict[int, list[int]] = {}
+        self.assigned: dict[Any, int] = {}
+        self.breaches: dict[Any, int] = {}
+
+    def created(
+        self,
+        day: str,
+        priority: int,
+        agent: Any,
+        count: int,
+        outcomes: Sequence[int],
+        breached: int,
+    ) -> None:
+        """``count`` tickets created on ``day`` with this priority and assignee; of them,
+        the SLA ``outcomes`` (responses met and missed, resolutions met and missed) and how
+        many read as breached now."""
+        first = bucket_of(day, self.interval)
+        self._created[first] = self._created.get(first, 0) + count
+        totals = self._sla.setdefault(priority, [0, 0, 0, 0])
+        for i, outcome in enumerate(outcomes):
+            totals[i] += outcome
+        self.assigned[agent] = self.assigned.get(agent, 0) + count
+        self.breaches[agent] = self.breaches.get(agent, 0) + breached
+
+    def moved(self, name: str, day: str, count: int) -> None:
+        """``count`` tickets ``resolved`` (or ``closed``) on ``day``."""
+        bucket = self._moved[name]
+        first = bucket_of(day, self.interval)
+        bucket[first] = bucket.get(first, 0) + count
+
+    def metrics(
+        self,
+        *,
+        first_response: Durations,
+        resolution: Durations,
+        first_response_business: Durations,
+        resolution_business: Durations,
+        closed: Iterable[ClosedRow],
+        resolved_tickets: int,
+        reopened: int,
+        time_in_status: dict[str, int],
+        resolved_by_agent: Mapping[Any, int],
+        first_response_median: Mapping[Any, int | None],
+        resolution_median: Mapping[Any, int | None],
+    ) -> Metrics:
+        """The figures, from what was gathered and the rest of what was read."""
+        closed = list(closed)
+
+        def satisfaction(group: int | None) -> dict[Any, Satisfaction]:
+            found: dict[Any, dict[int, int]] = {}
+            for row in closed:
+                score, count = row[3], row[4]
+                if score is not None:
+                    scores = found.setdefault(None if group is None else row[group], {})
+                    scores[score] = scores.get(score, 0) + count
+            return {name: Satisfaction.of(scores) for name, scores in found.items()}
+
+        root_causes: dict[Any, int] = {}
+        for _, cause, _, _, count in closed:
+            root_causes[cause] = root_causes.get(cause, 0) + count
+        by_agent = satisfaction(0)
+        csat_mean = {agent: found.mean for agent, found in by_agent.items()}
+        columns: list[Mapping[Any, Any]] = [
+            self.assigned, resolved_by_agent, first_response_median, resolution_median,
+            csat_mean, self.breaches,
+        ]  # fmt: skip
+        agents: set[Any] = set().union(*(column.keys() for column in columns))
+        return Metrics(
+            start=self.start,
+            end=self.end,
+            interval=self.interval,
+            volume=[
+                Bucket(
+                    first,
+                    created=self._created.get(day, 0),
+                    resolved=self._moved["resolved"].get(day, 0),
+                    closed=self._moved["closed"].get(day, 0),
+                )
+                for first in buckets(self.start, self.end, self.interval)
+                for day in (first.date().isoformat(),)
+            ],
+            first_response=first_response,
+            resolution=resolution,
+            first_response_business=first_response_business,
+            resolution_business=resolution_business,
+            sla={priority: Compliance(*self._sla[priority]) for priority in sorted(self._sla)},
+            csat=satisfaction(None).get(None, Satisfaction.of({})),
+            csat_by_agent=by_agent,
+            csat_by_root_cause=satisfaction(1),
+            csat_by_category=satisfaction(2),
+            reopen_rate=reopened / resolved_tickets if resolved_tickets else None,
+            root_causes=root_causes,
+            time_in_status=time_in_status,
+            agents=[
+                AgentRow(
+                    agent=agent,
+                    assigned=self.assigned.get(agent, 0),
+                    resolved=resolved_by_agent.get(agent, 0),
+                    first_response_median=first_response_median.get(agent),
+                    resolution_median=resolution_median.get(agent),
+                    csat_mean=csat_mean.get(agent),
+                    breaches=self.breaches.get(agent, 0),
+                )
+                for agent in sorted(agents, key=lambda name: (name is None, name or ""))
+            ],
+        )
 
 
 @attrs.frozen(repr=False)

@@ -13,9 +13,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ayra_tickets import BusinessCalendar, Engine, ManualClock, SlaPolicy, TicketError
-from ayra_tickets.domain.metrics import AgentRow, Bucket, Compliance, Durations, Satisfaction
+from ayra_tickets.domain.metrics import (
+    AgentRow,
+    Bucket,
+    Compliance,
+    Durations,
+    Satisfaction,
+    buckets,
+)
 from ayra_tickets.domain.ticket import replay
-from ayra_tickets.storage.sqlite.metrics import buckets
 from tests.backends import fresh_engine
 from tests.conftest import START
 

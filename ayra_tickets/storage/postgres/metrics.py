@@ -14,10 +14,10 @@ calendar, in Python, from the instants the database returns.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ...domain.metrics import AgentRow, Bucket, Compliance, Durations, Metrics, Satisfaction
+from ...domain.metrics import Durations, Metrics, Tally
 from ...domain.sla import Calendar
 from ...domain.validation import ListQuery
 from .query import where_clause
@@ -101,10 +101,7 @@ class MetricsStore:
         resolution_seconds = _SECONDS.format("s.began", "c.created_at")
 
         # The tickets created in the window, by day, priority and agent.
-        created: dict[str, int] = {}
-        sla: dict[int, list[int]] = {}
-        assigned: dict[Any, int] = {}
-        breaches: dict[Any, int] = {}
+        tally = Tally(start, end, interval)
         for day, priority, agent, count, *outcomes, breached in rows(
             f"SELECT {_DAY.format('c.created_at')}, c.priority, c.assigned_to, count(*),"
             " count(*) FILTER (WHERE c.sla_response_met),"
@@ -115,14 +112,7 @@ class MetricsStore:
             " count(*) FILTER (WHERE c.sla_breach_at <= %(now)s)"
             f" FROM chosen c WHERE {created_in} GROUP BY 1, 2, 3"
         ):
-            first = _bucket_of(day, interval)
-            created[first] = created.get(first, 0) + count
-            totals = sla.setdefault(priority, [0, 0, 0, 0])
-            for i, outcome in enumerate(outcomes):
-                totals[i] += outcome
-            assigned[agent] = assigned.get(agent, 0) + count
-            breaches[agent] = breaches.get(agent, 0) + breached
-        moved: dict[str, dict[str, int]] = {}
+            tally.created(day, priority, agent, count, outcomes, breached)
         for name, flag in (("resolved", "resolves"), ("closed", "closes")):
             sql = (
                 f"SELECT {_DAY.format('s.began')}, count(*) FROM ticket_states s"
@@ -130,19 +120,7 @@ class MetricsStore:
                 " GROUP BY 1"
             )
             for day, count in rows(sql):
-                bucket = moved.setdefault(name, {})
-                first = _bucket_of(day, interval)
-                bucket[first] = bucket.get(first, 0) + count
-        volume = [
-            Bucket(
-                first,
-                created=created.get(day, 0),
-                resolved=moved.get("resolved", {}).get(day, 0),
-                closed=moved.get("closed", {}).get(day, 0),
-            )
-            for first in _buckets(start, end, interval)
-            for day in (first.date().isoformat(),)
-        ]
+                tally.moved(name, day, count)
 
         first_response = summary(f"SELECT {response_seconds} AS s {answered}")
         resolution = summary(f"SELECT {resolution_seconds} AS s {resolutions}")
@@ -172,19 +150,6 @@ class MetricsStore:
             " GROUP BY 1, 2, 3, 4"
         )
 
-        def satisfaction(group: int | None) -> dict[Any, Satisfaction]:
-            found: dict[Any, dict[int, int]] = {}
-            for row in closed:
-                score, count = row[3], row[4]
-                if score is not None:
-                    scores = found.setdefault(None if group is None else row[group], {})
-                    scores[score] = scores.get(score, 0) + count
-            return {name: _satisfaction(scores) for name, scores in found.items()}
-
-        root_causes: dict[Any, int] = {}
-        for _, cause, _, _, count in closed:
-            root_causes[cause] = root_causes.get(cause, 0) + count
-        by_agent = satisfaction(0)
         ((resolved_tickets, reopened),) = rows(
             f", resolved AS (SELECT DISTINCT c.number, c.reopened_count {resolutions})"
             " SELECT count(*), count(*) FILTER (WHERE reopened_count > 0) FROM resolved"
@@ -201,51 +166,27 @@ class MetricsStore:
             )
             if seconds
         }
-        columns: dict[str, dict[Any, Any]] = {
-            "assigned": assigned,
-            "resolved": dict(rows(f"SELECT c.assigned_to, count(*) {resolutions} GROUP BY 1")),
-            "first_response_median": dict(rows(
-                f", d AS (SELECT c.assigned_to AS agent, {response_seconds} AS s {answered})"
-                + _MEDIAN_BY_AGENT
-            )),
-            "resolution_median": dict(rows(
-                f", d AS (SELECT c.assigned_to AS agent, {resolution_seconds} AS s"
-                f" {resolutions})" + _MEDIAN_BY_AGENT
-            )),
-            "csat_mean": {agent: found.mean for agent, found in by_agent.items()},
-            "breaches": breaches,
-        }  # fmt: skip
-        agents: set[Any] = set().union(*(column.keys() for column in columns.values()))
-        return Metrics(
-            start=start,
-            end=end,
-            interval=interval,
-            volume=volume,
+        return tally.metrics(
             first_response=first_response,
             resolution=resolution,
             first_response_business=first_response_business,
             resolution_business=resolution_business,
-            sla={priority: Compliance(*sla[priority]) for priority in sorted(sla)},
-            csat=satisfaction(None).get(None, _satisfaction({})),
-            csat_by_agent=by_agent,
-            csat_by_root_cause=satisfaction(1),
-            csat_by_category=satisfaction(2),
-            reopen_rate=reopened / resolved_tickets if resolved_tickets else None,
-            root_causes=root_causes,
+            closed=closed,
+            resolved_tickets=resolved_tickets,
+            reopened=reopened,
             time_in_status=time_in_status,
-            agents=[
-                AgentRow(
-                    agent=agent,
-                    assigned=columns["assigned"].get(agent, 0),
-                    resolved=columns["resolved"].get(agent, 0),
-                    first_response_median=columns["first_response_median"].get(agent),
-                    resolution_median=columns["resolution_median"].get(agent),
-                    csat_mean=columns["csat_mean"].get(agent),
-                    breaches=columns["breaches"].get(agent, 0),
-                )
-                for agent in sorted(agents, key=lambda name: (name is None, name or ""))
-            ],
-        )
+            resolved_by_agent=dict(
+                rows(f"SELECT c.assigned_to, count(*) {resolutions} GROUP BY 1")
+            ),
+            first_response_median=dict(rows(
+                f", d AS (SELECT c.assigned_to AS agent, {response_seconds} AS s {answered})"
+                + _MEDIAN_BY_AGENT
+            )),
+            resolution_median=dict(rows(
+                f", d AS (SELECT c.assigned_to AS agent, {resolution_seconds} AS s"
+                f" {resolutions})" + _MEDIAN_BY_AGENT
+            )),
+        )  # fmt: skip
 
     def backlog(self, query: ListQuery, at: datetime, now: datetime) -> dict[str, dict[int, int]]:
         """Tickets by status and priority as they stood at ``at`` (the filters match them
@@ -264,31 +205,3 @@ class MetricsStore:
         for status, priority, count in self._connections.conn.execute(sql, [at, at, *params]):
             found.setdefault(status, {})[int(priority)] = count
         return found
-
-
-def _satisfaction(scores: dict[int, int]) -> Satisfaction:
-    count = sum(scores.values())
-    mean = sum(score * n for score, n in scores.items()) / count if count else None
-    return Satisfaction(count, mean, {score: scores.get(score, 0) for score in range(1, 11)})
-
-
-def _bucket_of(day: str, interval: str) -> str:
-    """The first day of the bucket a day (``YYYY-MM-DD``) falls in."""
-    if interval == "day":
-        return day
-    moment = date.fromisoformat(day)
-    return (moment - timedelta(days=moment.weekday())).isoformat()
-
-
-def _buckets(start: datetime, end: datetime, interval: str) -> list[datetime]:
-    """The first instants (UTC midnights; Mondays for weeks) of the buckets that
-    ``[start, end)`` touches."""
-    first = start.replace(hour=0, minute=0, second=0, microsecond=0)
-    if interval == "week":
-        first -= timedelta(days=first.weekday())
-    step = timedelta(days=1 if interval == "day" else 7)
-    found = []
-    while first < end:
-        found.append(first)
-        first += step
-    return found
