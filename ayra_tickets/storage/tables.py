@@ -1,14 +1,23 @@
 """What both adapters share of their tables: which table holds each kind of record (the
 two schemas name them alike, so that ``Storage.counts`` reads the same tables on
-either), and the grouping of a range read of events or states by ticket."""
+either), and how tickets become the rows of a bulk write and range reads become stored
+tickets, given each adapter's own converters."""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from .port import COUNTED
+from ..domain.ticket import Event, Ticket
+from .port import COUNTED, Built, State, StoredTicket
+
+Row = tuple[Any, ...]
+Rows = tuple[list[Ticket], list[Row], list[Row]]
+"""What a bulk write writes: the tickets (their tags and search words come from them),
+the rows of their states and the rows of their events."""
+EventRows = Callable[..., list[Row]]
+"""An adapter's ``event_rows``: ``(number, event)`` pairs as rows (``with_id=``)."""
 
 TABLES: dict[str, str] = dict(
     zip(
@@ -41,3 +50,51 @@ def counted(row: Sequence[Any] | None) -> dict[str, int]:
 def by_ticket(rows: Iterable[Sequence[Any]]) -> dict[int, list[Sequence[Any]]]:
     """Rows led by their ticket's number (and in its order), by that number."""
     return {number: list(group) for number, group in itertools.groupby(rows, lambda r: r[0])}
+
+
+def built_rows(built: Built, first_state: Callable[[Ticket], Row], event_rows: EventRows) -> Rows:
+    """The rows of new tickets (an import): each its first state, and its events."""
+    return (
+        [ticket for ticket, _ in built],
+        [first_state(ticket) for ticket, _ in built],
+        event_rows((ticket.number, event) for ticket, events in built for event in events),
+    )
+
+
+def stored_rows(
+    batch: Sequence[StoredTicket], state_to_row: Callable[[State], Row], event_rows: EventRows
+) -> Rows:
+    """The rows of tickets as stored elsewhere (a copy): their states, and their events
+    led by their ids."""
+    return (
+        [stored.ticket for stored in batch],
+        [state_to_row(state) for stored in batch for state in stored.states],
+        event_rows(
+            ((stored.ticket.number, event) for stored in batch for event in stored.events),
+            with_id=True,
+        ),
+    )
+
+
+def assembled(
+    rows: Sequence[Sequence[Any]],
+    events: Iterable[Sequence[Any]],
+    states: Iterable[Sequence[Any]],
+    converters: tuple[
+        Callable[[Sequence[Any]], Ticket],
+        Callable[[Sequence[Any]], Event],
+        Callable[[Sequence[Any]], State],
+    ],
+) -> list[StoredTicket]:
+    """Stored tickets from their rows (number first) and the range reads of their events
+    and states (each row led by its ticket's number), by the adapter's converters."""
+    ticket_of, event_of, state_of = converters
+    by_events, by_states = by_ticket(events), by_ticket(states)
+    return [
+        StoredTicket(
+            ticket_of(row),
+            tuple(event_of(event[1:]) for event in by_events.get(row[0], ())),
+            tuple(state_of(state) for state in by_states.get(row[0], ())),
+        )
+        for row in rows
+    ]

@@ -21,7 +21,7 @@ from ...domain.ticket import Event, Ticket
 from ...domain.validation import ListQuery
 from ..errors import WriteConflict
 from ..port import Built, SlaView, StoredTicket
-from ..tables import by_ticket
+from ..tables import assembled, built_rows, stored_rows
 from .query import after_cursor, order_by, where_clause
 from .rows import (
     COPY_EVENTS,
@@ -134,34 +134,21 @@ class TicketStore:
 
     def insert_many(self, built: Built) -> None:
         """Many new tickets and their events, each table written by one ``COPY``."""
-        self._copy_in(
-            [ticket for ticket, _ in built],
-            [first_state(ticket) for ticket, _ in built],
-            COPY_EVENTS,
-            event_rows((ticket.number, event) for ticket, events in built for event in events),
-        )
+        self._copy_in(COPY_EVENTS, *built_rows(built, first_state, event_rows))
 
     def insert_stored(self, batch: Sequence[StoredTicket]) -> None:
         """Tickets as stored elsewhere (a copy), with their events (ids kept) and states,
         each table written by one ``COPY``; the next event id follows the highest."""
         if not batch:
             return
-        self._copy_in(
-            [stored.ticket for stored in batch],
-            [state_to_row(state) for stored in batch for state in stored.states],
-            COPY_EVENTS_WITH_ID,
-            event_rows(
-                ((stored.ticket.number, event) for stored in batch for event in stored.events),
-                with_id=True,
-            ),
-        )
+        self._copy_in(COPY_EVENTS_WITH_ID, *stored_rows(batch, state_to_row, event_rows))
         self._run(FOLLOW_EVENT_IDS)
 
     def _copy_in(
         self,
+        copy_events: str,
         tickets: Sequence[Ticket],
         states: Sequence[tuple[Any, ...]],
-        copy_events: str,
         events: Sequence[tuple[Any, ...]],
     ) -> None:
         """Tickets with their search words and tags, these states and these events (rows
@@ -196,16 +183,9 @@ class TicketStore:
         if not rows:
             return []
         span = (rows[0][0], rows[-1][0])
-        events = by_ticket(self._run(SELECT_EVENTS_BETWEEN, span))
-        states = by_ticket(self._run(SELECT_STATES_BETWEEN, span))
-        return [
-            StoredTicket(
-                ticket_from_row(row),
-                tuple(event_from_row(event[1:]) for event in events.get(row[0], ())),
-                tuple(state_from_row(state) for state in states.get(row[0], ())),
-            )
-            for row in rows
-        ]
+        events = self._run(SELECT_EVENTS_BETWEEN, span)
+        states = self._run(SELECT_STATES_BETWEEN, span)
+        return assembled(rows, events, states, (ticket_from_row, event_from_row, state_from_row))
 
     def save(self, before: Ticket, after: Ticket, events: Iterable[Event]) -> None:
         """Write ``after`` over ``before``: a versioned update (raises

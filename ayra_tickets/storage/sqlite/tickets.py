@@ -25,7 +25,7 @@ from ...domain.validation import ListQuery
 from ...domain.words import search_words
 from ..errors import WriteConflict
 from ..port import SlaView, StoredTicket
-from ..tables import by_ticket
+from ..tables import assembled, built_rows, stored_rows
 from .query import after_cursor, fts_query, lone_filter, order_by, where_clause
 from .rows import (
     END_STATE,
@@ -132,12 +132,7 @@ class TicketStore:
 
     def insert_many(self, built: Sequence[tuple[Ticket, Sequence[Event]]]) -> None:
         """Insert many new tickets with their events, in as few statements as possible."""
-        self._insert_rows(
-            [ticket for ticket, _ in built],
-            [first_state(ticket) for ticket, _ in built],
-            INSERT_EVENT,
-            event_rows((ticket.number, event) for ticket, events in built for event in events),
-        )
+        self._insert_rows(INSERT_EVENT, *built_rows(built, first_state, event_rows))
 
     def insert_stored(self, batch: Sequence[StoredTicket]) -> None:
         """Tickets as stored elsewhere (a copy), with their events (ids kept) and states;
@@ -153,21 +148,13 @@ class TicketStore:
                 "UPDATE settings SET value = '0' WHERE key = 'created_in_number_order'"
             )
             self._by_number = None
-        self._insert_rows(
-            [stored.ticket for stored in batch],
-            [state_to_row(state) for stored in batch for state in stored.states],
-            INSERT_EVENT_WITH_ID,
-            event_rows(
-                ((stored.ticket.number, event) for stored in batch for event in stored.events),
-                with_id=True,
-            ),
-        )
+        self._insert_rows(INSERT_EVENT_WITH_ID, *stored_rows(batch, state_to_row, event_rows))
 
     def _insert_rows(
         self,
+        insert_event: str,
         tickets: Sequence[Ticket],
         states: Sequence[tuple[Any, ...]],
-        insert_event: str,
         events: Sequence[tuple[Any, ...]],
     ) -> None:
         """Tickets with their search entries and tags, these states and these events
@@ -186,16 +173,9 @@ class TicketStore:
         if not rows:
             return []
         span = (rows[0][0], rows[-1][0])
-        events = by_ticket(self._conn.execute(SELECT_EVENTS_BETWEEN, span))
-        states = by_ticket(self._conn.execute(SELECT_STATES_BETWEEN, span))
-        return [
-            StoredTicket(
-                ticket_from_row(row),
-                tuple(event_from_row(event[1:]) for event in events.get(row[0], ())),
-                tuple(state_from_row(state) for state in states.get(row[0], ())),
-            )
-            for row in rows
-        ]
+        events = self._conn.execute(SELECT_EVENTS_BETWEEN, span)
+        states = self._conn.execute(SELECT_STATES_BETWEEN, span)
+        return assembled(rows, events, states, (ticket_from_row, event_from_row, state_from_row))
 
     def defer_indexes(self) -> None:
         """Drop the tickets' secondary indexes for a big import, which then writes only
