@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sqlite3
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -269,6 +270,22 @@ def test_a_target_holding_anything_is_refused_naming_what_it_holds(
         copy_database(source["path"], str(target))
     with Engine.open(target) as engine:
         assert table_counts(engine) == before
+
+
+def test_an_empty_ticket_database_is_a_target_and_another_applications_file_is_not(
+    source: dict[str, Any], tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty.db"
+    Engine.open(empty).close()
+    assert copy_database(source["path"], str(empty)).identical
+    foreign = tmp_path / "foreign.db"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+    conn.close()
+    before = foreign.read_bytes()
+    with pytest.raises(CopyRefused, match="another application"):
+        copy_database(source["path"], str(foreign))
+    assert foreign.read_bytes() == before
 
 
 def test_a_postgres_target_holding_anything_is_refused(
