@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -158,7 +159,7 @@ def refuse_data(target: Storage) -> None:
 def _copy_and_check(
     source: Storage,
     staged: Staged,
-    now: Any,
+    now: datetime,
     progress: Progress | None,
     before_check: Hook | None,
 ) -> CopySummary:
@@ -179,9 +180,7 @@ def copy(source: Storage, target: Storage, progress: Progress | None = None) -> 
     def write() -> None:
         refuse_data(target)  # again, inside the transaction that writes
         target.tickets.defer_indexes()
-        salt, keys = source.keys.stored()
-        if salt is not None:
-            target.keys.insert_stored(salt, keys)
+        target.keys.insert_stored(*source.keys.stored())
         for agent_id, name in source.agents.all().items():
             target.agents.put(agent_id, name)
         policies, active = source.policies.stored()

@@ -268,9 +268,10 @@ class KeyRepository(Protocol):
         first."""
         ...
 
-    def insert_stored(self, salt: str, keys: Sequence[StoredKey]) -> None:
+    def insert_stored(self, salt: str | None, keys: Sequence[StoredKey]) -> None:
         """Take ``salt`` as this database's (its digests then find the keys stored with
-        it) and store ``keys`` as they are, in this order. For a database with no key."""
+        it; ``None``: keep its own) and store ``keys`` as they are, in this order. For a
+        database with no key."""
         ...
 
 

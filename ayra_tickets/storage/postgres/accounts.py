@@ -158,15 +158,17 @@ class KeyStore:
         keys = self._run(f"SELECT {_KEY_COLUMNS}, secret_hash FROM api_keys ORDER BY seq")
         return (None if row is None else str(row[0])), [StoredKey(_key(r), r[6]) for r in keys]
 
-    def insert_stored(self, salt: str, keys: Sequence[StoredKey]) -> None:
-        """Take ``salt`` as the database's, and store ``keys`` as they are, in order."""
-        self._run(
-            "INSERT INTO settings (key, value) VALUES (%s, %s)"
-            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (SALT_SETTING, salt),
-        )
-        self._salt = salt
-        self.forget_digests()
+    def insert_stored(self, salt: str | None, keys: Sequence[StoredKey]) -> None:
+        """Take ``salt`` as the database's (``None``: keep its own), and store ``keys`` as
+        they are, in order."""
+        if salt is not None:
+            self._run(
+                "INSERT INTO settings (key, value) VALUES (%s, %s)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (SALT_SETTING, salt),
+            )
+            self._salt = salt
+            self.forget_digests()
         if not keys:
             return
         self._connections.conn.cursor().executemany(

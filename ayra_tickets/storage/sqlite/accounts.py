@@ -143,15 +143,17 @@ class KeyStore:
         )
         return self._read_salt(), [StoredKey(_key(row), row[6]) for row in rows]
 
-    def insert_stored(self, salt: str, keys: Sequence[StoredKey]) -> None:
-        """Take ``salt`` as the file's, and store ``keys`` as they are, in order."""
-        self._conn.execute(
-            "INSERT INTO settings (key, value) VALUES (?, ?)"
-            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (SALT_SETTING, salt),
-        )
-        self._salt = salt
-        self.forget_digests()
+    def insert_stored(self, salt: str | None, keys: Sequence[StoredKey]) -> None:
+        """Take ``salt`` as the file's (``None``: keep its own), and store ``keys`` as they
+        are, in order."""
+        if salt is not None:
+            self._conn.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (SALT_SETTING, salt),
+            )
+            self._salt = salt
+            self.forget_digests()
         self._conn.executemany(
             "INSERT INTO api_keys (id, name, prefix, secret_hash, scopes, created_at, revoked_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
