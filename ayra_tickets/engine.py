@@ -90,7 +90,7 @@ class Staged:
         try:
             self.storage = open_storage(self.staging)
         except BaseException:
-            self.discard()
+            self.close()
             raise
 
     def publish(self) -> Storage:
@@ -103,11 +103,12 @@ class Staged:
         self.storage = open_storage(self.target)
         return self.storage
 
-    def discard(self) -> None:
-        """Let go of what was written but not published: a staged file is removed."""
+    def close(self) -> None:
+        """Let go of the database; a staged file not published is removed."""
         if self.staging is None:
+            self.storage.close()
             return
-        with contextlib.suppress(AttributeError):
+        with contextlib.suppress(AttributeError):  # opening it failed
             self.storage.close()
         for suffix in ("", "-wal", "-shm", "-journal"):
             with contextlib.suppress(FileNotFoundError):

@@ -107,8 +107,7 @@ def copy_database(
                 lambda: _copy_and_check(opened, staged, now, progress, before_check)
             )
         finally:
-            staged.discard()
-            staged.storage.close()
+            staged.close()
     finally:
         opened.close()
     return summary
