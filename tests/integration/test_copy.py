@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import functools
 import json
+import signal
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -393,6 +396,41 @@ def test_a_postgres_copy_stopped_midway_commits_nothing(
         assert set(counts.values()) == {0}
         assert engine.tickets.create(**BODY).number == 1
         assert engine.keys.list() == []
+
+
+KILLED_MIDWAY = """
+import os, signal, sys
+from ayra_tickets import transfer
+transfer.BATCH = 50
+
+def killed(done, total):
+    os.kill(os.getpid(), signal.SIGKILL)  # after the first step is written
+
+transfer.copy_database(sys.argv[1], sys.argv[2], progress=killed)
+"""
+
+
+def killed_midway(source: str, target: str) -> None:
+    """Copy in another process, killed (SIGKILL) once the first step is written."""
+    done = subprocess.run([sys.executable, "-c", KILLED_MIDWAY, source, target], check=False)
+    assert done.returncode == -signal.SIGKILL
+
+
+def test_a_file_copy_killed_midway_leaves_no_target_file(
+    source: dict[str, Any], tmp_path: Path
+) -> None:
+    killed_midway(source["path"], str(tmp_path / "target.db"))
+    assert not (tmp_path / "target.db").exists()
+    left = [path.name for path in tmp_path.iterdir()]
+    assert all(name.startswith(".target.db.") and ".copying" in name for name in left)
+
+
+def test_a_postgres_copy_killed_midway_commits_nothing(
+    source: dict[str, Any], pg_address: str
+) -> None:
+    killed_midway(source["path"], pg_address)
+    with opened(pg_address) as engine:
+        assert set(engine.storage.atomic(engine.storage.counts).values()) == {0}
 
 
 # -- the check ------------------------------------------------------------------------
