@@ -646,27 +646,25 @@ class _CannotCheck(click.ClickException):
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_obj
 def check(db: str, /, show_all: bool, as_json: bool) -> None:
-    """Check the database file without changing it (not even upgrading its schema).
+    """Check the database without changing it (not even upgrading its schema).
 
-    Runs SQLite's integrity_check and foreign_key_check, then the engine's own checks:
-    ticket numbers gapless, every ticket's events replay to its row, its tags, states
-    and search entry are what its row and log say. Prints what it checked and found.
-    Exits 0 when nothing is wrong, 1 on any problem, 2 when the file cannot be read
-    as an ayra-tickets database.
+    A file gets SQLite's integrity_check and foreign_key_check; then, on a file or a
+    PostgreSQL database, the engine's own checks: ticket numbers gapless, every
+    ticket's events replay to its row, its tags, states and search entry are what its
+    row and log say. Prints what it checked and found. Exits 0 when nothing is wrong, 1
+    on any problem, 2 when the database cannot be read as an ayra-tickets database.
     """
     from .storage.findings import Unreadable
-    from .storage.sqlite.check import CHECKS
 
     if is_server_address(db):
-        raise _CannotCheck(
-            f"cannot check {redacted(db)!r}: checking a PostgreSQL database is not supported"
-            " yet ('ayra-tickets check' reads SQLite files)"
-        )
+        from .storage.postgres.check import CHECKS
+    else:
+        from .storage.sqlite.check import CHECKS
     try:
         with _progress("Checking") as progress:
             report = Engine.check_file(db, progress)
-    except (Unreadable, sqlite3.Error, OSError) as error:
-        raise _CannotCheck(f"cannot check {db!r}: {error}") from error
+    except (Unreadable, NotATicketDatabase, sqlite3.Error, OSError) as error:
+        raise _CannotCheck(f"cannot check {redacted(db)!r}: {error}") from error
     if as_json:
         emit(report.to_dict())
     else:

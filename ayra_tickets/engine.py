@@ -47,6 +47,13 @@ def redacted(address: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc, query=urlencode(query, safe="=/%")))
 
 
+def _without_psycopg(address: str) -> NotATicketDatabase:
+    return NotATicketDatabase(
+        f"{redacted(address)!r} is a PostgreSQL address, which needs psycopg:"
+        " pip install 'ayra-tickets[postgres]'"
+    )
+
+
 def open_storage(
     target: str | Path, *, durability: str = "normal", existing: bool = False
 ) -> Storage:
@@ -60,10 +67,7 @@ def open_storage(
         try:
             from .storage.postgres.adapter import PostgresStorage
         except ImportError as missing:  # the postgres extra is not installed
-            raise NotATicketDatabase(
-                f"{redacted(address)!r} is a PostgreSQL address, which needs psycopg:"
-                " pip install 'ayra-tickets[postgres]'"
-            ) from missing
+            raise _without_psycopg(address) from missing
         return PostgresStorage.open(address, location=redacted(address), existing=existing)
     return SqliteStorage.open(target, durability=durability, existing=existing)
 
@@ -163,18 +167,27 @@ class Engine:
         return self._storage.backup(target)
 
     def check(self, progress: Progress | None = None) -> Report:
-        """Check this database: SQLite's integrity and foreign-key checks, then the
-        engine's own (numbers gapless, every ticket's events replay to its row, tags,
-        states and search index as the tickets and their logs say). Reads only; the
-        report's ``findings`` say what is wrong, ``clean`` whether anything is.
-        ``progress`` is told every 10,000 tickets how many are done, of how many."""
+        """Check this database: SQLite's integrity and foreign-key checks (a file), then
+        the engine's own (numbers gapless, every ticket's events replay to its row, tags,
+        states and search index as the tickets and their logs say), on either backend.
+        Reads only; the report's ``findings`` say what is wrong, ``clean`` whether
+        anything is. ``progress`` is told every 10,000 tickets how many are done, of how
+        many."""
         return self._storage.check(progress)
 
     @staticmethod
     def check_file(path: str | Path, progress: Progress | None = None) -> Report:
-        """Check the file at ``path`` as :meth:`check` does, without opening it for
-        writing: its schema is not upgraded (a file of an older schema gets SQLite's
-        checks and a finding that says so) and nothing in it changes."""
+        """Check the database at ``path`` (a file, or a ``postgresql://`` URL) as
+        :meth:`check` does, without opening it for writing: its schema is not upgraded (a
+        database of an older schema gets a finding that says so, and a file SQLite's
+        checks too) and nothing in it changes."""
+        address = str(path)
+        if is_server_address(address):
+            try:
+                from .storage.postgres.check import check_address
+            except ImportError as missing:  # the postgres extra is not installed
+                raise _without_psycopg(address) from missing
+            return check_address(address, redacted(address), progress)
         return check_file(path, progress)
 
     @property

@@ -85,13 +85,10 @@ def test_a_server_that_refuses_the_login_is_unavailable_and_the_password_is_not_
     assert "not-the-password" not in str(refused.value)
 
 
-def test_checking_and_backing_up_say_they_are_not_supported_yet(
-    engine: Engine, tmp_path: Any
-) -> None:
-    with pytest.raises(NotSupported, match="checking a PostgreSQL database"):
-        engine.check()
+def test_a_backup_is_pg_dumps_and_says_so(engine: Engine, tmp_path: Any) -> None:
     with pytest.raises(NotSupported, match="pg_dump"):
         engine.backup(tmp_path / "copy.db")
+    assert not (tmp_path / "copy.db").exists()
 
 
 def test_the_cli_takes_a_postgresql_url_in_db_and_in_the_environment(address: str) -> None:

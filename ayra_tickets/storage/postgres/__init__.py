@@ -5,12 +5,11 @@ schema of it), its connection pool and its transactions; the rest are its parts:
 schema and its migrations (``schema.py``), a ticket's rows (``rows.py``), the SQL of
 lists (``query.py``), search with SQLite's word and prefix rules (``search.py``), the
 repositories (``tickets.py``, ``idempotency.py``, ``accounts.py``, ``policies.py``), the
-figures (``metrics.py``) and psycopg's errors as the port's (``errors.py``). Not here
-yet: the checks of a database (``check``) and ``backup`` (they raise
-:class:`~ayra_tickets.storage.errors.NotSupported`; ``ayra-tickets copy`` moves a whole
-database here from a file and back, see :mod:`ayra_tickets.transfer`). Only the engine
-imports it, and only to open a PostgreSQL URL, so that the ``postgres`` extra (psycopg)
-stays optional.
+figures (``metrics.py``) and psycopg's errors as the port's (``errors.py``). Not here:
+``backup`` (it raises :class:`~ayra_tickets.storage.errors.NotSupported`: use
+``pg_dump``); ``ayra-tickets copy`` moves a whole database here from a file and back
+(:mod:`ayra_tickets.transfer`). Only the engine imports it, and only to open a
+PostgreSQL URL, so that the ``postgres`` extra (psycopg) stays optional.
 
 Design decisions
 ================

@@ -34,6 +34,7 @@ from ..errors import (
 from ..findings import Progress, Report
 from ..tables import COUNT_ALL, counted
 from .accounts import SALT_SETTING, AgentStore, KeyStore
+from .check import check_address
 from .errors import RETRIED, translated
 from .idempotency import IdempotencyStore
 from .metrics import MetricsStore
@@ -277,10 +278,11 @@ class PostgresStorage:
         assert ACTIVE not in _KEPT_SETTINGS
 
     def check(self, progress: Progress | None = None) -> Report:
-        raise NotSupported(
-            f"checking a PostgreSQL database ({self._named}) is not supported yet:"
-            " 'ayra-tickets check' reads SQLite files"
-        )
+        """Every check (:mod:`.check`), in a read-only snapshot on a connection of its
+        own."""
+        address = self._pool.conninfo
+        assert isinstance(address, str)  # open() gives the pool its address
+        return check_address(address, self._location, progress)
 
     def backup(self, target: Path) -> Path:
         raise NotSupported(

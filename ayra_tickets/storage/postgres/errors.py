@@ -29,15 +29,15 @@ def translated(error: psycopg.Error, where: str) -> StorageUnavailable | None:
     """What a failure of psycopg's means for the caller, when it is the database's doing
     (busy, full, read-only, gone away); ``None`` for anything else (a bug: let it show)."""
     if isinstance(error, _BUSY):
-        return DatabaseBusy(f"the database {where} is busy: {_first_line(error)}")
+        return DatabaseBusy(f"the database {where} is busy: {first_line(error)}")
     if isinstance(error, _FULL):
-        return StorageFull(f"the database {where} is out of room: {_first_line(error)}")
+        return StorageFull(f"the database {where} is out of room: {first_line(error)}")
     if isinstance(error, pg.ReadOnlySqlTransaction):
-        return DatabaseGone(f"the database {where} cannot be written: {_first_line(error)}")
+        return DatabaseGone(f"the database {where} cannot be written: {first_line(error)}")
     if isinstance(error, psycopg.OperationalError):  # the connection broke, the server stopped
-        return StorageUnavailable(f"the database {where} cannot be reached: {_first_line(error)}")
+        return StorageUnavailable(f"the database {where} cannot be reached: {first_line(error)}")
     return None
 
 
-def _first_line(error: BaseException) -> str:
+def first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]

@@ -18,26 +18,24 @@ import contextlib
 import json
 import re
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import attrs
 from sqlite_utils import Database
 
 from ...domain.lifecycle import Status
-from ...domain.sla import breach_at
-from ...domain.ticket import Event, Ticket, replay, unlinked
-from ...domain.times import format_optional, format_time, load_time
+from ...domain.ticket import Event
+from ...domain.times import load_time
+from .. import consistency
+from ..consistency import Counts, Rows, Stretch, replays, sla_breach, states_match, tags_match
 from ..findings import Finding, Progress, Report, Unreadable
 from .locking import BUSY_TIMEOUT_MS
 from .rows import (
     COLUMNS,
     SELECT,
-    StateRow,
     event_from_row,
     facets,
-    state_rows,
     ticket_from_row,
 )
 from .schema import applied_migrations, known_migrations
@@ -45,12 +43,7 @@ from .schema import applied_migrations, known_migrations
 CHECKS: dict[str, str] = {
     "integrity": "SQLite's integrity_check and foreign_key_check",
     "schema": "the file's schema is this release's",
-    "numbers": "ticket numbers run from 1 to the highest without a gap, in creation order",
-    "rows": "every ticket's row reads as a ticket",
-    "replay": "every ticket's events replay to its row (fields, status, version, times)",
-    "sla": "every ticket's stored breach time is the one its SLA clock gives",
-    "tags": "ticket_tags holds each ticket's tags, with its status, and nothing else",
-    "states": "ticket_states holds what each ticket's log says",
+    **consistency.CHECKS,
     "search": "the search index holds each ticket's text and status, and nothing else",
     "imports": "no import left indexes to rebuild",
 }
@@ -58,10 +51,6 @@ CHECKS: dict[str, str] = {
 
 SHOWN_MESSAGES = 100
 """SQLite's integrity check stops after this many messages."""
-
-PROGRESS_EVERY = 10_000
-"""Tickets between two calls of a progress callback."""
-
 
 # -- opening --------------------------------------------------------------------------
 
@@ -254,15 +243,6 @@ def deferred_indexes(conn: sqlite3.Connection) -> list[Finding]:
 
 # -- the tickets, one pass ------------------------------------------------------------
 
-
-@attrs.define
-class Counts:
-    """How many tickets and events the pass has read."""
-
-    tickets: int = 0
-    events: int = 0
-
-
 _TICKETS = f"{SELECT} ORDER BY t.number"
 _CREATED_AT = COLUMNS.index("created_at")
 _BREACH_AT = COLUMNS.index("sla_breach_at")
@@ -276,73 +256,26 @@ _STATES = (
     " FROM ticket_states ORDER BY ticket_number, version"
 )
 
-Rows = list[tuple[Any, ...]]
-
-
-class _Grouped:
-    """A stream of rows in ticket-number order (the number first), taken a ticket at a
-    time."""
-
-    def __init__(self, rows: Iterable[tuple[Any, ...]]) -> None:
-        self._rows = iter(rows)
-        self._next = next(self._rows, None)
-
-    def _group(self) -> tuple[int, Rows]:
-        assert self._next is not None
-        number, rows = self._next[0], [self._next]
-        for row in self._rows:
-            if row[0] != number:
-                self._next = row
-                return number, rows
-            rows.append(row)
-        self._next = None
-        return number, rows
-
-    def before(self, number: int | None) -> Iterator[tuple[int, Rows]]:
-        """The groups of numbers below ``number`` (all that are left, for ``None``)."""
-        while self._next is not None and (number is None or self._next[0] < number):
-            yield self._group()
-
-    def take(self, number: int) -> Rows:
-        """This number's rows (none if it has none)."""
-        if self._next is not None and self._next[0] == number:
-            return self._group()[1]
-        return []
-
 
 def tickets_pass(
     conn: sqlite3.Connection, counts: Counts, progress: Progress | None = None
 ) -> list[Finding]:
     """Every ticket with its events, tags and states, read in number order in one pass
-    (four streams side by side, no query per ticket), each held to the checks below."""
-    tickets = conn.execute(_TICKETS)
-    streams = {
-        name: _Grouped(conn.execute(sql))
-        for name, sql in (("events", _EVENTS), ("tags", _TAGS), ("states", _STATES))
-    }
-    in_order = _created_in_number_order(conn)
+    (four streams side by side), held to the engine's rules
+    (:mod:`~ayra_tickets.storage.consistency`)."""
     (total,) = conn.execute("SELECT COALESCE(MAX(number), 0) FROM tickets").fetchone()
-    found: list[Finding] = []
-    expected, last_created = 1, None
-    for row in tickets:
-        number = row[0]
-        for name, stream in streams.items():
-            found += _orphans(name, stream.before(number))
-        if number != expected:
-            found.append(_gap(expected, number))
-        expected = number + 1
-        if in_order and last_created is not None and row[_CREATED_AT] < last_created:
-            found.append(Finding("numbers", "created before the ticket numbered before it", number))
-        last_created = row[_CREATED_AT]
-        events, tags, states = (stream.take(number) for stream in streams.values())
-        found += check_ticket(row, events, tags, states)
-        counts.tickets += 1
-        counts.events += len(events)
-        if progress is not None and counts.tickets % PROGRESS_EVERY == 0:
-            progress(counts.tickets, total)
-    for name, stream in streams.items():
-        found += _orphans(name, stream.before(None))
-    return found
+    return consistency.tickets_pass(
+        conn.execute(_TICKETS),
+        {
+            name: conn.execute(sql)
+            for name, sql in (("events", _EVENTS), ("tags", _TAGS), ("states", _STATES))
+        },
+        check_ticket,
+        (lambda row: row[_CREATED_AT]) if _created_in_number_order(conn) else None,
+        total,
+        counts,
+        progress,
+    )
 
 
 def _created_in_number_order(conn: sqlite3.Connection) -> bool:
@@ -351,44 +284,18 @@ def _created_in_number_order(conn: sqlite3.Connection) -> bool:
     return bool(row.fetchone() == ("1",))
 
 
-def _gap(expected: int, number: int) -> Finding:
-    """The numbers below ``number`` down to ``expected`` have no ticket. (Tickets lost
-    from the end leave no gap: the highest number is the only counter there is, see
-    ``TicketStore.next_number``; their events, tags and states show as orphans.)"""
-    if number == expected + 1:
-        missing = "there is no such ticket"
-    else:
-        missing = f"there is no such ticket, nor any up to TICK-{number - 1}"
-    return Finding("numbers", f"{missing}: the numbers jump to TICK-{number}", expected)
-
-
-_ORPHAN_CHECKS = {"events": "replay", "tags": "tags", "states": "states"}
-_TABLES = {"events": "ticket_events", "tags": "ticket_tags", "states": "ticket_states"}
-
-
-def _orphans(name: str, groups: Iterable[tuple[int, Rows]]) -> list[Finding]:
-    return [
-        Finding(
-            _ORPHAN_CHECKS[name],
-            f"{len(rows)} rows of {_TABLES[name]} for a ticket that does not exist",
-            number,
-            _TABLES[name],
-        )
-        for number, rows in groups
-    ]
-
-
 def check_ticket(row: Sequence[Any], events: Rows, tags: Rows, states: Rows) -> list[Finding]:
     """One ticket's row held to its events, tag rows and state rows."""
     number = row[0]
     try:
         ticket = ticket_from_row(row)
-        return [
-            *replays(ticket, events),
-            *sla_breach(ticket, row[_BREACH_AT]),
-            *tags_match(ticket, tags),
-            *states_match(number, events, states),
-        ]
+        found = [*sla_breach(ticket, row[_BREACH_AT]), *tags_match(ticket, tags)]
+        try:
+            log = [_event(event) for event in events]
+        except (ValueError, TypeError) as error:
+            message = f"an event does not read ({error!r})"
+            return [Finding("replay", message, number, "ticket_events"), *found]
+        return [*replays(ticket, log), *found, *states_match(number, log, states, _state_row)]
     except (KeyError, ValueError, TypeError, AttributeError) as error:
         # A value of the wrong type or shape (a damaged or hand-edited row): said, not raised.
         return [Finding("rows", f"the row does not read as a ticket ({error!r})", number)]
@@ -404,146 +311,17 @@ def _event(row: Sequence[Any]) -> Event:
     return event_from_row(row[1:])
 
 
-def replays(ticket: Ticket, rows: Rows) -> list[Finding]:
-    """The ticket's log, replayed from its ``created`` event through each change
-    (:func:`~ayra_tickets.domain.ticket.replay`), gives its row: every persistent
-    field, its version and ``updated_at``. Every change's old value is the one before
-    it, every version from 1 to the row's has an event, and every event names the
-    ticket's id. Not checked (not in the log): the SLA columns; and an event whose loss
-    changes nothing above (a note or an SLA event of a write whose other events remain,
-    or a ticket's last events together with its row's matching change) goes unnoticed."""
-    number = ticket.number
-    if not rows:
-        return [Finding("replay", "the ticket has no events", number, "ticket_events")]
-    try:
-        events = [_event(row) for row in rows]
-    except (ValueError, TypeError) as error:
-        return [Finding("replay", f"an event does not read ({error!r})", number, "ticket_events")]
-    found = [
-        Finding("replay", f"event {e.id} names ticket {e.ticket_id}, not {ticket.id}", number)
-        for e in events
-        if e.ticket_id != ticket.id
-    ]
-    missing = sorted(set(range(1, ticket.version + 1)) - {e.version for e in events})
-    if missing:
-        listed = ", ".join(str(version) for version in missing[:5])
-        found.append(Finding("replay", f"no event of version {listed}", number, "ticket_events"))
-    found += [
-        Finding(
-            "replay",
-            f"event {event.id} changes {event.field} from {_brief(event.old)}, but the log"
-            f" had {_brief(had)} before it: a change between them is missing",
-            number,
-            "ticket_events",
-        )
-        for event, had in unlinked(events)
-    ]
-    try:
-        logged = replay(events)
-    except (ValueError, TypeError, AttributeError) as error:
-        return [*found, Finding("replay", f"the log does not replay: {error}", number)]
-    shown = {**ticket.persistent(), "version": ticket.version}
-    shown["updated_at"] = format_time(ticket.updated_at)
-    if shown == logged:
-        return found
-    for name in sorted(shown.keys() | logged.keys()):
-        if shown.get(name) != logged.get(name):
-            found.append(
-                Finding(
-                    "replay",
-                    f"{name} is {_brief(shown.get(name))} in the row,"
-                    f" {_brief(logged.get(name))} in the log",
-                    number,
-                )
-            )
-    return found
-
-
-def _brief(value: Any, width: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def sla_breach(ticket: Ticket, stored: str | None) -> list[Finding]:
-    """The stored ``sla_breach_at`` (which lists filter on) is the one the ticket's own
-    clock gives. The clock's columns themselves are not in the log and not checked."""
-    derived = format_optional(breach_at(ticket.clock))
-    if stored == derived:
-        return []
-    return [
-        Finding(
-            "sla",
-            f"sla_breach_at is {stored!r}, the ticket's SLA clock gives {derived!r}",
-            ticket.number,
-        )
-    ]
-
-
-def tags_match(ticket: Ticket, rows: Rows) -> list[Finding]:
-    """``ticket_tags`` holds one row per tag of the ticket, each with its status."""
-    held = {tag: status for _, tag, status in rows}
-    status = str(ticket.status)
-    if held == dict.fromkeys(ticket.tags, status):
-        return []
-    missing = [tag for tag in ticket.tags if tag not in held]
-    extra = sorted(tag for tag in held if tag not in ticket.tags)
-    stale = sorted(f"{tag} ({held[tag]})" for tag in ticket.tags if held.get(tag, status) != status)
-    parts = []
-    if missing:
-        parts.append(f"no tag row for {', '.join(missing)}")
-    if extra:
-        parts.append(f"tag rows for tags it does not have: {', '.join(extra)}")
-    if stale:
-        parts.append(f"tag rows with another status than its {status}: {', '.join(stale)}")
-    return [Finding("tags", "; ".join(parts), ticket.number, "ticket_tags")]
-
-
-def states_match(number: int, events: Rows, rows: Rows) -> list[Finding]:
-    """``ticket_states`` holds the stretches the log gives (derived by
-    :func:`~ayra_tickets.storage.sqlite.rows.state_rows`, as on upgrade)."""
-    relevant = [
-        (number, version, kind, field, old, new, data, at)
-        for _, _, _, version, kind, field, old, new, data, at in events
-        if kind == "created" or field in ("status", "priority")
-    ]
-    if not relevant or relevant[0][2] != "created":
-        return []  # no log to derive them from: the replay check says so
-    try:
-        logged = state_rows(relevant)
-    except (ValueError, TypeError, KeyError) as error:
-        return [Finding("states", f"the log does not give states ({error!r})", number)]
-    held: list[Any] = [tuple(row) for row in rows]
-    if held == logged:
-        return []
-    return [Finding("states", _state_difference(held, logged), number, "ticket_states")]
-
-
-_STATE_COLUMNS = (
-    "ticket_number",
-    "version",
-    "began",
-    "ended",
-    "status",
-    "priority",
-    "resolves",
-    "closes",
-)
-
-
-def _state_difference(held: Sequence[StateRow], logged: Sequence[StateRow]) -> str:
-    """The first difference between the table's states and the log's, in words."""
-    for ours, theirs in zip(held, logged, strict=False):
-        if ours != theirs:
-            changed = [
-                f"{name} is {a!r}, the log says {b!r}"
-                for name, a, b in zip(_STATE_COLUMNS, ours, theirs, strict=True)
-                if a != b
-            ]
-            return f"the state of version {ours[1]}: {'; '.join(changed)}"
-    if len(held) > len(logged):
-        return f"{len(held) - len(logged)} states the log does not give (from version {held[len(logged)][1]})"
+def _state_row(found: Stretch) -> tuple[Any, ...]:
+    """A stretch as ``ticket_states`` holds it in a file (times in Unix seconds)."""
     return (
-        f"{len(logged) - len(held)} states of the log missing (from version {logged[len(held)][1]})"
+        found.ticket_number,
+        found.version,
+        int(found.began.timestamp()),
+        None if found.ended is None else int(found.ended.timestamp()),
+        found.status,
+        found.priority,
+        int(found.resolves),
+        int(found.closes),
     )
 
 
