@@ -197,6 +197,8 @@ def test_a_file_copied_to_postgres_and_back_answers_exactly_as_before(
         assert answers(b, source["live"]) == answers(a, source["live"])
         assert answers(c, source["live"]) == answers(a, source["live"])
         for copied in (b, c):
+            report = copied.check()  # numbers, replay, tags, states, search, the counter
+            assert report.clean, report.problems
             assert copied.keys.list() == a.keys.list()
             assert copied.agents.list() == a.agents.list()
             assert copied.sla.policy == a.sla.policy
