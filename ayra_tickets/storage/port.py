@@ -29,6 +29,7 @@ from ..domain.metrics import Metrics
 from ..domain.sla import Calendar, Sla, SlaClock, SlaPolicy
 from ..domain.ticket import Event, Ticket
 from ..domain.validation import ListQuery
+from .consistency import Stretch
 from .findings import Progress, Report
 
 T = TypeVar("T")
@@ -45,23 +46,6 @@ Built = Sequence[tuple[Ticket, Sequence[Event]]]
 
 
 @attrs.frozen
-class State:
-    """One stretch of a ticket's life in one status and priority (what the figures
-    read): from the write that began it (its ``version``, at ``began``) to the next one
-    (``ended``); ``resolves`` and ``closes`` say whether the move into it resolved or
-    closed the ticket."""
-
-    number: int
-    version: int
-    began: datetime
-    ended: datetime | None
-    status: str
-    priority: int
-    resolves: bool
-    closes: bool
-
-
-@attrs.frozen
 class StoredTicket:
     """A ticket as stored (with its assignee's name), its events (ids kept, oldest
     first) and its states (by version): everything a copy writes of one ticket. Its
@@ -69,7 +53,7 @@ class StoredTicket:
 
     ticket: Ticket
     events: tuple[Event, ...]
-    states: tuple[State, ...]
+    states: tuple[Stretch, ...]
 
 
 @attrs.frozen

@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..domain.ticket import Event, Ticket
-from .port import COUNTED, Built, State, StoredTicket
+from .consistency import Stretch
+from .port import COUNTED, Built, StoredTicket
 
 Row = tuple[Any, ...]
 Rows = tuple[list[Ticket], list[Row], list[Row]]
@@ -62,7 +63,7 @@ def built_rows(built: Built, first_state: Callable[[Ticket], Row], event_rows: E
 
 
 def stored_rows(
-    batch: Sequence[StoredTicket], state_to_row: Callable[[State], Row], event_rows: EventRows
+    batch: Sequence[StoredTicket], state_to_row: Callable[[Stretch], Row], event_rows: EventRows
 ) -> Rows:
     """The rows of tickets as stored elsewhere (a copy): their states, and their events
     led by their ids."""
@@ -83,7 +84,7 @@ def assembled(
     converters: tuple[
         Callable[[Sequence[Any]], Ticket],
         Callable[[Sequence[Any]], Event],
-        Callable[[Sequence[Any]], State],
+        Callable[[Sequence[Any]], Stretch],
     ],
 ) -> list[StoredTicket]:
     """Stored tickets from their rows (number first) and the range reads of their events

@@ -31,7 +31,8 @@ from ...domain.lifecycle import Status
 from ...domain.sla import SlaClock, breach_at
 from ...domain.ticket import Event, Ticket
 from ...domain.times import format_optional, load_optional
-from ..port import SlaView, State
+from ..consistency import Stretch
+from ..port import SlaView
 from . import search
 
 COLUMNS: tuple[str, ...] = (
@@ -257,15 +258,24 @@ def state_row(
     return (number, version, at, None, status, priority, resolves, closes)
 
 
-def state_from_row(row: Sequence[Any]) -> State:
+def state_from_row(row: Sequence[Any]) -> Stretch:
     """A state from its ``ticket_states`` row."""
-    return State(*row)
+    return Stretch(*row)
 
 
-def state_to_row(state: State) -> StateRow:
+def state_to_row(state: Stretch) -> StateRow:
     """A state's ``ticket_states`` row, for :data:`COPY_STATES`."""
     s = state
-    return (s.number, s.version, s.began, s.ended, s.status, s.priority, s.resolves, s.closes)
+    return (
+        s.ticket_number,
+        s.version,
+        s.began,
+        s.ended,
+        s.status,
+        s.priority,
+        s.resolves,
+        s.closes,
+    )
 
 
 def first_state(ticket: Ticket) -> StateRow:

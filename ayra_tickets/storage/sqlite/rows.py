@@ -32,7 +32,8 @@ from ...domain.lifecycle import Status
 from ...domain.sla import SlaClock, breach_at
 from ...domain.ticket import Event, Ticket
 from ...domain.times import format_optional, format_time, load_optional, load_time
-from ..port import SlaView, State
+from ..consistency import Stretch
+from ..port import SlaView
 
 COLUMNS: tuple[str, ...] = (
     *(field.name for field in TICKET_FIELDS),
@@ -269,10 +270,10 @@ def state_row(
     )
 
 
-def state_from_row(row: Sequence[Any]) -> State:
+def state_from_row(row: Sequence[Any]) -> Stretch:
     """A state from its ``ticket_states`` row (times in Unix seconds)."""
     number, version, began, ended, status, priority, resolves, closes = row
-    return State(
+    return Stretch(
         number,
         version,
         datetime.fromtimestamp(began, UTC),
@@ -284,11 +285,11 @@ def state_from_row(row: Sequence[Any]) -> State:
     )
 
 
-def state_to_row(state: State) -> StateRow:
+def state_to_row(state: Stretch) -> StateRow:
     """A state's ``ticket_states`` row, for :data:`INSERT_STATE`."""
     ended = None if state.ended is None else int(state.ended.timestamp())
     return (
-        state.number,
+        state.ticket_number,
         state.version,
         int(state.began.timestamp()),
         ended,
