@@ -36,6 +36,22 @@ START = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)
 """A Wednesday, 09:00 UTC: where every manual clock in the tests starts."""
 
 
+class FakeTime:
+    """A monotonic clock that only ``sleep`` moves, and the pauses slept: for waits with
+    a bound (:class:`~ayra_tickets.storage.backoff.Backoff`) run without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(START)

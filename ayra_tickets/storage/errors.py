@@ -19,7 +19,9 @@ class StorageUnavailable(Exception):
 
 
 class DatabaseBusy(StorageUnavailable):
-    """Another process held the database's write lock for longer than the engine waits."""
+    """The call kept meeting others for longer than the engine waits (30 s): another
+    process held a SQLite file's write lock, or a PostgreSQL transaction kept failing to
+    serialize or meeting deadlocks. Nothing of the call was written."""
 
     code = "database_busy"
     retry_after = "1"

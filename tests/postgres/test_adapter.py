@@ -1,6 +1,7 @@
 """The PostgreSQL adapter beneath the contract suite: opening by URL (the engine, the
 CLI, the environment), what it refuses, its transactions under concurrency (retried,
-never refused; reads beside writes) and what it shares between engines.
+never refused) and what it shares between engines. Many writers at once, failures the
+database raises, and reads beside writes: ``test_concurrency.py``.
 
 The contract itself runs on PostgreSQL in tests/api (modules marked ``both_backends``).
 """
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -171,32 +171,6 @@ def test_creates_from_threads_and_engines_take_gapless_numbers(
     assert failures == []
     numbers = [number for (number,) in rows(engine, "SELECT number FROM tickets ORDER BY 1")]
     assert numbers == list(range(1, 61))
-
-
-def test_a_read_does_not_wait_for_a_write_in_progress(engine: Engine) -> None:
-    ticket = engine.tickets.create(subject="read me", description="while it is written")
-    holding, release = threading.Event(), threading.Event()
-
-    def slow_write() -> None:
-        def work() -> None:
-            before = engine.storage.tickets.get(ticket.id)  # locks the row
-            assert before is not None
-            holding.set()
-            release.wait(10)
-
-        engine.storage.atomic(work, write=True)
-
-    writer = threading.Thread(target=slow_write)
-    writer.start()
-    try:
-        assert holding.wait(10)
-        began = time.monotonic()
-        assert engine.tickets.get(ticket.id).subject == "read me"
-        assert engine.tickets.list().meta["total"] == 1
-        assert time.monotonic() - began < 2
-    finally:
-        release.set()
-        writer.join()
 
 
 def test_a_policy_configured_by_another_engine_is_seen_on_the_next_call(

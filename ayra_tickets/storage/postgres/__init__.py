@@ -1,15 +1,16 @@
-"""The PostgreSQL adapter: the storage port over psycopg 3 (issue 15).
+"""The PostgreSQL adapter: the storage port over psycopg 3.
 
 ``adapter.py`` holds :class:`~.adapter.PostgresStorage`, the port over one database (one
-schema of it), its connection pool and its transactions; the rest are its parts: the
-schema and its migrations (``schema.py``), a ticket's rows (``rows.py``), the SQL of
+schema of it), its pools of connections and its transactions; the rest are its parts:
+the schema and its migrations (``schema.py``), a ticket's rows (``rows.py``), the SQL of
 lists (``query.py``), search with SQLite's word and prefix rules (``search.py``), the
 repositories (``tickets.py``, ``idempotency.py``, ``accounts.py``, ``policies.py``), the
-figures (``metrics.py``) and psycopg's errors as the port's (``errors.py``). Not here:
-``backup`` (it raises :class:`~ayra_tickets.storage.errors.NotSupported`: use
-``pg_dump``); ``ayra-tickets copy`` moves a whole database here from a file and back
-(:mod:`ayra_tickets.transfer`). Only the engine imports it, and only to open a
-PostgreSQL URL, so that the ``postgres`` extra (psycopg) stays optional.
+figures (``metrics.py``), the checks of a database (``check.py``) and psycopg's errors
+as the port's (``errors.py``). Not here: ``backup`` (it raises
+:class:`~ayra_tickets.storage.errors.NotSupported`: use ``pg_dump``); ``ayra-tickets
+copy`` moves a whole database here from a file and back (:mod:`ayra_tickets.transfer`).
+Only the engine imports it, and only to open a PostgreSQL URL, so that the ``postgres``
+extra (psycopg) stays optional.
 
 Design decisions
 ================
@@ -33,11 +34,21 @@ Isolation: REPEATABLE READ, with explicit row locks, and every transaction retri
   against (a policy changed during a create may apply or not: either order is a serial
   one).
 - **Every transaction is a function re-run from its start** on SQLSTATE 40001
-  (serialization failure) and 40P01 (deadlock), with jittered exponential backoff and a
-  bound on attempts; nothing outside the database changes before the commit (the
-  services compute, the transaction writes). On PostgreSQL, at REPEATABLE READ, a writer
-  that waited for a row lock gets 40001 when the holder commits a change to that row;
-  with the lock order above, 40P01 should not occur, but costs nothing to retry.
+  (serialization failure) and 40P01 (deadlock), after jittered pauses that grow from
+  2 ms to 100 ms (:mod:`ayra_tickets.storage.backoff`), for up to 30 s; then the caller
+  gets ``DatabaseBusy``. Nothing outside the database changes before the commit (the
+  services compute, the transaction writes; the SLA policies the services cache count
+  as seen only once a transaction that read them commits). On PostgreSQL, at REPEATABLE
+  READ, a writer that waited for a row lock gets 40001 when the holder commits a change
+  to that row; with the lock order above, 40P01 should not occur, but costs nothing to
+  retry.
+- **A unique key met at once is a serialization failure too**: a plain ``INSERT`` that
+  meets a row committed after its snapshot raises a unique violation (23505), not 40001,
+  at REPEATABLE READ. So an insert whose key the transaction checked first (a key's
+  chosen secret) is ``INSERT ... ON CONFLICT DO NOTHING``, which PostgreSQL then fails
+  to serialize, and the re-run sees the row and refuses as the API says. Creates and
+  imports need no such care: each locks the counter row, which every other create has
+  changed, so one that read before another committed fails to serialize there.
 
 Why not SERIALIZABLE on PostgreSQL: its checks (SSI) add predicate locks to every read
 of a write transaction, abort writers on dependencies through index pages and whole
@@ -92,10 +103,11 @@ SLA policies, which the engine alone reads and never shows as stored, stay ``jso
 
 The pool, and who sees what
 ---------------------------
-An engine holds a ``psycopg_pool.ConnectionPool`` (up to ``POOL_SIZE`` connections,
-autocommit, time zone UTC): each transaction takes a connection for its duration, so a
-server's threads read and write side by side, and a read never queues behind this
-engine's own writes as it does on SQLite's single connection.
+An engine holds two ``psycopg_pool.ConnectionPool`` (up to ``POOL_SIZE`` connections
+each, autocommit, time zone UTC), one for reads and one for writes: each transaction
+takes a connection of its kind for its duration, so a server's threads read and write
+side by side, and a read never queues behind this engine's own writes as it does on
+SQLite's single connection, even when every writer's connection waits for a locked row.
 
 ``changed()`` answers whether the SLA policies (the one thing the services cache) may
 have changed since the last call: a ``policies_version`` row of ``settings`` that every

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...domain.keys import POSSIBLE_SECRET, ApiKey, legacy_hash, new_salt, stretch
 from ...domain.times import format_optional, format_time, load_optional, load_time
+from ..errors import WriteConflict
 from ..port import StoredKey
 
 if TYPE_CHECKING:
@@ -111,11 +112,16 @@ class KeyStore:
         digest = self.digest(secret)
         assert digest is not None  # the caller validated the secret
         key = ApiKey.new(scopes, name, now, secret, chosen=chosen)
-        self._run(
+        # The caller found no key with this digest in its snapshot; one committed since
+        # makes ON CONFLICT fail to serialize (40001, REPEATABLE READ), not a unique
+        # violation, and the transaction runs again and sees it.
+        made = self._run(
             "INSERT INTO api_keys (id, name, prefix, secret_hash, scopes, created_at)"
-            " VALUES (%s, %s, %s, %s, %s, %s)",
+            " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (secret_hash) DO NOTHING",
             (key.id, key.name, key.prefix, digest, list(key.scopes), now),
         )
+        if made.rowcount != 1:
+            raise WriteConflict("another key with this secret was stored meanwhile")
         return key
 
     def exists(self, digest: str) -> bool:

@@ -1,21 +1,21 @@
 """The storage port over one PostgreSQL database (one schema of it):
 :class:`PostgresStorage`.
 
-A pool of connections (``psycopg_pool``), so that the engine's threads (a server's) run
-their transactions side by side: a read never waits for a write, in this process or any
-other. Each transaction runs on one connection of the pool, which the calling thread
-holds until it ends (:class:`Connections` tells the repositories which). Isolation and
-retries follow the package's notes: ``REPEATABLE READ`` (``READ ONLY`` for a read), a
-write locks what it decides on (the counter row, then the ticket), and a serialization
-failure, a deadlock or a versioned update that lost the race runs the whole transaction
-again after a jittered pause, up to :data:`RETRY_WAIT`.
+Two pools of connections (``psycopg_pool``), one for reads and one for writes, so that
+the engine's threads (a server's) run their transactions side by side, and a read never
+waits for a write, in this process or any other: not for its row locks (a read takes
+none), nor for a connection (writes waiting for a lock hold only writers' connections).
+Each transaction runs on one connection, which the calling thread holds until it ends
+(:class:`Connections` tells the repositories which). Isolation and retries follow the
+package's notes: ``REPEATABLE READ`` (``READ ONLY`` for a read), a write locks what it
+decides on (the counter row, then the ticket), and a serialization failure, a deadlock
+or a versioned update that lost the race runs the whole transaction again after a
+jittered pause (:attr:`PostgresStorage.backoff`), up to :data:`RETRY_WAIT`.
 """
 
 from __future__ import annotations
 
-import random
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,6 +24,7 @@ import psycopg
 from psycopg import IsolationLevel
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from ..backoff import Backoff
 from ..errors import (
     DatabaseBusy,
     NotATicketDatabase,
@@ -52,10 +53,8 @@ waits for the file's lock."""
 CONNECT_TIMEOUT = 10
 """Seconds to wait for the server when opening, and for a free connection of the pool."""
 POOL_SIZE = 10
-"""The most connections an engine holds (a server's threads each use one at a time)."""
-
-_PAUSE = 0.002  # the first pause between attempts; each is up to twice the last, jittered
-_PAUSE_MAX = 0.1
+"""The most connections an engine holds for reads, and as many for writes (a server's
+threads each use one at a time)."""
 
 _EMPTIED = (
     "ticket_states",
@@ -95,18 +94,48 @@ class Connections:
     def writing(self) -> bool:
         return bool(getattr(self._local, "write", False))
 
+    @property
+    def policies_seen(self) -> int | None:
+        """The policies' version this transaction has read, if it asked."""
+        return getattr(self._local, "policies_seen", None)
+
+    @policies_seen.setter
+    def policies_seen(self, version: int) -> None:
+        self._local.policies_seen = version
+
     def enter(self, conn: Connection, write: bool) -> None:
-        self._local.conn, self._local.write = conn, write
+        self._local.conn, self._local.write, self._local.policies_seen = conn, write, None
 
     def leave(self) -> None:
-        self._local.conn, self._local.write = None, False
+        self._local.conn, self._local.write, self._local.policies_seen = None, False, None
 
 
 def _configure(conn: Connection) -> None:
-    """Every connection of the pool: times in UTC (psycopg then reads instants as UTC
+    """Every connection of both pools: times in UTC (psycopg then reads instants as UTC
     datetimes), and its transactions at REPEATABLE READ."""
     conn.execute("SET TIME ZONE 'UTC'")
     conn.isolation_level = IsolationLevel.REPEATABLE_READ
+
+
+def _pool(address: str, size: int, name: str) -> ConnectionPool[Connection]:
+    """An open pool of up to ``size`` connections to ``address``, configured as
+    :func:`_configure` says (raises ``PoolTimeout`` if none can be made)."""
+    pool: ConnectionPool[Connection] = ConnectionPool(
+        address,
+        min_size=1,
+        max_size=max(1, size),
+        kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
+        configure=_configure,
+        timeout=CONNECT_TIMEOUT,
+        open=False,
+        name=name,
+    )
+    try:
+        pool.open(wait=True, timeout=CONNECT_TIMEOUT)
+    except PoolTimeout:
+        pool.close()
+        raise
+    return pool
 
 
 class PostgresStorage:
@@ -114,8 +143,14 @@ class PostgresStorage:
     database, in the first schema of the connection's ``search_path`` (a URL may name
     one: ``?options=-csearch_path%3Dmine``)."""
 
-    def __init__(self, pool: ConnectionPool[Connection], location: str, salt: str | None) -> None:
-        self._pool = pool
+    def __init__(
+        self,
+        readers: ConnectionPool[Connection],
+        writers: ConnectionPool[Connection],
+        location: str,
+        salt: str | None,
+    ) -> None:
+        self._pools = {False: readers, True: writers}
         self._location = location
         self._named = repr(location)
         self.connections = Connections()
@@ -127,6 +162,10 @@ class PostgresStorage:
         self.metrics = MetricsStore(self.connections)
         self._seen_version: int | None = None
         self._seen_lock = threading.Lock()
+        self.backoff = Backoff(RETRY_WAIT)
+        """How a transaction that met another's is run again: jittered pauses, growing,
+        for up to :data:`RETRY_WAIT` seconds (a test may give another bound, clock or
+        sleep)."""
         self.retried = 0
         """How many times a transaction was run again (for tests and benchmarks)."""
 
@@ -141,9 +180,10 @@ class PostgresStorage:
     ) -> PostgresStorage:
         """Connect to the database at ``address`` (a ``postgresql://`` URL or a libpq
         connection string), bring its schema up to date (a newer one is refused,
-        untouched), and open a pool of connections to it. ``location`` is what messages
-        call it (the address without its password). ``existing``: only a ticket database
-        that is there already (a schema without one is
+        untouched), and open its pools of connections, for reads and for writes, of up
+        to ``pool_size`` each. ``location`` is what messages call it (the address
+        without its password). ``existing``: only a ticket database that is there
+        already (a schema without one is
         :class:`~ayra_tickets.storage.errors.NotATicketDatabase`, and nothing is made)."""
         where = repr(location) if location else "at the given address"
         try:
@@ -162,22 +202,16 @@ class PostgresStorage:
             if unavailable is None:
                 raise
             raise unavailable from error
-        pool: ConnectionPool[Connection] = ConnectionPool(
-            address,
-            min_size=1,
-            max_size=max(1, pool_size),
-            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
-            configure=_configure,
-            timeout=CONNECT_TIMEOUT,
-            open=False,
-            name="ayra-tickets",
-        )
+        pools: list[ConnectionPool[Connection]] = []
         try:
-            pool.open(wait=True, timeout=CONNECT_TIMEOUT)
+            for name in ("ayra-tickets-reads", "ayra-tickets-writes"):
+                pools.append(_pool(address, pool_size, name))
         except PoolTimeout as error:
-            pool.close()
+            for pool in pools:
+                pool.close()
             raise StorageUnavailable(f"the database {where} cannot be reached") from error
-        return cls(pool, location or "", None if row is None else str(row[0]))
+        readers, writers = pools
+        return cls(readers, writers, location or "", None if row is None else str(row[0]))
 
     @property
     def location(self) -> str:
@@ -187,7 +221,7 @@ class PostgresStorage:
     def identity(self) -> str:
         """The server (its system identifier where the role may read it, else the address
         it answers on), the database and the schema."""
-        with self._pool.connection() as conn:
+        with self._pools[False].connection() as conn:
             try:
                 with conn.transaction():
                     row = conn.execute(
@@ -209,9 +243,11 @@ class PostgresStorage:
 
     def atomic(self, work: Callable[[], T], *, write: bool = False) -> T:
         """One transaction (see the port): ``REPEATABLE READ``, ``READ ONLY`` unless
-        ``write``, run again from its start after a serialization failure, a deadlock or
-        a lost versioned update, with jittered, growing pauses up to :data:`RETRY_WAIT`.
-        Inside another it is a savepoint of that one."""
+        ``write``, on a connection of the pool for its kind; run again from its start
+        after a serialization failure (SQLSTATE 40001), a deadlock (40P01) or a lost
+        versioned update, after pauses of :attr:`backoff`, and past its bound
+        :class:`~ayra_tickets.storage.errors.DatabaseBusy`. Inside another it is a
+        savepoint of that one (and what fails there is retried with the whole)."""
         try:
             if self.connections.active:
                 with self.connections.conn.transaction():
@@ -229,42 +265,54 @@ class PostgresStorage:
             raise unavailable from error
 
     def _retried(self, work: Callable[[], T], write: bool) -> T:
-        deadline = time.monotonic() + RETRY_WAIT
-        pause = _PAUSE
+        """``work`` in a transaction of its own, run until it commits, or until the
+        backoff's bound has passed."""
+        waiting = self.backoff.start()
         while True:
             try:
                 return self._once(work, write)
             except (*RETRIED, WriteConflict) as error:
                 self.retried += 1  # a race between threads may lose a count: only a gauge
-                left = deadline - time.monotonic()
-                if left <= 0:
+                if not waiting.pause():
                     raise DatabaseBusy(
                         f"the database {self._named} is busy: a transaction kept meeting"
-                        f" others' for over {RETRY_WAIT:g} s ({error})"
+                        f" others' for over {self.backoff.wait:g} s ({error})"
                     ) from error
-                time.sleep(min(left, random.uniform(pause / 2, pause)))
-                pause = min(pause * 2, _PAUSE_MAX)
 
     def _once(self, work: Callable[[], T], write: bool) -> T:
-        with self._pool.connection() as conn:
+        with self._pools[write].connection() as conn:
             conn.read_only = not write
             self.connections.enter(conn, write)
             try:
                 with conn.transaction():
-                    return work()
+                    done = work()
+                self._saw(self.connections.policies_seen)
+                return done
             finally:
                 self.connections.leave()
 
     def changed(self) -> bool:
         """Whether the SLA policies (what the services cache) have changed since the last
         call, by this process or another: a version in ``settings`` that every change of
-        them (and a reset) raises in its transaction. True on the first call."""
+        them (and a reset) raises in its transaction. True on the first call.
+
+        A version counts as seen once the transaction that read it commits: one that
+        fails before the caller has reloaded the policies (and is run again) leaves it
+        unseen, so the next attempt reloads them."""
         version = self.policies.version()
         with self._seen_lock:
             if self._seen_version is not None and version <= self._seen_version:
                 return False
-            self._seen_version = version
-            return True
+        self.connections.policies_seen = version
+        return True
+
+    def _saw(self, version: int | None) -> None:
+        """A transaction that read the policies' ``version`` has committed."""
+        if version is None:
+            return
+        with self._seen_lock:
+            if self._seen_version is None or version > self._seen_version:
+                self._seen_version = version
 
     def reset(self) -> None:
         """Empty the database in the caller's transaction with ``DELETE`` (``TRUNCATE``
@@ -280,8 +328,8 @@ class PostgresStorage:
     def check(self, progress: Progress | None = None) -> Report:
         """Every check (:mod:`.check`), in a read-only snapshot on a connection of its
         own."""
-        address = self._pool.conninfo
-        assert isinstance(address, str)  # open() gives the pool its address
+        address = self._pools[False].conninfo
+        assert isinstance(address, str)  # open() gives the pools their address
         return check_address(address, self._location, progress)
 
     def backup(self, target: Path) -> Path:
@@ -291,5 +339,6 @@ class PostgresStorage:
         )
 
     def close(self) -> None:
-        """Close every connection of the pool."""
-        self._pool.close()
+        """Close every connection of both pools."""
+        for pool in self._pools.values():
+            pool.close()

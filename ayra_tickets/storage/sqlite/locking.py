@@ -4,10 +4,11 @@ A write that starts as a plain (deferred) transaction reads first and asks for t
 write lock later; if another connection wrote in between, SQLite must refuse it at
 once ("database is locked") and no waiting helps. A write here begins with
 ``BEGIN IMMEDIATE`` instead, which takes the lock or is refused after a short wait
-(``ATTEMPT_MS``); it is tried again after jittered, growing pauses, so that several
-processes do not retry in lockstep, up to a bound (``WRITE_WAIT``); past it the caller
-gets :class:`DatabaseBusy`, which says what happened. (sqlite-utils' ``atomic()`` begins
-deferred transactions, so it is used only inside these.)
+(``ATTEMPT_MS``); it is tried again after jittered, growing pauses
+(:mod:`~ayra_tickets.storage.backoff`), so that several processes do not retry in
+lockstep, up to a bound (``WRITE_WAIT``); past it the caller gets :class:`DatabaseBusy`,
+which says what happened. (sqlite-utils' ``atomic()`` begins deferred transactions, so
+it is used only inside these.)
 
 An engine's threads share one connection behind one lock (``guard``). A write waiting
 for another process's lock waits *between* its attempts without that lock, so that the
@@ -18,14 +19,13 @@ this engine's own writes, never for another process's.
 from __future__ import annotations
 
 import contextlib
-import random
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 
 from sqlite_utils import Database
 
+from ..backoff import Backoff
 from ..errors import DatabaseBusy
 
 WRITE_WAIT = 30.0
@@ -38,9 +38,6 @@ ATTEMPT_MS = 10
 write lock holds the engine's guard no longer than this, so the engine's reads never wait
 longer behind another process's write (a read needs a lock only in rare moments of WAL,
 such as a recovery, and gets as long)."""
-
-_PAUSE = 0.002  # the first pause between attempts; each is up to twice the last, jittered
-_PAUSE_MAX = 0.1
 
 
 def _locked(error: sqlite3.OperationalError) -> bool:
@@ -57,21 +54,6 @@ def _try_begin_immediate(conn: sqlite3.Connection) -> bool:
         if not _locked(error):
             raise
         return False
-
-
-def _pauses(wait: float) -> Iterator[None]:
-    """Sleep between attempts until ``wait`` seconds have gone, then raise DatabaseBusy."""
-    deadline = time.monotonic() + wait
-    pause = _PAUSE
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise DatabaseBusy(
-                f"the database is busy: another process held its write lock for over {wait:g} s"
-            )
-        time.sleep(min(left, random.uniform(pause / 2, pause)))
-        pause = min(pause * 2, _PAUSE_MAX)
-        yield
 
 
 class Guard:
@@ -111,7 +93,7 @@ class Guard:
 def _begin_write(conn: sqlite3.Connection, guard: Guard | None, wait: float) -> None:
     """Begin a write transaction, waiting at most ``wait`` seconds for the write lock;
     return holding ``guard`` too, which is let go between attempts."""
-    pauses = _pauses(wait)
+    waiting = Backoff(wait).start()
     while True:
         if guard is not None:
             guard.acquire()
@@ -124,7 +106,10 @@ def _begin_write(conn: sqlite3.Connection, guard: Guard | None, wait: float) -> 
             raise
         if guard is not None:
             guard.release()  # others of this engine read (or try to write) meanwhile
-        next(pauses)
+        if not waiting.pause():
+            raise DatabaseBusy(
+                f"the database is busy: another process held its write lock for over {wait:g} s"
+            )
 
 
 @contextlib.contextmanager
