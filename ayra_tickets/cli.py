@@ -247,7 +247,17 @@ def _answering(path: str) -> Iterator[None]:
         _fail(err)
         raise click.exceptions.Exit(1) from err
     except (sqlite3.Error, OSError, NewerSchema, NotATicketDatabase, StorageUnavailable) as err:
-        raise click.ClickException(f"cannot use the database {redacted(path)!r}: {err}") from err
+        raise click.ClickException(_unusable(path, err)) from err
+
+
+def _unusable(path: str, error: Exception) -> str:
+    """One line saying why the database cannot be used, naming it once (without its
+    password): a server database's storage already names it in its own messages."""
+    shown = redacted(path)
+    message = " ".join(str(error).split())
+    if is_server_address(path) and repr(shown) in message:
+        return message
+    return f"cannot use the database {shown!r}: {message}"
 
 
 @contextlib.contextmanager

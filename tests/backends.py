@@ -10,7 +10,8 @@ alone, and so does one answered before any storage is read (a malformed body, a 
 key, an unknown route: the same on both, and each PostgreSQL test costs a schema). On
 PostgreSQL the API tests run through ``engine.request`` only: the HTTP server and
 ``mock_api`` are transports, the same whatever the storage, and the SQLite half covers
-them.
+them; ``tests/postgres/test_transports.py`` runs each transport (and the CLI) on
+PostgreSQL once, on the reference's examples.
 
 ``AYRA_TICKETS_TEST_POSTGRES`` holds the URL of a database the tests may create schemas
 in (``.ci/run`` starts the machine's cluster and sets it; see the README). Without it,

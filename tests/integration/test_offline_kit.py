@@ -5,6 +5,7 @@ requests, JavaScript axios) run unchanged but for the base URL."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import queue
@@ -19,6 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 import httpx
 import pytest
 import requests
@@ -490,11 +492,21 @@ class Lines:
         return "".join(found)
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_serve_starts_logs_a_line_per_request_and_stops_cleanly(
-    tmp_path: Path, stop: signal.Signals
-) -> None:
-    command = [*CLI, "--db", str(tmp_path / "t.db"),
+@attrs.frozen
+class Served:
+    """A ``serve --control`` process: its URL, its banner and the rest of its stderr."""
+
+    process: subprocess.Popen[str]
+    url: str
+    banner: str
+    output: Lines
+
+
+@contextlib.contextmanager
+def serving(db: str) -> Iterator[Served]:
+    """``ayra-tickets --db DB serve --control`` in a process of its own, its clock from
+    2025-01-15T09:00:00Z, once its banner is out; killed if still running after."""
+    command = [*CLI, "--db", db,
                "serve", "--port", "0", "--control", "--start", "2025-01-15T09:00:00Z"]  # fmt: skip
     server = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     try:
@@ -503,7 +515,21 @@ def test_serve_starts_logs_a_line_per_request_and_stops_cleanly(
         banner = output.next()
         found = re.search(r"on (http://127\.0\.0\.1:\d+), control plane at /_local/", banner)
         assert found, banner
-        url = found.group(1)
+        yield Served(server, found.group(1), banner, output)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+        if server.stderr is not None:
+            server.stderr.close()
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_serve_starts_logs_a_line_per_request_and_stops_cleanly(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
+    with serving(str(tmp_path / "t.db")) as served:
+        url, output = served.url, served.output
         key = requests.post(f"{url}/_local/keys", json={}, timeout=10).json()["data"]["key"]
         auth = {"Authorization": f"Bearer {key}"}
         listed = requests.get(f"{url}/v1/tickets?status=new", headers=auth, timeout=10)
@@ -512,15 +538,9 @@ def test_serve_starts_logs_a_line_per_request_and_stops_cleanly(
         assert re.search(r"POST /_local/keys 201 \d+B", logged[0]), logged
         assert re.search(r"GET /v1/tickets\?status=new 200 \d+B", logged[1]), logged
         assert key not in "".join(logged)  # secrets are never logged
-        server.send_signal(stop)
-        assert server.wait(timeout=10) == 0
+        served.process.send_signal(stop)
+        assert served.process.wait(timeout=10) == 0
         assert "stopped" in output.rest()
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
-        if server.stderr is not None:
-            server.stderr.close()
 
 
 @pytest.mark.parametrize(

@@ -117,6 +117,16 @@ means reload), costs one primary-key read, and needs no server-side state such a
 ``pg_stat`` counters (which lag, and count other tables' writes) or ``LISTEN/NOTIFY``
 (which a pooled connection would miss between transactions).
 
+Lists and their indexes
+-----------------------
+Every filter and order has an index (``schema.INDEXES``), and
+``tests/postgres/test_query_plans.py`` holds the server's plans to them. The SQL of a
+list helps the planner in two ways (:mod:`.query`): one status or priority is an
+equality, not ``= ANY``, so that an index led by that column gives the page in its
+order without a sort; and a cursor page in due-date order reads two index ranges in
+turn (the dated tickets after the cursor, then the undated ones), since one condition
+joining them by ``OR`` is a range of no index, and each deeper page would read more.
+
 Search
 ------
 See :mod:`.search`: the adapter writes each ticket's words as a ``tsvector`` (no

@@ -1,6 +1,6 @@
 """The SQL of a list's filters, order and search on PostgreSQL: a query
 (:class:`~ayra_tickets.domain.validation.ListQuery`) as a WHERE clause
-(:func:`where_clause`), an ORDER BY (:func:`order_by`) and a keyset condition
+(:func:`where_clause`), an ORDER BY (:func:`order_by`) and keyset conditions
 (:func:`after_cursor`), with the same answers as SQLite's (``storage/sqlite/query.py``):
 ties are broken by number, tickets without a due date come last either way, and a search
 matches a ticket when every word of it starts a word of the ticket (:mod:`.search`).
@@ -32,8 +32,14 @@ def where_clause(query: ListQuery, now: datetime) -> tuple[str, list[Any]]:
     params: list[Any] = []
 
     def any_of(column: str, values: Sequence[Any]) -> None:
-        clauses.append(f"t.{column} = ANY(%s)")
-        params.append(list(values))
+        # One value as an equality: the planner can then read an index that starts with
+        # the column in the page's order (``= ANY`` would need a sort).
+        if len(values) == 1:
+            clauses.append(f"t.{column} = %s")
+            params.append(values[0])
+        else:
+            clauses.append(f"t.{column} = ANY(%s)")
+            params.append(list(values))
 
     if query.status:
         any_of("status", [str(s) for s in query.status])
@@ -79,16 +85,21 @@ def _key(query: ListQuery, key: Any) -> Any:
     return load_time(key) if isinstance(key, str) and query.sort_by != "priority" else key
 
 
-def after_cursor(query: ListQuery, cursor: Cursor) -> tuple[str, list[Any]]:
-    """The condition for 'after the cursor' in the query's order (ties by number)."""
+def after_cursor(query: ListQuery, cursor: Cursor) -> list[tuple[str, list[Any]]]:
+    """The conditions for 'after the cursor' in the query's order (ties by number), each
+    a range of one index, to be read in turn until the page is full: one, or for the
+    due-date order from a dated ticket two, the dated tickets after it and then the
+    undated ones (which come last either way). Joined by ``OR`` into one condition, they
+    would be no range of any index, and every page would read the index from its start."""
     op = "<" if query.sort_order == "desc" else ">"
     column = SORT_COLUMNS[query.sort_by]
     key = _key(query, cursor.key)
     if query.sort_by != "due_date":
-        return f"({column}, t.number) {op} (%s, %s)", [key, cursor.number]
-    if key is None:  # into the tickets with no due date, which come last
-        return f"(t.due_date IS NULL AND t.number {op} %s)", [cursor.number]
-    return f"(t.due_date IS NULL OR (t.due_date, t.number) {op} (%s, %s))", [key, cursor.number]
+        return [(f"({column}, t.number) {op} (%s, %s)", [key, cursor.number])]
+    undated = "t.due_date IS NULL"
+    if key is None:  # into the tickets with no due date
+        return [(f"{undated} AND t.number {op} %s", [cursor.number])]
+    return [(f"(t.due_date, t.number) {op} (%s, %s)", [key, cursor.number]), (undated, [])]
 
 
 def order_by(query: ListQuery) -> str:

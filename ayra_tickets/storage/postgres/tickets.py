@@ -13,7 +13,8 @@ versioned update then compares with the locked row. The caller owns the transact
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Sequence
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -74,9 +75,24 @@ class TicketStore:
 
     def __init__(self, connections: Connections) -> None:
         self._connections = connections
+        self._recorded: builtins.list[tuple[str, Sequence[Any]]] | None = None
 
     def _run(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        if self._recorded is not None:
+            self._recorded.append((sql, params))
         return self._connections.conn.execute(sql, params)
+
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[builtins.list[tuple[str, Sequence[Any]]]]:
+        """The statements the reads run meanwhile (a ticket, its events, a list's count
+        and page, a cursor's page), each with its parameters, in order: for tests and
+        tuning, which ask the server for their plans. Meant for one thread at a time."""
+        recorded: builtins.list[tuple[str, Sequence[Any]]] = []
+        self._recorded = recorded
+        try:
+            yield recorded
+        finally:
+            self._recorded = None
 
     # -- one ticket ---------------------------------------------------------------------
 
@@ -261,17 +277,22 @@ class TicketStore:
     def after(
         self, query: ListQuery, now: datetime, view: SlaView | None = None
     ) -> tuple[builtins.list[Ticket], bool]:
-        """The page after ``query.cursor`` by keyset, and whether more follow."""
+        """The page after ``query.cursor`` by keyset, and whether more follow: each range
+        of :func:`~.query.after_cursor` in turn, until the page and one more are read."""
         assert query.cursor is not None
         where, params = where_clause(query, now)
-        beyond, keys = after_cursor(query, query.cursor)
-        where = f"{where} AND {beyond}" if where else f" WHERE {beyond}"
-        rows = self._run(
-            f"{SELECT}{where} ORDER BY {order_by(query)} LIMIT %s",
-            [*params, *keys, query.per_page + 1],
-        ).fetchall()
-        found = [ticket_from_row(row, view) for row in rows[: query.per_page]]
-        return found, len(rows) > query.per_page
+        wanted = query.per_page + 1
+        rows: builtins.list[Any] = []
+        for beyond, keys in after_cursor(query, query.cursor):
+            if len(rows) == wanted:
+                break
+            found = f"{where} AND {beyond}" if where else f" WHERE {beyond}"
+            rows += self._run(
+                f"{SELECT}{found} ORDER BY {order_by(query)} LIMIT %s",
+                [*params, *keys, wanted - len(rows)],
+            ).fetchall()
+        found_tickets = [ticket_from_row(row, view) for row in rows[: query.per_page]]
+        return found_tickets, len(rows) > query.per_page
 
     def scan(
         self, query: ListQuery, now: datetime, after: int, limit: int, view: SlaView | None = None
