@@ -643,7 +643,8 @@ def events(db: str, ticket_id: str) -> None:
 SHOWN_FINDINGS = 50
 """``check`` prints this many findings, then how many more there are (``--all``: all)."""
 PROGRESS_FROM = 50_000
-"""``check`` shows a progress bar on a terminal for files of at least this many tickets."""
+"""``check`` and ``copy`` show a progress bar on a terminal for databases of at least this
+many tickets."""
 
 
 class _CannotCheck(click.ClickException):
@@ -670,7 +671,7 @@ def check(db: str, /, show_all: bool, as_json: bool) -> None:
     else:
         from .storage.sqlite.check import CHECKS
     try:
-        with _check_progress() as progress:
+        with _progress("Checking") as progress:
             report = Engine.check_file(db, progress)
     except (Unreadable, NotATicketDatabase, sqlite3.Error, OSError) as error:
         raise _CannotCheck(f"cannot check {redacted(db)!r}: {error}") from error
@@ -685,8 +686,9 @@ def check(db: str, /, show_all: bool, as_json: bool) -> None:
 
 
 @contextlib.contextmanager
-def _check_progress() -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar on a terminal's stderr for a big file, as ``check`` reads it."""
+def _progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on a terminal's stderr for a big database, as ``check`` reads it
+    or ``copy`` copies it (told how many tickets are done, of how many)."""
     if not _is_terminal(sys.stderr):
         yield None
         return
@@ -695,7 +697,7 @@ def _check_progress() -> Iterator[Callable[[int, int], None] | None]:
 
         def progress(done: int, total: int) -> None:
             if not shown and total >= PROGRESS_FROM:
-                bar = click.progressbar(length=total, label="Checking", file=sys.stderr)
+                bar = click.progressbar(length=total, label=label, file=sys.stderr)
                 shown.append(stack.enter_context(bar))
             if shown:
                 shown[0].update(done - shown[0].pos)
@@ -747,6 +749,57 @@ def _check_summary(report: Any) -> str:
     if notes:
         found += f", {notes} note{'s' if notes != 1 else ''}"
     return f"{checked}: {found}"
+
+
+@main.command(name="copy")
+@click.argument("source")
+@click.argument("target")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def copy_(source: str, target: str, as_json: bool) -> None:
+    """Copy the whole database SOURCE to TARGET (each a SQLite file or a postgresql://
+    URL), then check the copy.
+
+    Copies tickets, events, states, tags, keys (their digests), agents, SLA policies and
+    idempotency keys, as they are, from one snapshot of SOURCE. TARGET must be empty (a
+    new file, an empty schema, or an empty ticket database); a copy that stops part-way
+    leaves no target file, and commits nothing to a server. Then both sides are counted
+    and every ticket's and event's API JSON is hashed (SHA-256) on each side. Exits 0
+    when both are identical, 1 when they differ or the copy is refused.
+    """
+    from .transfer import CopyRefused, copy_database
+
+    try:
+        with _progress("Copying") as progress:
+            summary = copy_database(source, target, progress=progress)
+    except CopyRefused as refused:
+        raise click.ClickException(str(refused)) from refused
+    except (sqlite3.Error, OSError, StorageUnavailable) as error:
+        raise click.ClickException(
+            f"the copy from {redacted(source)!r} to {redacted(target)!r} failed, and left no"
+            f" target behind: {error}"
+        ) from error
+    if as_json:
+        emit(summary.to_dict())
+    else:
+        _print_copy(summary)
+    if not summary.identical:
+        raise click.exceptions.Exit(1)
+
+
+def _print_copy(summary: Any) -> None:
+    """The counts side by side, both digests, and the verdict."""
+    source, target = summary.source, summary.target
+    click.echo(f"copied {source.location} to {target.location}")
+    click.echo(f"{'':<18} {'source':>12} {'target':>12}")
+    for kind, count in source.counts.items():
+        click.echo(f"{kind.replace('_', ' '):<18} {count:>12,} {target.counts[kind]:>12,}")
+    click.echo("SHA-256 of every ticket's and event's API JSON:")
+    click.echo(f"  source  {source.digest}")
+    click.echo(f"  target  {target.digest}")
+    if summary.identical:
+        click.echo("identical")
+    else:
+        click.echo(f"different: {summary.difference}")
 
 
 @main.group()
@@ -993,9 +1046,15 @@ def report(
                 click.echo(f"wrote {path}", err=True)
 
 
+NAMES_ITS_DATABASES = frozenset({"copy"})
+"""Commands given their databases as arguments, which ``--db`` does not name."""
+
+
 def _every_command_takes_db(group: click.Group) -> None:
     """``--db`` after any command as well as before it (``ayra-tickets list --db x.db``)."""
     for command in group.commands.values():
+        if command.name in NAMES_ITS_DATABASES:
+            continue
         if isinstance(command, click.Group):
             _every_command_takes_db(command)
         else:

@@ -7,7 +7,10 @@ sees only the storage port (:mod:`ayra_tickets.storage.port`).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import secrets
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -64,11 +67,14 @@ def _without_psycopg(address: str) -> NotATicketDatabase:
     )
 
 
-def open_storage(target: str | Path, *, durability: str = "normal") -> Storage:
+def open_storage(
+    target: str | Path, *, durability: str = "normal", existing: bool = False
+) -> Storage:
     """The storage adapter for a database's address, opened: a ``postgresql://`` URL is
     a PostgreSQL database (its schema from the URL's ``options=-csearch_path%3D...``,
     else the server's default), a path (or ``":memory:"``) a SQLite file. Every kind of
-    database is picked here, and only here."""
+    database is picked here, and only here. ``existing``: open only a ticket database
+    that is there already (else :class:`NotATicketDatabase`), creating nothing."""
     address = str(target)
     if isinstance(target, str) and _KEYWORD_STRING.match(target):
         raise NotATicketDatabase(
@@ -80,8 +86,56 @@ def open_storage(target: str | Path, *, durability: str = "normal") -> Storage:
             from .storage.postgres.adapter import PostgresStorage
         except ImportError as missing:  # the postgres extra is not installed
             raise _without_psycopg(address) from missing
-        return PostgresStorage.open(address, location=redacted(address))
-    return SqliteStorage.open(target, durability=durability)
+        return PostgresStorage.open(address, location=redacted(address), existing=existing)
+    return SqliteStorage.open(target, durability=durability, existing=existing)
+
+
+class Staged:
+    """Where a whole database is written before it is ``target``'s: for a server's
+    database, the database itself (the write's one transaction makes it all or
+    nothing); for a file, a new file beside it (``.NAME.XXXX.copying``), put in its
+    place by :meth:`publish`, so that a write stopped at any moment, the process
+    killed included, leaves no file at ``target``."""
+
+    def __init__(self, target: str, opened: Storage | None = None) -> None:
+        """Stage a database for ``target``: a server's database is ``opened`` (if
+        given, else opened here)."""
+        self.target = target
+        self.staging: str | None = None
+        if is_server_address(target):
+            self.storage = opened or open_storage(target)
+            return
+        where = Path(target).absolute()
+        staging = where.with_name(f".{where.name}.{secrets.token_hex(4)}.copying")
+        staging.open("x").close()  # an empty file (the umask's mode): a database to set up
+        self.staging = str(staging)
+        try:
+            self.storage = open_storage(self.staging)
+        except BaseException:
+            self.close()
+            raise
+
+    def publish(self) -> Storage:
+        """Put what was written in place, and the target's storage, opened afresh."""
+        if self.staging is None:
+            return self.storage
+        self.storage.close()  # SQLite empties its log into the file as the last one closes
+        os.replace(self.staging, self.target)
+        self.staging = None
+        self.storage = open_storage(self.target)
+        return self.storage
+
+    def close(self) -> None:
+        """Let go of the database; a staged file not published is removed."""
+        if self.staging is None:
+            self.storage.close()
+            return
+        with contextlib.suppress(AttributeError):  # opening it failed
+            self.storage.close()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.staging + suffix)
+        self.staging = None
 
 
 class Engine:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import gc
 import hashlib
 import itertools
@@ -63,6 +64,9 @@ DEFER_INDEXES_AFTER = 50_000
 held before it, writes the rest without the tickets' list indexes and then builds them
 once (see ``TicketRepository.defer_indexes`` in the storage port): a third less time for
 a million tickets."""
+
+History = tuple[dict[str, Any], list[dict[str, Any]]]
+"""A ticket as the API's JSON object, and its events' objects, oldest first."""
 
 Change = Callable[[Ticket, datetime], tuple[Ticket, list[Event]]]
 """A domain operation on one ticket at one instant: the new ticket and its events."""
@@ -480,16 +484,41 @@ class Tickets:
         chunk is read in its own transaction, as of the clock at that moment."""
         query = validate_filters(filters)
         uow = self._uow
-        after = 0
 
-        def chunk() -> tuple[int, builtins.list[dict[str, Any]]]:
+        def chunk(after: int) -> tuple[int, builtins.list[dict[str, Any]]]:
             """The next chunk, as JSON, and the last number in it."""
             now = uow.now()
             found = uow.tickets.scan(query, now, after, chunk_size, self._view(now))
             return (found[-1].number if found else after), [ticket.to_dict() for ticket in found]
 
+        return self._in_chunks(chunk)
+
+    def histories(
+        self, /, *, chunk_size: int = 1_000
+    ) -> Iterator[tuple[dict[str, Any], builtins.list[dict[str, Any]]]]:
+        """Every ticket as the API's JSON object, with its history's (the events' objects,
+        oldest first), in number order, a chunk at a time (flat memory): what a copy of
+        the database compares. Each chunk is read in its own transaction, as of the clock
+        then; inside a transaction of the caller's, all of them in that one."""
+        uow = self._uow
+
+        def chunk(after: int) -> tuple[int, builtins.list[History]]:
+            now = uow.now()
+            found = uow.tickets.stored(after, chunk_size)
+            last = found[-1].ticket.number if found else after
+            return last, [
+                (self._read(s.ticket, now).to_dict(), [event.to_dict() for event in s.events])
+                for s in found
+            ]
+
+        return self._in_chunks(chunk)
+
+    def _in_chunks(self, chunk: Callable[[int], tuple[int, builtins.list[T]]]) -> Iterator[T]:
+        """What ``chunk(after)`` reads after each number it returns, until it reads
+        nothing: one read transaction a chunk."""
+        after = 0
         while True:
-            last, page = uow.read(chunk)
+            last, page = self._uow.read(functools.partial(chunk, after))
             if not page:
                 return
             yield from page

@@ -56,7 +56,12 @@ class Response:
 
     @property
     def body(self) -> bytes:
-        return jsonlib.dumps(self.json, ensure_ascii=False).encode("utf-8")
+        return encoded(self.json)
+
+
+def encoded(value: Any) -> bytes:
+    """A JSON value as the API's answers spell it (UTF-8, as it is)."""
+    return jsonlib.dumps(value, ensure_ascii=False).encode("utf-8")
 
 
 @attrs.frozen

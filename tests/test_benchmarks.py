@@ -118,3 +118,22 @@ def test_the_reliability_run_attacks_a_server_and_writes_every_figure(tmp_path: 
     assert figures["slow_clients"]["get"]["count"] > 0
     assert figures["file_taken"] == {"status": 503, "code": "database_unavailable"}
     assert figures["tracebacks_in_server_log"] == 0
+
+
+def test_the_copy_benchmark_copies_to_postgres_and_back_identically(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """A tiny run of ``python -m benchmarks.copy``: both legs identical, every figure
+    written, the schema it made dropped."""
+    out = tmp_path / "copy.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.copy", "--tickets", "150", "--postgres",
+         postgres_url, "--json", out],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent,
+    )  # fmt: skip
+    assert done.stdout.splitlines()[-1] == "identical"
+    figures = json.loads(out.read_text())
+    assert figures["identical"] is True
+    assert figures["counts"]["tickets"] == 150 + 20
+    for name in ("file_to_postgres", "postgres_to_file"):
+        assert set(figures[name]) == {"write_s", "check_s", "total_s"}

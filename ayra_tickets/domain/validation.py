@@ -314,6 +314,24 @@ class ListQuery:
     sort_order: str = "desc"
     cursor: Cursor | None = None
 
+    def comparisons(self) -> list[tuple[str, str, Any]]:
+        """The filters that compare one column of a ticket with one value, as (column,
+        operator, value): equal to a category, an assignee or a contact, created or due
+        at or after one instant and before another."""
+        return [
+            (column, op, value)
+            for column, op, value in (
+                ("category", "=", self.category),
+                ("assigned_to", "=", self.assigned_to),
+                ("contact_id", "=", self.contact_id),
+                ("created_at", ">=", self.created_after),
+                ("created_at", "<", self.created_before),
+                ("due_date", ">=", self.due_after),
+                ("due_date", "<", self.due_before),
+            )
+            if value is not None
+        ]
+
     def fingerprint(self) -> str:
         """What a cursor for this query is bound to: its filters and its order."""
         fields = attrs.asdict(self, recurse=False)

@@ -22,11 +22,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+import attrs
+
 from ..domain.keys import ApiKey
 from ..domain.metrics import Metrics
 from ..domain.sla import Calendar, Sla, SlaClock, SlaPolicy
 from ..domain.ticket import Event, Ticket
 from ..domain.validation import ListQuery
+from .consistency import Stretch
 from .findings import Progress, Report
 
 T = TypeVar("T")
@@ -37,6 +40,53 @@ moment and the calendars, and hand this to the reads that build many tickets."""
 
 Built = Sequence[tuple[Ticket, Sequence[Event]]]
 """New tickets, each with the events that made it."""
+
+
+# -- records as stored, for copying a whole database ---------------------------------
+
+
+@attrs.frozen
+class StoredTicket:
+    """A ticket as stored (with its assignee's name), its events (ids kept, oldest
+    first) and its states (by version): everything a copy writes of one ticket. Its
+    tags and search words are written from the ticket itself."""
+
+    ticket: Ticket
+    events: tuple[Event, ...]
+    states: tuple[Stretch, ...]
+
+
+@attrs.frozen
+class StoredKey:
+    """An API key as stored: its record and the digest its secret is found by."""
+
+    key: ApiKey
+    digest: str
+
+
+@attrs.frozen
+class StoredPolicy:
+    """An SLA policy as stored, and when it was last configured."""
+
+    policy: SlaPolicy
+    updated_at: datetime
+
+
+@attrs.frozen
+class Remembered:
+    """An idempotency key's remembered answer: whose (``owner``: an API key's id, or
+    '' for Python calls) and which ``key``, the request's fingerprint, the ticket as it
+    was answered (with its assignee's name then), and when."""
+
+    owner: str
+    key: str
+    request: str
+    ticket: Ticket
+    created_at: datetime
+
+
+COUNTED = ("tickets", "events", "states", "tags", "keys", "agents", "policies", "idempotency_keys")
+"""The kinds of record :meth:`Storage.counts` counts, in the order reports show them."""
 
 
 class TicketRepository(Protocol):
@@ -105,6 +155,19 @@ class TicketRepository(Protocol):
         ``after``, in number order (an export's steps)."""
         ...
 
+    def stored(self, after: int, limit: int) -> builtins.list[StoredTicket]:
+        """Up to ``limit`` tickets with a number above ``after``, in number order, as
+        stored, with their events and states (a copy's steps: in one read transaction,
+        the steps read one snapshot)."""
+        ...
+
+    def insert_stored(self, batch: Sequence[StoredTicket]) -> None:
+        """Write tickets as they were stored elsewhere, in number order, above any held
+        here: numbers, versions, times, events (with their ids) and states kept; tags
+        and search words written from the tickets; the next number and the next event id
+        follow the last written. As few round trips as the database allows."""
+        ...
+
     def defer_indexes(self) -> None:
         """Before the rest of a big import: stop keeping the list indexes row by row, so
         that :meth:`restore_indexes` builds them once. Reads stay right meanwhile; a
@@ -135,6 +198,11 @@ class IdempotencyKeys(Protocol):
 
     def forget_before(self, cutoff: datetime) -> None:
         """Forget every key used before ``cutoff``."""
+        ...
+
+    def stored(self, after: tuple[str, str] | None, limit: int) -> list[Remembered]:
+        """Up to ``limit`` remembered answers after ``(owner, key)`` ``after`` (from the
+        first when ``None``), in that order: a copy's steps. Expired ones too."""
         ...
 
 
@@ -179,6 +247,17 @@ class KeyRepository(Protocol):
         """Revoke the live key with this id or prefix; whether there was one."""
         ...
 
+    def stored(self) -> tuple[str | None, list[StoredKey]]:
+        """The database's salt, and every key, live or revoked, with its digest, oldest
+        first."""
+        ...
+
+    def insert_stored(self, salt: str | None, keys: Sequence[StoredKey]) -> None:
+        """Take ``salt`` as this database's (its digests then find the keys stored with
+        it; ``None``: keep its own) and store ``keys`` as they are, in this order. For a
+        database with no key."""
+        ...
+
 
 class AgentRepository(Protocol):
     """The agent directory, which gives ``assigned_name``."""
@@ -209,6 +288,11 @@ class PolicyRepository(Protocol):
 
     def load(self) -> tuple[dict[str, SlaPolicy], SlaPolicy]:
         """Every stored policy by name (the built-in default too), and the active one."""
+        ...
+
+    def stored(self) -> tuple[list[StoredPolicy], str | None]:
+        """Every stored policy, by name, and the name of the active one (``None``: the
+        built-in default, never configured)."""
         ...
 
 
@@ -276,6 +360,17 @@ class Storage(Protocol):
         database but what it returns. Called inside another's ``work``, it is part of
         that transaction (a savepoint of it). Threads may share a storage; its
         transactions take turns where the database needs them to."""
+        ...
+
+    @property
+    def identity(self) -> str:
+        """What tells this database from every other: two storages with the same
+        identity are the same database, however it was named (a file by its device and
+        inode, a PostgreSQL schema by its server, database and name)."""
+        ...
+
+    def counts(self) -> dict[str, int]:
+        """How many records of each kind of :data:`COUNTED` the database holds."""
         ...
 
     def changed(self) -> bool:

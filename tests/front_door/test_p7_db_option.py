@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from ayra_tickets import Engine
-from ayra_tickets.cli import main
+from ayra_tickets.cli import NAMES_ITS_DATABASES, main
 from ayra_tickets.storage.errors import NotATicketDatabase
 
 CREATE = ["create", "--subject", "Printer on fire", "--description", "Third floor"]
@@ -105,6 +105,8 @@ def test_every_command_lists_db_in_its_help() -> None:
     paths = commands(main, [])
     assert len(paths) >= 12
     for path in paths:
+        if path[-1] in NAMES_ITS_DATABASES:  # its arguments name them
+            continue
         result = run(*path, "--help")
         assert result.exit_code == 0, path
         assert "--db" in result.stdout, path

@@ -6,12 +6,12 @@ the schema and its migrations (``schema.py``), a ticket's rows (``rows.py``), th
 lists (``query.py``), search with SQLite's word and prefix rules (``search.py``), the
 repositories (``tickets.py``, ``idempotency.py``, ``accounts.py``, ``policies.py``), the
 figures (``metrics.py``), the checks of a database (``check.py``) and psycopg's errors
-as the port's (``errors.py``). Not here yet: ``backup`` (it raises
-:class:`~ayra_tickets.storage.errors.NotSupported`) and ``copy`` between backends.
+as the port's (``errors.py``). Not here: ``backup`` (it raises
+:class:`~ayra_tickets.storage.errors.NotSupported`: use ``pg_dump``); ``ayra-tickets
+copy`` moves a whole database here from a file and back (:mod:`ayra_tickets.transfer`).
 ``python -m benchmarks --postgres URL`` measures it beside raw psycopg running its very
-statements (which is why they are named constants). Only the engine imports it, and only
-to open a PostgreSQL URL, so that the
-``postgres`` extra (psycopg) stays optional.
+statements (which is why they are named constants). Only the engine imports it, and only to open a PostgreSQL URL, so that the ``postgres``
+extra (psycopg) stays optional.
 
 Design decisions
 ================
@@ -95,7 +95,7 @@ jsonb's order (shorter keys first), and numbers as PostgreSQL's ``numeric`` spel
 (``1e+20`` comes back ``100000000000000000000``, an int; ``-0.0`` comes back ``0.0``;
 ``tests/postgres/test_schema.py`` shows it). The API answers ``custom_fields`` and
 ``metadata`` with their keys in the order they were sent, as SQLite keeps them, and the
-same wire JSON on both backends is what ``copy`` will compare. So those columns, the
+same wire JSON on both backends is what ``copy`` compares. So those columns, the
 events' values (which carry the same objects) and an idempotency key's remembered row
 are ``json``: the text as the engine wrote it (compact, keys in order), checked to be
 JSON, read back with ``json.loads``. Nothing filters or indexes inside them, so nothing

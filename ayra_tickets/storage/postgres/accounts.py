@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import functools
 import hmac
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ...domain.keys import POSSIBLE_SECRET, ApiKey, legacy_hash, new_salt, stretch
-from ...domain.times import format_optional, format_time
+from ...domain.times import format_optional, format_time, load_optional, load_time
 from ..errors import WriteConflict
+from ..port import StoredKey
 
 if TYPE_CHECKING:
     from .adapter import Connections
@@ -157,3 +158,32 @@ class KeyStore:
             (now, key_id, key_id),
         )
         return bool(cursor.rowcount > 0)
+
+    def stored(self) -> tuple[str | None, list[StoredKey]]:
+        """The database's salt, and every key with its digest, oldest first."""
+        row = self._run("SELECT value FROM settings WHERE key = %s", (SALT_SETTING,)).fetchone()
+        keys = self._run(f"SELECT {_KEY_COLUMNS}, secret_hash FROM api_keys ORDER BY seq")
+        return (None if row is None else str(row[0])), [StoredKey(_key(r), r[6]) for r in keys]
+
+    def insert_stored(self, salt: str | None, keys: Sequence[StoredKey]) -> None:
+        """Take ``salt`` as the database's (``None``: keep its own), and store ``keys`` as
+        they are, in order."""
+        if salt is not None:
+            self._run(
+                "INSERT INTO settings (key, value) VALUES (%s, %s)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (SALT_SETTING, salt),
+            )
+            self._salt = salt
+            self.forget_digests()
+        if not keys:
+            return
+        self._connections.conn.cursor().executemany(
+            "INSERT INTO api_keys (id, name, prefix, secret_hash, scopes, created_at, revoked_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            [
+                (k.key.id, k.key.name, k.key.prefix, k.digest, list(k.key.scopes),
+                 load_time(k.key.created_at), load_optional(k.key.revoked_at))
+                for k in keys
+            ],
+        )  # fmt: skip

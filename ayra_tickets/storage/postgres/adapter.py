@@ -25,15 +25,22 @@ from psycopg import IsolationLevel
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..backoff import Backoff
-from ..errors import DatabaseBusy, NotSupported, StorageUnavailable, WriteConflict
+from ..errors import (
+    DatabaseBusy,
+    NotATicketDatabase,
+    NotSupported,
+    StorageUnavailable,
+    WriteConflict,
+)
 from ..findings import Progress, Report
+from ..tables import COUNT_ALL, counted
 from .accounts import SALT_SETTING, AgentStore, KeyStore
 from .check import check_address
 from .errors import RETRIED, translated
 from .idempotency import IdempotencyStore
 from .metrics import MetricsStore
 from .policies import ACTIVE, BUMP_VERSION, VERSION, PolicyStore
-from .schema import upgrade
+from .schema import applied_migrations, upgrade
 from .tickets import TicketStore
 
 T = TypeVar("T")
@@ -178,17 +185,28 @@ class PostgresStorage:
 
     @classmethod
     def open(
-        cls, address: str, *, location: str | None = None, pool_size: int = POOL_SIZE
+        cls,
+        address: str,
+        *,
+        location: str | None = None,
+        pool_size: int = POOL_SIZE,
+        existing: bool = False,
     ) -> PostgresStorage:
         """Connect to the database at ``address`` (a ``postgresql://`` URL or a libpq
         connection string), bring its schema up to date (a newer one is refused,
         untouched), and open its pools of connections, for reads and for writes, of up
         to ``pool_size`` each. ``location`` is what messages call it (the address
-        without its password)."""
+        without its password). ``existing``: only a ticket database that is there
+        already (a schema without one is
+        :class:`~ayra_tickets.storage.errors.NotATicketDatabase`, and nothing is made)."""
         where = repr(location) if location else "at the given address"
         try:
             with psycopg.connect(address, autocommit=True, connect_timeout=CONNECT_TIMEOUT) as conn:
                 configure(conn)
+                if existing and not applied_migrations(conn):
+                    raise NotATicketDatabase(
+                        f"the PostgreSQL database {where} holds no ticket database"
+                    )
                 upgrade(conn)
                 row = conn.execute(
                     "SELECT value FROM settings WHERE key = %s", (SALT_SETTING,)
@@ -212,6 +230,30 @@ class PostgresStorage:
     @property
     def location(self) -> str:
         return self._location
+
+    @property
+    def identity(self) -> str:
+        """The server (its system identifier where the role may read it, else the address
+        it answers on), the database and the schema."""
+        with self._pools[False].connection() as conn:
+            try:
+                with conn.transaction():
+                    row = conn.execute(
+                        "SELECT system_identifier::text FROM pg_control_system()"
+                    ).fetchone()
+            except psycopg.Error:
+                row = conn.execute(
+                    "SELECT coalesce(host(inet_server_addr()), %s) || ':'"
+                    " || current_setting('port')",
+                    (conn.info.host,),
+                ).fetchone()
+            server = None if row is None else row[0]
+            place = conn.execute("SELECT current_database(), current_schema()").fetchone()
+        assert place is not None
+        return f"postgresql:{server}/{place[0]}/{place[1]}"
+
+    def counts(self) -> dict[str, int]:
+        return counted(self.connections.conn.execute(COUNT_ALL).fetchone())
 
     def atomic(self, work: Callable[[], T], *, write: bool = False) -> T:
         """One transaction (see the port): ``REPEATABLE READ``, ``READ ONLY`` unless

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ...domain.ticket import Ticket
+from ..port import Remembered
 from .rows import row_from_json, row_to_json, ticket_from_row, ticket_to_row
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ class IdempotencyStore:
         if row is None:
             return None
         request, ticket_row, assigned_name = row
-        return request, ticket_from_row([*row_from_json(ticket_row), assigned_name])
+        return request, _answered(ticket_row, assigned_name)
 
     def remember(self, owner: str, key: str, request: str, ticket: Ticket, now: datetime) -> None:
         self._connections.conn.execute(
@@ -50,3 +51,22 @@ class IdempotencyStore:
         self._connections.conn.execute(
             "DELETE FROM idempotency_keys WHERE created_at < %s", (cutoff,)
         )
+
+    def stored(self, after: tuple[str, str] | None, limit: int) -> list[Remembered]:
+        """Up to ``limit`` remembered answers after ``(owner, key)`` ``after``, in that
+        order (by code point, as SQLite orders them)."""
+        rows = self._connections.conn.execute(
+            "SELECT owner, key, request, ticket_row, assigned_name, created_at"
+            ' FROM idempotency_keys WHERE (owner COLLATE "C", key COLLATE "C") > (%s, %s)'
+            ' ORDER BY owner COLLATE "C", key COLLATE "C" LIMIT %s',
+            (*(after or ("", "")), limit),
+        )
+        return [
+            Remembered(owner, key, request, _answered(ticket_row, name), created_at)
+            for owner, key, request, ticket_row, name, created_at in rows
+        ]
+
+
+def _answered(ticket_row: list[object], assigned_name: str | None) -> Ticket:
+    """The ticket a remembered answer holds (its row as JSON, and its assignee's name)."""
+    return ticket_from_row([*row_from_json(ticket_row), assigned_name])

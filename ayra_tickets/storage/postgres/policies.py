@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from psycopg.types.json import Jsonb
 
 from ...domain.sla import DEFAULT_POLICY, SlaPolicy
+from ..port import StoredPolicy
 
 if TYPE_CHECKING:
     from .adapter import Connections
@@ -57,17 +58,25 @@ class PolicyStore:
 
     def load(self) -> tuple[dict[str, SlaPolicy], SlaPolicy]:
         """Every stored policy by name, and the active one (the default when none is)."""
-        conn = self._connections.conn
+        stored, active = self.stored()
         policies = {DEFAULT_POLICY.name: DEFAULT_POLICY}
-        for name, targets, calendar in conn.execute(
-            "SELECT name, targets, calendar FROM sla_policies"
-        ):
-            policies[name] = SlaPolicy.from_dict(
-                {"name": name, "targets": targets, "calendar": calendar}
+        policies.update((each.policy.name, each.policy) for each in stored)
+        return policies, policies.get(active, DEFAULT_POLICY) if active else DEFAULT_POLICY
+
+    def stored(self) -> tuple[list[StoredPolicy], str | None]:
+        """Every stored policy by name, and the name of the active one (if one was set)."""
+        conn = self._connections.conn
+        stored = [
+            StoredPolicy(
+                SlaPolicy.from_dict({"name": name, "targets": targets, "calendar": calendar}),
+                updated_at,
             )
+            for name, targets, calendar, updated_at in conn.execute(
+                'SELECT name, targets, calendar, updated_at FROM sla_policies ORDER BY name COLLATE "C"'
+            )
+        ]
         row = conn.execute(READ_SETTING, (ACTIVE,)).fetchone()
-        active = policies.get(row[0], DEFAULT_POLICY) if row else DEFAULT_POLICY
-        return policies, active
+        return stored, None if row is None else str(row[0])
 
     def version(self) -> int:
         """How many times the policies have changed (0: never)."""

@@ -45,21 +45,9 @@ def where_clause(query: ListQuery, now: datetime) -> tuple[str, list[Any]]:
         any_of("status", [str(s) for s in query.status])
     if query.priority:
         any_of("priority", [int(p) for p in query.priority])
-    for column in ("category", "assigned_to", "contact_id"):
-        value = getattr(query, column)
-        if value is not None:
-            clauses.append(f"t.{column} = %s")
-            params.append(value)
-    for name, column, op in (
-        ("created_after", "created_at", ">="),
-        ("created_before", "created_at", "<"),
-        ("due_after", "due_date", ">="),
-        ("due_before", "due_date", "<"),
-    ):
-        value = getattr(query, name)
-        if value is not None:
-            clauses.append(f"t.{column} {op} %s")
-            params.append(value)
+    for column, op, value in query.comparisons():
+        clauses.append(f"t.{column} {op} %s")
+        params.append(value)
     for tag in query.tags:
         clauses.append("t.number IN (SELECT ticket_number FROM ticket_tags WHERE tag = %s)")
         params.append(tag)

@@ -31,6 +31,7 @@ from ...domain.lifecycle import Status
 from ...domain.sla import SlaClock, breach_at
 from ...domain.ticket import Event, Ticket
 from ...domain.times import format_optional, load_optional
+from ..consistency import Stretch
 from ..port import SlaView
 from . import search
 
@@ -88,10 +89,24 @@ INSERT_EVENT = (
     " VALUES (%s, %s, %s, %s, %s, %s::json, %s::json, %s::json, %s)"
 )
 COPY_EVENTS = f"COPY ticket_events ({_EVENT_COLUMNS}) FROM STDIN"
-SELECT_EVENTS = (
-    "SELECT id, ticket_id, version, type, field, old_value, new_value, data, created_at"
-    " FROM ticket_events WHERE ticket_number = %s ORDER BY id"
+COPY_EVENTS_WITH_ID = f"COPY ticket_events (id, {_EVENT_COLUMNS}) FROM STDIN"
+"""Events as stored elsewhere, their ids kept (a copy): the id, then :data:`COPY_EVENTS`'s."""
+_SELECTED_EVENT = "id, ticket_id, version, type, field, old_value, new_value, data, created_at"
+SELECT_EVENTS = f"SELECT {_SELECTED_EVENT} FROM ticket_events WHERE ticket_number = %s ORDER BY id"
+SELECT_EVENTS_BETWEEN = (
+    f"SELECT ticket_number, {_SELECTED_EVENT} FROM ticket_events"
+    " WHERE ticket_number BETWEEN %s AND %s ORDER BY ticket_number, id"
 )
+"""The events of a range of tickets, each row led by its ticket's number."""
+SELECT_STATES_BETWEEN = (
+    f"SELECT {_STATE_COLUMNS} FROM ticket_states"
+    " WHERE ticket_number BETWEEN %s AND %s ORDER BY ticket_number, version"
+)
+FOLLOW_EVENT_IDS = (
+    "SELECT setval(pg_get_serial_sequence('ticket_events', 'id'), last)"
+    " FROM (SELECT max(id) AS last FROM ticket_events) AS events WHERE last IS NOT NULL"
+)
+"""The next event's id after the highest stored (after events were written with theirs)."""
 
 
 # -- values ---------------------------------------------------------------------------
@@ -245,6 +260,26 @@ def state_row(
     return (number, version, at, None, status, priority, resolves, closes)
 
 
+def state_from_row(row: Sequence[Any]) -> Stretch:
+    """A state from its ``ticket_states`` row."""
+    return Stretch(*row)
+
+
+def state_to_row(state: Stretch) -> StateRow:
+    """A state's ``ticket_states`` row, for :data:`COPY_STATES`."""
+    s = state
+    return (
+        s.ticket_number,
+        s.version,
+        s.began,
+        s.ended,
+        s.status,
+        s.priority,
+        s.resolves,
+        s.closes,
+    )
+
+
 def first_state(ticket: Ticket) -> StateRow:
     """A new ticket's first row of ``ticket_states``."""
     return state_row(
@@ -271,9 +306,12 @@ def event_from_row(row: Sequence[Any]) -> Event:
     )
 
 
-def event_rows(events: Iterable[tuple[int, Event]]) -> list[tuple[Any, ...]]:
+def event_rows(
+    events: Iterable[tuple[int, Event]], *, with_id: bool = False
+) -> list[tuple[Any, ...]]:
     """The ``ticket_events`` rows of ``(ticket number, event)`` pairs, for
-    :data:`INSERT_EVENT` and :data:`COPY_EVENTS` (values as JSON text)."""
+    :data:`INSERT_EVENT` and :data:`COPY_EVENTS` (values as JSON text; ``with_id``: led
+    by the event's id, for :data:`COPY_EVENTS_WITH_ID`)."""
     pairs = list(events)
     encoded: dict[int, str] = {}  # shared data encoded once (as on SQLite)
 
@@ -285,8 +323,10 @@ def event_rows(events: Iterable[tuple[int, Event]]) -> list[tuple[Any, ...]]:
             text = encoded[id(value)] = dumps(value)
         return text
 
+    ids = (lambda event: (event.id,)) if with_id else (lambda event: ())
     return [
         (
+            *ids(event),
             number,
             event.ticket_id,
             event.version,

@@ -21,14 +21,17 @@ from typing import TYPE_CHECKING, Any
 from ...domain.ticket import Event, Ticket
 from ...domain.validation import ListQuery, lone_filter
 from ..errors import WriteConflict
-from ..port import Built, SlaView
+from ..port import Built, SlaView, StoredTicket
+from ..tables import assembled, built_rows, stored_rows
 from .query import after_cursor, order_by, where_clause
 from .rows import (
     COPY_EVENTS,
+    COPY_EVENTS_WITH_ID,
     COPY_STATES,
     COPY_TAGS,
     COPY_TICKETS,
     END_STATE,
+    FOLLOW_EVENT_IDS,
     INSERT,
     INSERT_EVENT,
     INSERT_STATE,
@@ -37,12 +40,16 @@ from .rows import (
     SELECT_BY_ID,
     SELECT_BY_NUMBER,
     SELECT_EVENTS,
+    SELECT_EVENTS_BETWEEN,
+    SELECT_STATES_BETWEEN,
     change_rows,
     document,
     event_from_row,
     event_rows,
     first_state,
     new_rows,
+    state_from_row,
+    state_to_row,
     tag_rows,
     ticket_from_row,
     ticket_to_row,
@@ -163,28 +170,58 @@ class TicketStore:
 
     def insert_many(self, built: Built) -> None:
         """Many new tickets and their events, each table written by one ``COPY``."""
-        if not built:
+        self._copy_in(COPY_EVENTS, *built_rows(built, first_state, event_rows))
+
+    def insert_stored(self, batch: Sequence[StoredTicket]) -> None:
+        """Tickets as stored elsewhere (a copy), with their events (ids kept) and states,
+        each table written by one ``COPY``; the next event id follows the highest."""
+        if not batch:
+            return
+        self._copy_in(COPY_EVENTS_WITH_ID, *stored_rows(batch, state_to_row, event_rows))
+        self._run(FOLLOW_EVENT_IDS)
+
+    def _copy_in(
+        self,
+        copy_events: str,
+        tickets: Sequence[Ticket],
+        states: Sequence[tuple[Any, ...]],
+        events: Sequence[tuple[Any, ...]],
+    ) -> None:
+        """Tickets with their search words and tags, these states and these events (rows
+        for ``copy_events``), a ``COPY`` a table; the counter raised to the last."""
+        if not tickets:
             return
         conn = self._connections.conn
         with conn.cursor() as cursor:
             with cursor.copy(COPY_TICKETS) as copy:
-                for ticket, _ in built:
+                for ticket in tickets:
                     copy.write_row((*ticket_to_row(ticket), document(ticket)))
             with cursor.copy(COPY_TAGS) as copy:
-                for ticket, _ in built:
+                for ticket in tickets:
                     for row in tag_rows(ticket):
                         copy.write_row(row)
             with cursor.copy(COPY_STATES) as copy:
-                for ticket, _ in built:
-                    copy.write_row(first_state(ticket))
-            with cursor.copy(COPY_EVENTS) as copy:
-                for row in event_rows(
-                    (ticket.number, event) for ticket, events in built for event in events
-                ):
+                for state in states:
+                    copy.write_row(state)
+            with cursor.copy(copy_events) as copy:
+                for row in events:
                     copy.write_row(row)
-            last = max(ticket.number for ticket, _ in built)
-            latest = max(ticket.created_at for ticket, _ in built)
+            last = max(ticket.number for ticket in tickets)
+            latest = max(ticket.created_at for ticket in tickets)
             cursor.execute(RAISE_COUNTER, (last, latest))
+
+    def stored(self, after: int, limit: int) -> builtins.list[StoredTicket]:
+        """Up to ``limit`` tickets above number ``after`` as stored, with their events and
+        states: three range reads along the primary keys."""
+        rows = self._run(
+            f"{SELECT} WHERE t.number > %s ORDER BY t.number LIMIT %s", (after, limit)
+        ).fetchall()
+        if not rows:
+            return []
+        span = (rows[0][0], rows[-1][0])
+        events = self._run(SELECT_EVENTS_BETWEEN, span)
+        states = self._run(SELECT_STATES_BETWEEN, span)
+        return assembled(rows, events, states, (ticket_from_row, event_from_row, state_from_row))
 
     def save(self, before: Ticket, after: Ticket, events: Iterable[Event]) -> None:
         """Write ``after`` over ``before``: a versioned update (raises

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import functools
 import hmac
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlite_utils import Database
 
 from ...domain.keys import POSSIBLE_SECRET, ApiKey, legacy_hash, new_salt, stretch
 from ...domain.times import format_time
+from ..port import StoredKey
 
 SALT_SETTING = "api_key_salt"
 """The ``settings`` row holding the file's salt (32 hex digits), made by migration 14."""
@@ -126,13 +127,42 @@ class KeyStore:
         ).fetchone()
         if row is None or row[5] is not None or not hmac.compare_digest(row[6], digest):
             return None
-        return ApiKey(row[0], row[1], row[2], tuple(row[3].split()), row[4], row[5])
+        return _key(row)
 
     def all(self) -> list[ApiKey]:
         rows = self._conn.execute(
             "SELECT id, name, prefix, scopes, created_at, revoked_at FROM api_keys ORDER BY rowid"
         )
-        return [ApiKey(r[0], r[1], r[2], tuple(r[3].split()), r[4], r[5]) for r in rows]
+        return [_key(row) for row in rows]
+
+    def stored(self) -> tuple[str | None, list[StoredKey]]:
+        """The file's salt, and every key with its digest, oldest first."""
+        rows = self._conn.execute(
+            "SELECT id, name, prefix, scopes, created_at, revoked_at, secret_hash"
+            " FROM api_keys ORDER BY rowid"
+        )
+        return self._read_salt(), [StoredKey(_key(row), row[6]) for row in rows]
+
+    def insert_stored(self, salt: str | None, keys: Sequence[StoredKey]) -> None:
+        """Take ``salt`` as the file's (``None``: keep its own), and store ``keys`` as they
+        are, in order."""
+        if salt is not None:
+            self._conn.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (SALT_SETTING, salt),
+            )
+            self._salt = salt
+            self.forget_digests()
+        self._conn.executemany(
+            "INSERT INTO api_keys (id, name, prefix, secret_hash, scopes, created_at, revoked_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (k.key.id, k.key.name, k.key.prefix, k.digest, " ".join(k.key.scopes),
+                 k.key.created_at, k.key.revoked_at)
+                for k in keys
+            ],
+        )  # fmt: skip
 
     def live_matches(self, key_id: str) -> int:
         """How many live keys have this id or this prefix."""
@@ -148,3 +178,8 @@ class KeyStore:
             (format_time(now), key_id, key_id),
         )
         return cursor.rowcount > 0
+
+
+def _key(row: Sequence[str]) -> ApiKey:
+    """A key from (id, name, prefix, scopes, created_at, revoked_at, ...)."""
+    return ApiKey(row[0], row[1], row[2], tuple(row[3].split()), row[4], row[5])

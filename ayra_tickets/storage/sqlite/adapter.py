@@ -18,6 +18,7 @@ from sqlite_utils import Database
 
 from ..errors import DatabaseGone
 from ..findings import Progress, Report
+from ..tables import COUNT_ALL, counted
 from . import check as checking
 from . import locking
 from .accounts import AgentStore, KeyStore
@@ -67,15 +68,29 @@ class SqliteStorage:
         self._seen_version: int | None = None
 
     @classmethod
-    def open(cls, path: str | Path, *, durability: str = "normal") -> SqliteStorage:
+    def open(
+        cls, path: str | Path, *, durability: str = "normal", existing: bool = False
+    ) -> SqliteStorage:
         """Open (creating and upgrading as needed) the database at ``path`` (see
-        :func:`~.database.open_database`)."""
-        db = open_database(path, durability=durability)
+        :func:`~.database.open_database`); ``existing``: only a ticket database that is
+        there already (:class:`~ayra_tickets.storage.errors.NotATicketDatabase` for a
+        missing file, or one that holds none), creating nothing."""
+        db = open_database(path, durability=durability, existing=existing)
         return cls(db, str(path), FileIdentity.of(str(path)))
 
     @property
     def location(self) -> str:
         return self.path
+
+    @property
+    def identity(self) -> str:
+        """The file's device and inode (an in-memory database is only itself)."""
+        if self.file is None:
+            return f"sqlite-memory:{id(self)}"
+        return f"sqlite:{self.file.device}:{self.file.inode}"
+
+    def counts(self) -> dict[str, int]:
+        return counted(self.db.execute(COUNT_ALL).fetchone())
 
     def atomic(self, work: Callable[[], T], *, write: bool = False) -> T:
         """One transaction (see the port). A write begins with ``BEGIN IMMEDIATE``,

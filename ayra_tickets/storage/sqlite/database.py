@@ -69,15 +69,18 @@ def let_go_of_wal(conn: sqlite3.Connection) -> None:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def refuse_foreign(conn: sqlite3.Connection, path: str) -> None:
+def refuse_foreign(conn: sqlite3.Connection, path: str, *, existing: bool = False) -> None:
     """Refuse a file that is not an ayra-tickets database before anything is written to
     it: a file that is not SQLite at all, or a SQLite database of another application (it
     has tables, but not this project's migrations), or one from a newer release. An empty
-    file, or a SQLite database with no tables, is ours to set up."""
+    file, or a SQLite database with no tables, is ours to set up (with ``existing``, it
+    is refused too: it holds no ticket database)."""
     try:
         names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     except sqlite3.DatabaseError as error:  # "file is not a database", encrypted, ...
         raise NotATicketDatabase(f"{path!r} is not a SQLite database ({error})") from None
+    if not names and existing:
+        raise NotATicketDatabase(f"{path!r} holds no ticket database (it is empty)")
     if not names:
         return
     ours = (
@@ -95,8 +98,12 @@ def refuse_foreign(conn: sqlite3.Connection, path: str) -> None:
     refuse_newer(Database(conn))
 
 
-def open_database(path: str | Path, *, durability: str = "normal") -> Database:
+def open_database(
+    path: str | Path, *, durability: str = "normal", existing: bool = False
+) -> Database:
     """Open (creating if needed) and upgrade the database at ``path``; ``":memory:"`` too.
+    With ``existing``, only a ticket database already there is opened: a missing file,
+    or one that holds none, is :class:`NotATicketDatabase`, and nothing is created.
 
     Files use WAL with ``synchronous=NORMAL`` (``durability="normal"``): a committed
     call survives a crash of the process; a power cut may lose the last few commits,
@@ -106,12 +113,14 @@ def open_database(path: str | Path, *, durability: str = "normal") -> Database:
     if durability not in DURABILITY:
         raise ValueError(f"durability must be 'normal' or 'full', not {durability!r}")
     target = str(path)
+    if existing and (target in ("", ":memory:") or not os.path.isfile(target)):
+        raise NotATicketDatabase(f"{target!r} does not exist")
     conn = sqlite3.connect(target, check_same_thread=False, timeout=ATTEMPT_MS / 1000)
     try:
         conn.execute(f"PRAGMA busy_timeout = {ATTEMPT_MS}")
         if target != ":memory:":
             with transaction(Database(conn), write=False):  # a look, writing nothing
-                refuse_foreign(conn, target)
+                refuse_foreign(conn, target, existing=existing)
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         # Statistics for the query planner from a sample: ANALYZE stays fast on big tables.

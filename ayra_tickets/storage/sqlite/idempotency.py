@@ -13,7 +13,8 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from ...domain.ticket import Ticket
-from ...domain.times import format_time
+from ...domain.times import format_time, load_time
+from ..port import Remembered
 from .rows import encode, ticket_from_row, ticket_to_row
 
 
@@ -35,7 +36,7 @@ class IdempotencyStore:
         if row is None:
             return None
         request, ticket_row, assigned_name = row
-        return request, ticket_from_row([*json.loads(ticket_row), assigned_name])
+        return request, _answered(ticket_row, assigned_name)
 
     def remember(self, owner: str, key: str, request: str, ticket: Ticket, now: datetime) -> None:
         """Keep what a create by ``owner`` with this idempotency key made (replacing an
@@ -53,3 +54,21 @@ class IdempotencyStore:
         self._conn.execute(
             "DELETE FROM idempotency_keys WHERE created_at < ?", (format_time(cutoff),)
         )
+
+    def stored(self, after: tuple[str, str] | None, limit: int) -> list[Remembered]:
+        """Up to ``limit`` remembered answers after ``(owner, key)`` ``after``, in that
+        order (the primary key's)."""
+        rows = self._conn.execute(
+            "SELECT owner, key, request, ticket_row, assigned_name, created_at"
+            " FROM idempotency_keys WHERE (owner, key) > (?, ?) ORDER BY owner, key LIMIT ?",
+            (*(after or ("", "")), limit),
+        )
+        return [
+            Remembered(owner, key, request, _answered(ticket_row, name), load_time(created_at))
+            for owner, key, request, ticket_row, name, created_at in rows
+        ]
+
+
+def _answered(ticket_row: str, assigned_name: str | None) -> Ticket:
+    """The ticket a remembered answer holds (its row as JSON, and its assignee's name)."""
+    return ticket_from_row([*json.loads(ticket_row), assigned_name])

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from ...domain.sla import DEFAULT_POLICY, SlaPolicy
-from ...domain.times import format_time
+from ...domain.times import format_time, load_time
+from ..port import StoredPolicy
 
 _ACTIVE = "sla_policy"
 
@@ -40,17 +41,27 @@ class PolicyStore:
 
     def load(self) -> tuple[dict[str, SlaPolicy], SlaPolicy]:
         """Every stored policy by name, and the active one (the default when none is)."""
+        stored, active = self.stored()
         policies = {DEFAULT_POLICY.name: DEFAULT_POLICY}
-        for name, targets, calendar in self._conn.execute(
-            "SELECT name, targets, calendar FROM sla_policies"
-        ):
-            policies[name] = SlaPolicy.from_dict(
-                {
-                    "name": name,
-                    "targets": json.loads(targets),
-                    "calendar": None if calendar is None else json.loads(calendar),
-                }
+        policies.update((each.policy.name, each.policy) for each in stored)
+        return policies, policies.get(active, DEFAULT_POLICY) if active else DEFAULT_POLICY
+
+    def stored(self) -> tuple[list[StoredPolicy], str | None]:
+        """Every stored policy by name, and the name of the active one (if one was set)."""
+        stored = [
+            StoredPolicy(
+                SlaPolicy.from_dict(
+                    {
+                        "name": name,
+                        "targets": json.loads(targets),
+                        "calendar": None if calendar is None else json.loads(calendar),
+                    }
+                ),
+                load_time(updated_at),
             )
+            for name, targets, calendar, updated_at in self._conn.execute(
+                "SELECT name, targets, calendar, updated_at FROM sla_policies ORDER BY name"
+            )
+        ]
         row = self._conn.execute("SELECT value FROM settings WHERE key = ?", (_ACTIVE,)).fetchone()
-        active = policies.get(row[0], DEFAULT_POLICY) if row else DEFAULT_POLICY
-        return policies, active
+        return stored, None if row is None else str(row[0])

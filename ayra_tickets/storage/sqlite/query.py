@@ -67,21 +67,9 @@ def where_clause(
             match += f" AND facets : ({tokens})"
     if query.priority:
         any_of("priority", [int(p) for p in query.priority])
-    for column in ("category", "assigned_to", "contact_id"):
-        value = getattr(query, column)
-        if value is not None:
-            clauses.append(f"{t}{column} = ?")
-            params.append(value)
-    for name, column, op in (
-        ("created_after", "created_at", ">="),
-        ("created_before", "created_at", "<"),
-        ("due_after", "due_date", ">="),
-        ("due_before", "due_date", "<"),
-    ):
-        value = getattr(query, name)
-        if value is not None:
-            clauses.append(f"{t}{column} {op} ?")
-            params.append(format_time(value))
+    for column, op, value in query.comparisons():
+        clauses.append(f"{t}{column} {op} ?")
+        params.append(format_time(value) if isinstance(value, datetime) else value)
     for tag in query.tags:
         if probe_tags:  # checked per ticket, so the planner can walk the order's index
             clauses.append(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ...domain.fields import (
@@ -32,6 +32,7 @@ from ...domain.lifecycle import Status
 from ...domain.sla import SlaClock, breach_at
 from ...domain.ticket import Event, Ticket
 from ...domain.times import format_optional, format_time, load_optional, load_time
+from ..consistency import Stretch
 from ..port import SlaView
 
 COLUMNS: tuple[str, ...] = (
@@ -81,13 +82,24 @@ INSERT_STATE = (
     " resolves, closes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 END_STATE = "UPDATE ticket_states SET ended = ? WHERE ticket_number = ? AND ended IS NULL"
-INSERT_EVENT = (
-    "INSERT INTO ticket_events (ticket_number, ticket_id, version, type, field,"
-    " old_value, new_value, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_EVENT_COLUMNS = (
+    "ticket_number, ticket_id, version, type, field, old_value, new_value, data, created_at"
 )
-SELECT_EVENTS = (
-    "SELECT id, ticket_id, version, type, field, old_value, new_value, data, created_at"
-    " FROM ticket_events WHERE ticket_number = ? ORDER BY id"
+INSERT_EVENT = f"INSERT INTO ticket_events ({_EVENT_COLUMNS}) VALUES ({', '.join('?' * 9)})"
+INSERT_EVENT_WITH_ID = (
+    f"INSERT INTO ticket_events (id, {_EVENT_COLUMNS}) VALUES ({', '.join('?' * 10)})"
+)
+"""An event as stored elsewhere, its id kept (a copy): the id, then :data:`INSERT_EVENT`'s."""
+_SELECTED_EVENT = "id, ticket_id, version, type, field, old_value, new_value, data, created_at"
+SELECT_EVENTS = f"SELECT {_SELECTED_EVENT} FROM ticket_events WHERE ticket_number = ? ORDER BY id"
+SELECT_EVENTS_BETWEEN = (
+    f"SELECT ticket_number, {_SELECTED_EVENT} FROM ticket_events"
+    " WHERE ticket_number BETWEEN ? AND ? ORDER BY ticket_number, id"
+)
+"""The events of a range of tickets, each row led by its ticket's number."""
+SELECT_STATES_BETWEEN = (
+    "SELECT ticket_number, version, began, ended, status, priority, resolves, closes"
+    " FROM ticket_states WHERE ticket_number BETWEEN ? AND ? ORDER BY ticket_number, version"
 )
 
 
@@ -258,6 +270,36 @@ def state_row(
     )
 
 
+def state_from_row(row: Sequence[Any]) -> Stretch:
+    """A state from its ``ticket_states`` row (times in Unix seconds)."""
+    number, version, began, ended, status, priority, resolves, closes = row
+    return Stretch(
+        number,
+        version,
+        datetime.fromtimestamp(began, UTC),
+        None if ended is None else datetime.fromtimestamp(ended, UTC),
+        status,
+        priority,
+        bool(resolves),
+        bool(closes),
+    )
+
+
+def state_to_row(state: Stretch) -> StateRow:
+    """A state's ``ticket_states`` row, for :data:`INSERT_STATE`."""
+    ended = None if state.ended is None else int(state.ended.timestamp())
+    return (
+        state.ticket_number,
+        state.version,
+        int(state.began.timestamp()),
+        ended,
+        state.status,
+        state.priority,
+        int(state.resolves),
+        int(state.closes),
+    )
+
+
 def first_state(ticket: Ticket) -> StateRow:
     """A new ticket's first row of ``ticket_states``."""
     return state_row(
@@ -328,9 +370,12 @@ def event_from_row(row: Sequence[Any]) -> Event:
     )
 
 
-def event_rows(events: Iterable[tuple[int, Event]]) -> list[tuple[Any, ...]]:
+def event_rows(
+    events: Iterable[tuple[int, Event]], *, with_id: bool = False
+) -> list[tuple[Any, ...]]:
     """The ``ticket_events`` rows of ``(ticket number, event)`` pairs, for
-    :data:`INSERT_EVENT`."""
+    :data:`INSERT_EVENT` (``with_id``: led by the event's id, for
+    :data:`INSERT_EVENT_WITH_ID`)."""
     # Events may share their data (an import's SLA events do): each object is encoded
     # once, keyed by identity, which is safe while ``pairs`` holds them all.
     pairs = list(events)
@@ -344,8 +389,10 @@ def event_rows(events: Iterable[tuple[int, Event]]) -> list[tuple[Any, ...]]:
             text = encoded[id(value)] = dumps(value)
         return text
 
+    ids = (lambda event: (event.id,)) if with_id else (lambda event: ())
     return [
         (
+            *ids(event),
             number,
             event.ticket_id,
             event.version,

@@ -10,6 +10,7 @@ its events to ``ticket_events``. The caller owns the transaction.
 from __future__ import annotations
 
 import builtins
+import itertools
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
@@ -23,24 +24,30 @@ from ...domain.times import load_time
 from ...domain.validation import ListQuery, lone_filter
 from ...domain.words import search_words
 from ..errors import WriteConflict
-from ..port import SlaView
+from ..port import SlaView, StoredTicket
+from ..tables import assembled, built_rows, stored_rows
 from .query import after_cursor, fts_query, order_by, where_clause
 from .rows import (
     END_STATE,
     INDEX_TEXT,
     INSERT,
     INSERT_EVENT,
+    INSERT_EVENT_WITH_ID,
     INSERT_STATE,
     INSERT_TAG,
     SELECT,
     SELECT_BY_TEXT,
     SELECT_EVENTS,
+    SELECT_EVENTS_BETWEEN,
+    SELECT_STATES_BETWEEN,
     UNINDEX_TEXT,
     UPDATE,
     event_from_row,
     event_rows,
     first_state,
+    state_from_row,
     state_row,
+    state_to_row,
     tag_rows,
     text_row,
     ticket_from_row,
@@ -125,14 +132,50 @@ class TicketStore:
 
     def insert_many(self, built: Sequence[tuple[Ticket, Sequence[Event]]]) -> None:
         """Insert many new tickets with their events, in as few statements as possible."""
-        self._conn.executemany(INSERT, [ticket_to_row(ticket) for ticket, _ in built])
-        self._conn.executemany(INDEX_TEXT, [text_row(ticket) for ticket, _ in built])
-        self._conn.executemany(INSERT_TAG, [row for ticket, _ in built for row in tag_rows(ticket)])
-        self._conn.executemany(INSERT_STATE, [first_state(ticket) for ticket, _ in built])
-        self._conn.executemany(
-            INSERT_EVENT,
-            event_rows((ticket.number, event) for ticket, events in built for event in events),
-        )
+        self._insert_rows(INSERT_EVENT, *built_rows(built, first_state, event_rows))
+
+    def insert_stored(self, batch: Sequence[StoredTicket]) -> None:
+        """Tickets as stored elsewhere (a copy), with their events (ids kept) and states;
+        if their creation times break number order, the file says so (``by_number``)."""
+        if not batch:
+            return
+        _, latest = self.next_number()
+        created = [stored.ticket.created_at for stored in batch]
+        if latest is not None:
+            created.insert(0, latest)
+        if any(later < earlier for earlier, later in itertools.pairwise(created)):
+            self._conn.execute(
+                "UPDATE settings SET value = '0' WHERE key = 'created_in_number_order'"
+            )
+            self._by_number = None
+        self._insert_rows(INSERT_EVENT_WITH_ID, *stored_rows(batch, state_to_row, event_rows))
+
+    def _insert_rows(
+        self,
+        insert_event: str,
+        tickets: Sequence[Ticket],
+        states: Sequence[tuple[Any, ...]],
+        events: Sequence[tuple[Any, ...]],
+    ) -> None:
+        """Tickets with their search entries and tags, these states and these events
+        (rows for ``insert_event``): one statement a table."""
+        self._conn.executemany(INSERT, [ticket_to_row(ticket) for ticket in tickets])
+        self._conn.executemany(INDEX_TEXT, [text_row(ticket) for ticket in tickets])
+        self._conn.executemany(INSERT_TAG, [row for ticket in tickets for row in tag_rows(ticket)])
+        self._conn.executemany(INSERT_STATE, states)
+        self._conn.executemany(insert_event, events)
+
+    def stored(self, after: int, limit: int) -> list[StoredTicket]:
+        """Up to ``limit`` tickets above number ``after`` as stored, with their events and
+        states: three range reads along the primary keys."""
+        rows = self._conn.execute(f"{SELECT} WHERE t.number > ? ORDER BY t.number LIMIT ?",
+                                  (after, limit)).fetchall()  # fmt: skip
+        if not rows:
+            return []
+        span = (rows[0][0], rows[-1][0])
+        events = self._conn.execute(SELECT_EVENTS_BETWEEN, span)
+        states = self._conn.execute(SELECT_STATES_BETWEEN, span)
+        return assembled(rows, events, states, (ticket_from_row, event_from_row, state_from_row))
 
     def defer_indexes(self) -> None:
         """Drop the tickets' secondary indexes for a big import, which then writes only

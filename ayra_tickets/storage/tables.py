@@ -1,0 +1,101 @@
+"""What both adapters share of their tables: which table holds each kind of record (the
+two schemas name them alike, so that ``Storage.counts`` reads the same tables on
+either), and how tickets become the rows of a bulk write and range reads become stored
+tickets, given each adapter's own converters."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from ..domain.ticket import Event, Ticket
+from .consistency import Stretch
+from .port import COUNTED, Built, StoredTicket
+
+Row = tuple[Any, ...]
+Rows = tuple[list[Ticket], list[Row], list[Row]]
+"""What a bulk write writes: the tickets (their tags and search words come from them),
+the rows of their states and the rows of their events."""
+EventRows = Callable[..., list[Row]]
+"""An adapter's ``event_rows``: ``(number, event)`` pairs as rows (``with_id=``)."""
+
+TABLES: dict[str, str] = dict(
+    zip(
+        COUNTED,
+        (
+            "tickets",
+            "ticket_events",
+            "ticket_states",
+            "ticket_tags",
+            "api_keys",
+            "agents",
+            "sla_policies",
+            "idempotency_keys",
+        ),
+        strict=True,
+    )
+)
+"""The table of each kind of record :meth:`~.port.Storage.counts` counts."""
+
+COUNT_ALL = "SELECT " + ", ".join(f"(SELECT count(*) FROM {table})" for table in TABLES.values())
+"""One statement counting every kind, in the order of :data:`TABLES`."""
+
+
+def counted(row: Sequence[Any] | None) -> dict[str, int]:
+    """The counts by kind from the row :data:`COUNT_ALL` reads."""
+    assert row is not None  # a SELECT without FROM gives its one row
+    return {kind: int(count) for kind, count in zip(TABLES, row, strict=True)}
+
+
+def by_ticket(rows: Iterable[Sequence[Any]]) -> dict[int, list[Sequence[Any]]]:
+    """Rows led by their ticket's number (and in its order), by that number."""
+    return {number: list(group) for number, group in itertools.groupby(rows, lambda r: r[0])}
+
+
+def built_rows(built: Built, first_state: Callable[[Ticket], Row], event_rows: EventRows) -> Rows:
+    """The rows of new tickets (an import): each its first state, and its events."""
+    return (
+        [ticket for ticket, _ in built],
+        [first_state(ticket) for ticket, _ in built],
+        event_rows((ticket.number, event) for ticket, events in built for event in events),
+    )
+
+
+def stored_rows(
+    batch: Sequence[StoredTicket], state_to_row: Callable[[Stretch], Row], event_rows: EventRows
+) -> Rows:
+    """The rows of tickets as stored elsewhere (a copy): their states, and their events
+    led by their ids."""
+    return (
+        [stored.ticket for stored in batch],
+        [state_to_row(state) for stored in batch for state in stored.states],
+        event_rows(
+            ((stored.ticket.number, event) for stored in batch for event in stored.events),
+            with_id=True,
+        ),
+    )
+
+
+def assembled(
+    rows: Sequence[Sequence[Any]],
+    events: Iterable[Sequence[Any]],
+    states: Iterable[Sequence[Any]],
+    converters: tuple[
+        Callable[[Sequence[Any]], Ticket],
+        Callable[[Sequence[Any]], Event],
+        Callable[[Sequence[Any]], Stretch],
+    ],
+) -> list[StoredTicket]:
+    """Stored tickets from their rows (number first) and the range reads of their events
+    and states (each row led by its ticket's number), by the adapter's converters."""
+    ticket_of, event_of, state_of = converters
+    by_events, by_states = by_ticket(events), by_ticket(states)
+    return [
+        StoredTicket(
+            ticket_of(row),
+            tuple(event_of(event[1:]) for event in by_events.get(row[0], ())),
+            tuple(state_of(state) for state in by_states.get(row[0], ())),
+        )
+        for row in rows
+    ]
