@@ -1,7 +1,7 @@
 """``python -m benchmarks.copy [--tickets N] [--postgres URL] [--json FILE]``: a file of N
 tickets copied to PostgreSQL and back with ``ayra-tickets copy``'s code, timed.
 
-The file is the benchmarks' realistic dataset (:func:`benchmarks.__main__.bodies`:
+The file is the benchmarks' realistic dataset (:func:`benchmarks.workload.bodies`:
 skewed assignees and contacts, Zipfian text, a mix of statuses and priorities, tags,
 due dates), imported, then moved on so that histories vary: one ticket in five updated
 (a status move, a priority, a note), one in ten closed, some of those reopened, with
@@ -39,7 +39,7 @@ from ayra_tickets import Engine, ManualClock
 from ayra_tickets.domain.sla import SlaPolicy
 from ayra_tickets.engine import redacted
 from ayra_tickets.transfer import CopySummary, copy_database
-from benchmarks.__main__ import START, bodies
+from benchmarks.workload import START, bodies
 
 ENV = "AYRA_TICKETS_TEST_POSTGRES"
 
