@@ -123,6 +123,32 @@ def tickets_pass(
     return found
 
 
+def schema_findings(known: Sequence[str], applied: Sequence[str], ran: str = "") -> list[Finding]:
+    """Whether a database has exactly this release's migrations (``known``) among those
+    it has (``applied``): one finding if it was written by a newer or an older release,
+    whose rules this one cannot hold it to (``ran``: what was checked all the same)."""
+    unknown = [name for name in applied if name not in known]
+    if unknown:
+        return [
+            Finding(
+                "schema",
+                f"written by a newer release of ayra-tickets (its schema has"
+                f" {', '.join(unknown)}){ran}: check it with that release",
+            )
+        ]
+    pending = [name for name in known if name not in applied]
+    if pending:
+        return [
+            Finding(
+                "schema",
+                f"written by an older release: {len(applied)} of {len(known)} schema"
+                f" migrations applied (next: {pending[0]}){ran}. Opening it with"
+                " ayra-tickets (any other command) upgrades it; then check it again",
+            )
+        ]
+    return []
+
+
 def gap(expected: int, number: int) -> Finding:
     """The numbers below ``number`` down to ``expected`` have no ticket. (Tickets lost
     from the end leave no gap: their events, tags and states show as orphans.)"""

@@ -101,27 +101,7 @@ def run(conn: psycopg.Connection[Any], location: str, progress: Progress | None 
 def schema(conn: psycopg.Connection[Any]) -> list[Finding]:
     """Whether the database has exactly this release's migrations (an older one is not
     upgraded here: opening it with the engine does that)."""
-    known, applied = known_migrations(), applied_migrations(conn)
-    unknown = [name for name in applied if name not in known]
-    if unknown:
-        return [
-            Finding(
-                "schema",
-                f"written by a newer release of ayra-tickets (its schema has"
-                f" {', '.join(unknown)}): check it with that release",
-            )
-        ]
-    pending = [name for name in known if name not in applied]
-    if pending:
-        return [
-            Finding(
-                "schema",
-                f"written by an older release: {len(applied)} of {len(known)} schema"
-                f" migrations applied (next: {pending[0]}). Opening it with ayra-tickets"
-                " (any other command) upgrades it; then check it again",
-            )
-        ]
-    return []
+    return consistency.schema_findings(known_migrations(), applied_migrations(conn))
 
 
 def _streamed(conn: psycopg.Connection[Any], name: str, sql: str) -> Iterator[tuple[Any, ...]]:

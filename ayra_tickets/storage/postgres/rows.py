@@ -31,7 +31,7 @@ from ...domain.lifecycle import Status
 from ...domain.sla import SlaClock, breach_at
 from ...domain.ticket import Event, Ticket
 from ...domain.times import format_optional, load_optional
-from ..consistency import Stretch
+from ..consistency import Stretch, stretch
 from ..port import SlaView
 from . import search
 
@@ -251,13 +251,9 @@ closes."""
 def state_row(
     number: int, version: int, at: datetime, status: str, priority: int, old: str | None
 ) -> StateRow:
-    """The state a write began at ``at``; ``old`` is the status before it (``None`` for a
-    new ticket). As on SQLite: a move to resolved resolves the ticket, and so does closing
-    one that was not resolved."""
-    moved = old is not None and old != status
-    resolves = moved and (status == "resolved" or (status == "closed" and old != "resolved"))
-    closes = moved and status == "closed"
-    return (number, version, at, None, status, priority, resolves, closes)
+    """The row of the state a write began at ``at`` (:func:`~ayra_tickets.storage.
+    consistency.stretch`); ``old`` is the status before it (``None`` for a new ticket)."""
+    return state_to_row(stretch(number, version, at, status, priority, old))
 
 
 def state_from_row(row: Sequence[Any]) -> Stretch:
@@ -266,18 +262,9 @@ def state_from_row(row: Sequence[Any]) -> Stretch:
 
 
 def state_to_row(state: Stretch) -> StateRow:
-    """A state's ``ticket_states`` row, for :data:`COPY_STATES`."""
-    s = state
-    return (
-        s.ticket_number,
-        s.version,
-        s.began,
-        s.ended,
-        s.status,
-        s.priority,
-        s.resolves,
-        s.closes,
-    )
+    """A state's ``ticket_states`` row, for :data:`INSERT_STATE` and :data:`COPY_STATES`
+    (the columns are the stretch's, in its order)."""
+    return tuple(state)  # type: ignore[return-value]
 
 
 def first_state(ticket: Ticket) -> StateRow:

@@ -28,7 +28,7 @@ from ...domain.lifecycle import Status
 from ...domain.ticket import Event
 from ...domain.times import load_time
 from .. import consistency
-from ..consistency import Counts, Rows, Stretch, replays, sla_breach, states_match, tags_match
+from ..consistency import Counts, Rows, replays, sla_breach, states_match, tags_match
 from ..findings import Finding, Progress, Report, Unreadable
 from .locking import BUSY_TIMEOUT_MS
 from .rows import (
@@ -36,6 +36,7 @@ from .rows import (
     SELECT,
     event_from_row,
     facets,
+    state_to_row,
     ticket_from_row,
 )
 from .schema import applied_migrations, known_migrations
@@ -199,28 +200,9 @@ def schema(conn: sqlite3.Connection) -> list[Finding]:
     db = Database(conn)
     if not db["tickets"].exists():
         raise Unreadable("it is not an ayra-tickets database: it has no tickets table")
-    known = known_migrations()
-    applied = applied_migrations(db)
-    unknown = [name for name in applied if name not in known]
-    if unknown:
-        return [
-            Finding(
-                "schema",
-                f"written by a newer release of ayra-tickets (its schema has {', '.join(unknown)});"
-                " only SQLite's checks ran: check it with that release",
-            )
-        ]
-    pending = [name for name in known if name not in applied]
-    if pending:
-        return [
-            Finding(
-                "schema",
-                f"written by an older release: {len(applied)} of {len(known)} schema migrations"
-                f" applied (next: {pending[0]}); only SQLite's checks ran. Opening it with"
-                " ayra-tickets (any other command) upgrades it; then check it again",
-            )
-        ]
-    return []
+    return consistency.schema_findings(
+        known_migrations(), applied_migrations(db), "; only SQLite's checks ran"
+    )
 
 
 def deferred_indexes(conn: sqlite3.Connection) -> list[Finding]:
@@ -295,7 +277,7 @@ def check_ticket(row: Sequence[Any], events: Rows, tags: Rows, states: Rows) -> 
         except (ValueError, TypeError) as error:
             message = f"an event does not read ({error!r})"
             return [Finding("replay", message, number, "ticket_events"), *found]
-        return [*replays(ticket, log), *found, *states_match(number, log, states, _state_row)]
+        return [*replays(ticket, log), *found, *states_match(number, log, states, state_to_row)]
     except (KeyError, ValueError, TypeError, AttributeError) as error:
         # A value of the wrong type or shape (a damaged or hand-edited row): said, not raised.
         return [Finding("rows", f"the row does not read as a ticket ({error!r})", number)]
@@ -309,20 +291,6 @@ def _event(row: Sequence[Any]) -> Event:
     if kind == "note_added" or kind.startswith("sla_"):  # as replay() passes over them
         return Event(kind, load_time(created_at), version, ticket_id=ticket_id, id=event_id)
     return event_from_row(row[1:])
-
-
-def _state_row(found: Stretch) -> tuple[Any, ...]:
-    """A stretch as ``ticket_states`` holds it in a file (times in Unix seconds)."""
-    return (
-        found.ticket_number,
-        found.version,
-        int(found.began.timestamp()),
-        None if found.ended is None else int(found.ended.timestamp()),
-        found.status,
-        found.priority,
-        int(found.resolves),
-        int(found.closes),
-    )
 
 
 # -- the search index ------------------------------------------------------------------

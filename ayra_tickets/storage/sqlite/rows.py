@@ -32,7 +32,7 @@ from ...domain.lifecycle import Status
 from ...domain.sla import SlaClock, breach_at
 from ...domain.ticket import Event, Ticket
 from ...domain.times import format_optional, format_time, load_optional, load_time
-from ..consistency import Stretch
+from ..consistency import Stretch, stretch
 from ..port import SlaView
 
 COLUMNS: tuple[str, ...] = (
@@ -252,22 +252,9 @@ closes (times in Unix seconds)."""
 def state_row(
     number: int, version: int, at: datetime, status: str, priority: int, old: str | None
 ) -> StateRow:
-    """The state a write began at ``at``; ``old`` is the status before it (``None`` for
-    a new ticket). A move to resolved resolves the ticket, and so does closing one that
-    was not resolved (as the figures count resolutions)."""
-    moved = old is not None and old != status
-    resolves = moved and (status == "resolved" or (status == "closed" and old != "resolved"))
-    closes = moved and status == "closed"
-    return (
-        number,
-        version,
-        int(at.timestamp()),
-        None,
-        status,
-        priority,
-        int(resolves),
-        int(closes),
-    )
+    """The row of the state a write began at ``at`` (:func:`~ayra_tickets.storage.
+    consistency.stretch`); ``old`` is the status before it (``None`` for a new ticket)."""
+    return state_to_row(stretch(number, version, at, status, priority, old))
 
 
 def state_from_row(row: Sequence[Any]) -> Stretch:
