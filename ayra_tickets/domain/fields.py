@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from .times import format_optional, format_time
+from .times import format_time
 
 T = TypeVar("T")
 
@@ -79,11 +79,7 @@ class Field:
         convert = _TO_WIRE[self.kind]
         if convert is None or not self.optional:
             return convert
-        return format_optional if convert is format_time else _or_none(convert)
-
-
-def _or_none(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    return lambda value: None if value is None else convert(value)
+        return NoneOr(convert)
 
 
 def _field(name: str, kind: Kind, *, optional: bool = False, logged: bool = True) -> Field:
@@ -208,9 +204,25 @@ def call_maker(
     return _compiled(f"{name}({', '.join(['o', *params])})", f"_make({body})", items, _make=make)
 
 
+@attrs.frozen
+class NoneOr:
+    """A converter of a value that may be ``None``, which stays ``None``: the derived
+    functions test for it in line, and call ``convert`` only on a value (most optional
+    columns are empty, and a call costs more than the test)."""
+
+    convert: Callable[[Any], Any]
+
+    def __call__(self, value: Any) -> Any:
+        return None if value is None else self.convert(value)
+
+
 def _value(n: int, item: Item) -> str:
     _, where, convert = item
-    return where if convert is None else f"_{n}({where})"
+    if convert is None:
+        return where
+    if isinstance(convert, NoneOr):
+        return f"(None if {where} is None else _{n}({where}))"
+    return f"_{n}({where})"
 
 
 def _compiled(
@@ -218,7 +230,9 @@ def _compiled(
 ) -> Callable[..., Any]:
     """The function ``def <signature>: return <expression>``, with each item's converter
     in scope as ``_<n>``."""
-    scope.update({f"_{n}": item[2] for n, item in enumerate(items) if item[2] is not None})
+    for n, (_, _, convert) in enumerate(items):
+        if convert is not None:
+            scope[f"_{n}"] = convert.convert if isinstance(convert, NoneOr) else convert
     exec(f"def {signature}:\n    return {expression}\n", scope)  # the table's own names
     made: Callable[..., Any] = scope[signature.partition("(")[0]]
     return made

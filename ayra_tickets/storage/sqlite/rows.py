@@ -25,6 +25,7 @@ from ...domain.fields import (
     Convert,
     Field,
     Kind,
+    NoneOr,
     call_maker,
     tuple_maker,
 )
@@ -148,11 +149,11 @@ _STORED: dict[Kind, tuple[Convert, Convert]] = {
     Kind.FLAG: (_flag, _load_flag),
 }
 _OPTIONAL: dict[Kind, tuple[Convert, Convert]] = {
-    # for a field that may be None (these converters take it)
+    # for a field that may be None (it stays None)
     Kind.TEXT: (None, None),
     Kind.INTEGER: (None, None),
-    Kind.TIME: (format_optional, load_optional),
-    Kind.FLAG: (_flag, _load_flag),
+    Kind.TIME: (NoneOr(format_time), NoneOr(load_time)),
+    Kind.FLAG: (NoneOr(int), NoneOr(bool)),
 }
 
 
