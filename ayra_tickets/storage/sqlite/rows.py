@@ -14,6 +14,7 @@ schema's migrations and the benchmarks' raw-SQL side all use them.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -33,7 +34,7 @@ from ...domain.lifecycle import Status
 from ...domain.sla import SlaClock, breach_at
 from ...domain.ticket import Event, Ticket
 from ...domain.times import format_optional, format_time, load_optional, load_time
-from ..consistency import Stretch, stretch
+from ..consistency import Stretch, stretch, stretches
 from ..port import SlaView
 
 COLUMNS: tuple[str, ...] = (
@@ -308,34 +309,29 @@ def states_from_log(conn: Any) -> list[StateRow]:
 
 
 def state_rows(events: Iterable[Sequence[Any]]) -> list[StateRow]:
-    """``ticket_states`` rebuilt from the log: ``events`` are (number, version, type,
-    field, old_value, new_value, data, created_at) rows of the created, status and
-    priority events, by ticket and then in order."""
-    rows: list[StateRow] = []
-    for number, version, kind, field, _old, new, data, at in events:
-        began = load_time(at)
-        if kind == "created":
-            created = json.loads(data)
-            rows.append(
-                state_row(number, version, began, created["status"], created["priority"], None)
-            )
-            continue
-        last = rows[-1]
-        if last[0] != number:
-            continue  # a ticket without its created event: nothing to start from
-        status, priority = last[4], last[5]
-        value = json.loads(new)
-        if field == "status":
-            status = value
-        else:
-            priority = value
-        if last[1] == version:  # another change of the same write
-            old = rows[-2][4] if len(rows) > 1 and rows[-2][0] == number else None
-            rows[-1] = state_row(number, version, began, status, priority, old)
-        else:
-            rows[-1] = (*last[:3], int(began.timestamp()), *last[4:])
-            rows.append(state_row(number, version, began, status, priority, last[4]))
-    return rows
+    """``ticket_states`` rebuilt from the log (:func:`~ayra_tickets.storage.consistency.
+    stretches`): ``events`` are (number, version, type, field, old_value, new_value, data,
+    created_at) rows of the created, status and priority events, by ticket and then in
+    order."""
+    return [
+        state_to_row(found)
+        for number, rows in itertools.groupby(events, key=lambda row: row[0])
+        for found in stretches(number, (_state_event(row) for row in rows))
+    ]
+
+
+def _state_event(row: Sequence[Any]) -> Event:
+    """A created, status or priority event of :func:`state_rows`, with what a stretch
+    reads of it."""
+    _, version, kind, field, _old, new, data, at = row
+    return Event(
+        kind,
+        load_time(at),
+        version,
+        field=field,
+        new=None if new is None else json.loads(new),
+        data=None if data is None else json.loads(data),
+    )
 
 
 # -- events ---------------------------------------------------------------------------
