@@ -126,7 +126,10 @@ def _window_possible(place: Place, value: Any) -> bool:
     window = _window_around(place.name, value)
     other = "end" if place.name == "start" else "start"
     try:
-        moment, bound = isoparse(value).astimezone(UTC), isoparse(window[other])
+        # to the second, as the engine takes a date-time (a microsecond past the first
+        # instant is that instant)
+        moment = isoparse(value).astimezone(UTC).replace(microsecond=0)
+        bound = isoparse(window[other])
     except (ValueError, OverflowError, TypeError):
         return True
     return moment < bound if place.name == "start" else bound < moment
