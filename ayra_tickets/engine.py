@@ -155,6 +155,8 @@ class Engine:
         self.agents = Agents(self._uow)
         self.sla = SlaSettings(self._uow)
         self.metrics = Reports(self._uow)
+        # Automation, in the order it reacts to a ticket write (see UnitOfWork.reactions)
+        # and in which run_due does its parts.
 
     @classmethod
     def open(
@@ -207,6 +209,15 @@ class Engine:
                 raise _without_psycopg(address) from missing
             return check_address(address, redacted(address), progress)
         return check_file(path, progress)
+
+    def run_due(self) -> dict[str, int]:
+        """Do everything that is due by the engine's clock: queued assignments,
+        escalations, webhook sends and their retries, in that order. Each part claims
+        its work in transactions of its own, so that running it again, or from several
+        processes at once, does nothing twice. Returns how much each part did."""
+        uow = self._uow
+        now = uow.now()
+        return {name: part(now) for name, part in uow.due}
 
     @property
     def clock(self) -> Clock:

@@ -15,7 +15,9 @@ import gc
 import hashlib
 import itertools
 import json
+import logging
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -73,6 +75,33 @@ Change = Callable[[Ticket, datetime], tuple[Ticket, list[Event]]]
 
 T = TypeVar("T")
 
+log = logging.getLogger("ayra_tickets")
+
+
+@attrs.frozen
+class Written:
+    """A ticket just written in the current transaction: ``before`` it (``None`` for a
+    create), ``after``, the events of the change (in the order written) and the
+    instant of the change."""
+
+    before: Ticket | None
+    after: Ticket
+    events: tuple[Event, ...]
+    now: datetime
+
+
+Shape = Callable[[Ticket, list[Event], datetime], tuple[Ticket, list[Event]]]
+"""Shapes a new ticket before it is written (routing assigns it): the ticket and its
+events in, the ticket and its events to write out. Runs in the create's transaction."""
+
+Reaction = Callable[[Written], None]
+"""Runs in the transaction after every ticket write of the API (a create, an update, a
+close, an assignment, an escalation): an outbox row, a timer, a queued assignment."""
+
+DuePart = Callable[[datetime], int]
+"""One kind of due work (queued assignments, escalations, webhook sends): does what is
+due up to the instant given, in transactions of its own, and says how much it did."""
+
 
 class UnitOfWork:
     """What the services share: the storage, the clock, and the SLA policies read from
@@ -87,6 +116,11 @@ class UnitOfWork:
         self.tickets = storage.tickets
         self.policies: dict[str, SlaPolicy] = {DEFAULT_POLICY.name: DEFAULT_POLICY}
         self.policy = DEFAULT_POLICY  # the one new tickets get
+        self.shapes: list[Shape] = []
+        self.reactions: list[Reaction] = []
+        self.due: list[tuple[str, DuePart]] = []
+        self.loaders: list[Callable[[], None]] = []
+        self._local = threading.local()  # this thread's transaction: its after-commit work
 
     def policy_for(self, ticket: Ticket) -> SlaPolicy:
         """The policy a ticket was created under (its SLA is computed with it)."""
@@ -102,16 +136,75 @@ class UnitOfWork:
     def write(self, work: Callable[[], T]) -> T:
         """Run ``work`` in one write transaction, and return what it returns. Threads
         share the engine; a write waits for the database's write lock (other processes
-        may be writing too), and while it waits the engine's reads go on."""
-        return self.storage.atomic(self._fresh(work), write=True)
+        may be writing too), and while it waits the engine's reads go on.
+
+        What ``work`` hands :meth:`after_commit` runs once the transaction commits, in
+        order (never if it rolls back; once, however often the storage ran ``work``).
+        A write inside another's ``work`` is part of that one, and so is its
+        after-commit work."""
+        pending: list[Callable[[], None]] | None = getattr(self._local, "pending", None)
+        if pending is not None:  # inside another write: its commit runs what is queued
+            mark = len(pending)
+            try:
+                return self.storage.atomic(self._fresh(work), write=True)
+            except BaseException:
+                del pending[mark:]  # the savepoint rolled back: so does its work
+                raise
+        queued: list[Callable[[], None]] = []
+
+        def attempt() -> T:
+            queued.clear()  # a retried transaction queues afresh
+            return work()
+
+        self._local.pending = queued
+        try:
+            result = self.storage.atomic(self._fresh(attempt), write=True)
+        finally:
+            self._local.pending = None
+        for callback in queued:
+            try:
+                callback()
+            except Exception:  # committed already: one failing callback stops no other
+                log.exception("a callback after a commit failed")
+        return result
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the current write transaction commits (see
+        :meth:`write`); outside a write, at once."""
+        pending: list[Callable[[], None]] | None = getattr(self._local, "pending", None)
+        if pending is None:
+            callback()
+        else:
+            pending.append(callback)
+
+    def insert(self, ticket: Ticket, events: list[Event], now: datetime) -> Ticket:
+        """Write a new ticket made by the API (not an import): shaped first (see
+        :data:`Shape`), then written, then reacted to. Returns the ticket as written."""
+        for shape in self.shapes:
+            ticket, events = shape(ticket, events, now)
+        self.tickets.insert(ticket, events)
+        self._react(Written(None, ticket, tuple(events), now))
+        return ticket
+
+    def save(self, before: Ticket, after: Ticket, events: list[Event], now: datetime) -> None:
+        """Write a change of a ticket made by the API, then react to it."""
+        self.tickets.save(before, after, events)
+        self._react(Written(before, after, tuple(events), now))
+
+    def _react(self, written: Written) -> None:
+        for reaction in self.reactions:
+            reaction(written)
 
     def _fresh(self, work: Callable[[], T]) -> Callable[[], T]:
-        """``work``, after reloading the policies if another connection has committed
-        since they were read."""
+        """``work``, after reloading the policies (and every other cached configuration,
+        see :attr:`loaders`) if another connection has committed since they were
+        read."""
 
         def fresh() -> T:
             if self.storage.changed():
                 self.policies, self.policy = self.storage.policies.load()
+                for load in self.loaders:
+                    load()
             return work()
 
         return fresh
@@ -123,6 +216,8 @@ class UnitOfWork:
             self.storage.reset()
             self.policies = {DEFAULT_POLICY.name: DEFAULT_POLICY}
             self.policy = DEFAULT_POLICY
+            for load in self.loaders:
+                load()
 
         self.write(empty)
 
@@ -238,7 +333,7 @@ class Tickets:
             ticket, events = ops.create(
                 "ticket_" + random_token(TICKET_ID_LENGTH), number, clean, now, uow.policy
             )
-            uow.tickets.insert(ticket, events)
+            ticket = uow.insert(ticket, events, now)
             made = self._written(ticket, now)
             if key is not None:
                 remembered.remember(caller, key, request, made, now)
@@ -293,7 +388,7 @@ class Tickets:
                 raise VersionMismatch(expected_version, before.version)
             after, events = apply(before, now)
             if events:
-                uow.tickets.save(before, after, events)
+                uow.save(before, after, events, now)
             return self._written(after, now)
 
         return uow.write(change)
