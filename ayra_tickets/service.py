@@ -98,6 +98,13 @@ Reaction = Callable[[Written], None]
 """Runs in the transaction after every ticket write of the API (a create, an update, a
 close, an assignment, an escalation): an outbox row, a timer, a queued assignment."""
 
+Announce = Callable[[str, Ticket, datetime, str, "Mapping[str, Any] | None"], None]
+"""Tells the world of something about a ticket that no write of it records (an SLA
+deadline passing while nobody touched it): the event's name (``sla.breached``), the
+ticket as it stands, the instant, a key that names this occurrence for good (the same
+occurrence announced twice, by a write and by ``run_due``, is delivered once) and the
+event's data. Runs in the caller's transaction."""
+
 DuePart = Callable[[datetime], int]
 """One kind of due work (queued assignments, escalations, webhook sends): does what is
 due up to the instant given, in transactions of its own, and says how much it did."""
@@ -118,6 +125,7 @@ class UnitOfWork:
         self.policy = DEFAULT_POLICY  # the one new tickets get
         self.shapes: list[Shape] = []
         self.reactions: list[Reaction] = []
+        self.announcers: list[Announce] = []
         self.due: list[tuple[str, DuePart]] = []
         self.loaders: list[Callable[[], None]] = []
         self._local = threading.local()  # this thread's transaction: its after-commit work
@@ -190,6 +198,19 @@ class UnitOfWork:
         """Write a change of a ticket made by the API, then react to it."""
         self.tickets.save(before, after, events)
         self._react(Written(before, after, tuple(events), now))
+
+    def announce(
+        self,
+        name: str,
+        ticket: Ticket,
+        now: datetime,
+        key: str,
+        data: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Announce an event about ``ticket`` in the current transaction (see
+        :data:`Announce`)."""
+        for announcer in self.announcers:
+            announcer(name, ticket, now, key, data)
 
     def _react(self, written: Written) -> None:
         for reaction in self.reactions:
