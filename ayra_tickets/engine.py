@@ -17,7 +17,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .domain.clock import Clock, SystemClock
-from .service import Agents, Keys, Reports, SlaSettings, Tickets, UnitOfWork
+from .routing import Agents, Routing
+from .service import Keys, Reports, SlaSettings, Tickets, UnitOfWork
 from .storage.errors import NotATicketDatabase
 from .storage.findings import Progress, Report
 from .storage.port import Storage
@@ -152,11 +153,12 @@ class Engine:
         self.path = path
         self.tickets = Tickets(self._uow)
         self.keys = Keys(self._uow)
-        self.agents = Agents(self._uow)
         self.sla = SlaSettings(self._uow)
         self.metrics = Reports(self._uow)
         # Automation, in the order it reacts to a ticket write (see UnitOfWork.reactions)
         # and in which run_due does its parts.
+        self.routing = Routing(self._uow)
+        self.agents = Agents(self._uow, self.routing)
 
     @classmethod
     def open(

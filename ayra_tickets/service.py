@@ -1,4 +1,5 @@
-"""The use cases: create, read, update, list and close tickets; keys; agents.
+"""The use cases: create, read, update, list and close tickets; keys (agents and
+routing: :mod:`ayra_tickets.routing`).
 
 Each public call validates its input first (nothing is touched when it is wrong), then
 runs as one transaction of the storage port (:mod:`ayra_tickets.storage.port`): all of
@@ -47,7 +48,6 @@ from .domain.ticket import Event, Ticket
 from .domain.times import parse_time, utc_seconds
 from .domain.validation import (
     total_pages,
-    validate_agent,
     validate_close,
     validate_create,
     validate_filters,
@@ -930,25 +930,3 @@ class Keys:
             return keys.revoke(key_id, uow.now())
 
         return uow.write(revoke)
-
-
-class Agents:
-    """``engine.agents``: the directory that gives ``assigned_name``."""
-
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
-
-    def add(self, agent_id: str, name: str) -> None:
-        """Add an agent, or rename one."""
-        clean_id, clean_name = validate_agent(agent_id, name)
-        agents = self._uow.storage.agents
-        self._uow.write(lambda: agents.put(clean_id, clean_name))
-
-    def remove(self, agent_id: str) -> bool:
-        """Remove an agent; whether there was one."""
-        agents = self._uow.storage.agents
-        return self._uow.write(lambda: agents.remove(agent_id))
-
-    def list(self) -> dict[str, str]:
-        """Every agent's name by id."""
-        return self._uow.read(self._uow.storage.agents.all)

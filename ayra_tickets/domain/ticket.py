@@ -380,6 +380,33 @@ def close(
     return after, [event, *_sla_events(ticket, after, now)]
 
 
+def assign(
+    ticket: Ticket, agent: str | None, now: datetime, data: Mapping[str, Any], *, new: bool = False
+) -> tuple[Ticket, list[Event]]:
+    """Give the ticket to ``agent`` (``None``: to nobody, into a queue) as routing does:
+    an ``assigned`` event naming the old and new assignee, with ``data`` saying by which
+    rule, strategy and reason (see :mod:`~ayra_tickets.domain.routing`). ``new``: the
+    ticket is being created (not yet written), and the event is of its version 1;
+    else the change is the ticket's next version. Assigning is no response: the SLA
+    clock only observes the time passed."""
+    if new:
+        event = Event("assigned", now, 1, "assigned_to", ticket.assigned_to, agent, data, ticket.id)
+        return attrs.evolve(ticket, assigned_to=agent), [event]
+    now = not_before(ticket, now)
+    version = ticket.version + 1
+    clock = sla_clock.observe(ticket.clock, now)
+    event = Event(
+        "assigned", now, version, "assigned_to", ticket.assigned_to, agent, data, ticket.id
+    )
+    after = attrs.evolve(ticket, assigned_to=agent, clock=clock, version=version, updated_at=now)
+    return after, [event, *_sla_events(ticket, after, now)]
+
+
+ANNOTATED_EVENTS = frozenset({"assigned"})
+"""Events whose ``data`` says why the change was made (not what else it set): a replay
+applies their ``field`` alone."""
+
+
 def _sla_events(before: Ticket | None, after: Ticket, now: datetime) -> list[Event]:
     """What the change did to the SLA clock, as events (``sla_applied``, ...)."""
     return [
@@ -398,7 +425,7 @@ def replay(events: Sequence[Event]) -> dict[str, Any]:
             continue
         if event.field is not None:
             state[event.field] = event.new
-        if event.data:
+        if event.data and event.type not in ANNOTATED_EVENTS:
             state.update(event.data)
     state["version"] = events[-1].version
     state["updated_at"] = format_time(events[-1].at)
@@ -421,6 +448,6 @@ def unlinked(events: Sequence[Event]) -> list[tuple[Event, Any]]:
             if event.old != state.get(event.field):
                 found.append((event, state.get(event.field)))
             state[event.field] = event.new
-        if event.data:
+        if event.data and event.type not in ANNOTATED_EVENTS:
             state.update(event.data)
     return found

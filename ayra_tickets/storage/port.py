@@ -26,6 +26,7 @@ import attrs
 
 from ..domain.keys import ApiKey
 from ..domain.metrics import Metrics
+from ..domain.routing import Agent, RoutingRule
 from ..domain.sla import Calendar, Sla, SlaClock, SlaPolicy
 from ..domain.ticket import Event, Ticket
 from ..domain.validation import ListQuery
@@ -278,6 +279,81 @@ class AgentRepository(Protocol):
         """The name of the agent with this id."""
         ...
 
+    # Routing's fields of an agent (groups, skills, capacity, calendar, available):
+
+    def put_agent(self, agent: Agent) -> None:
+        """Store the agent with every field, adding it or replacing the one of its id."""
+        ...
+
+    def get_agent(self, agent_id: str) -> Agent | None:
+        """The agent with this id, with every field."""
+        ...
+
+    def agents(self) -> list[Agent]:
+        """Every agent with every field, by id (in code point order)."""
+        ...
+
+
+@attrs.frozen
+class StoredRouting:
+    """Routing's state as stored, for a copy: the rules in order, each round-robin
+    turn's last agent by (group, rule name; '' for the group's own), and the queued
+    tickets as (number, group, rule name or None), in number order."""
+
+    rules: tuple[RoutingRule, ...]
+    turns: tuple[tuple[str, str, str], ...]
+    queued: tuple[tuple[int, str, str | None], ...]
+
+
+class RoutingRepository(Protocol):
+    """The routing rules, the round-robin turns, the group queues, and the open load of
+    agents (read on the tickets' assignee and status index)."""
+
+    def rules(self) -> list[RoutingRule]:
+        """The configured rules, in order."""
+        ...
+
+    def set_rules(self, rules: Sequence[RoutingRule]) -> None:
+        """Replace the rules (on a backend whose ``changed`` reads a version, raise it,
+        so that other engines reload them)."""
+        ...
+
+    def loads(self, agent_ids: Sequence[str]) -> dict[str, int]:
+        """How many open tickets (any status but resolved and closed) each of these
+        agents holds; an agent holding none may be left out."""
+        ...
+
+    def last_turn(self, group: str, rule: str) -> str | None:
+        """The agent that ``rule``'s turn in ``group`` went to last."""
+        ...
+
+    def took_turn(self, group: str, rule: str, agent: str) -> None:
+        """``agent`` got a ticket of ``group`` by ``rule`` ('' for none): the rule's turn
+        and the group's (which every assignment of the group writes, so that two
+        writers routing into one group at once meet on its row)."""
+        ...
+
+    def enqueue(self, number: int, group: str, rule: str | None) -> None:
+        """Put the ticket into ``group``'s queue (out of any other)."""
+        ...
+
+    def dequeue(self, number: int) -> None:
+        """Take the ticket out of its queue, if it is in one."""
+        ...
+
+    def queued(self, groups: Sequence[str] | None = None) -> list[tuple[int, str, str | None]]:
+        """The queued tickets of ``groups`` (``None``: of every group) as (number, group,
+        rule), highest priority first (1 is highest), then oldest (by number)."""
+        ...
+
+    def stored(self) -> StoredRouting:
+        """Everything routing holds, for a copy."""
+        ...
+
+    def insert_stored(self, stored: StoredRouting) -> None:
+        """Write what :meth:`stored` read elsewhere (into a database with none)."""
+        ...
+
 
 class PolicyRepository(Protocol):
     """The SLA policies by name, and which one new tickets get."""
@@ -343,6 +419,9 @@ class Storage(Protocol):
 
     @property
     def policies(self) -> PolicyRepository: ...
+
+    @property
+    def routing(self) -> RoutingRepository: ...
 
     @property
     def metrics(self) -> MetricsQueries: ...

@@ -18,6 +18,7 @@ from ...domain.keys import POSSIBLE_SECRET, ApiKey, legacy_hash, new_salt, stret
 from ...domain.times import format_optional, format_time, load_optional, load_time
 from ..errors import WriteConflict
 from ..port import StoredKey
+from .routing import AgentRecords
 
 if TYPE_CHECKING:
     from .adapter import Connections
@@ -28,14 +29,9 @@ DIGEST_CACHE = 256
 AGENT_NAME = "SELECT name FROM agents WHERE id = %s"
 
 
-class AgentStore:
-    """The agent directory (``agents``); the caller owns the transaction."""
-
-    def __init__(self, connections: Connections) -> None:
-        self._connections = connections
-
-    def _run(self, sql: str, params: Iterable[Any] = ()) -> Any:
-        return self._connections.conn.execute(sql, tuple(params))
+class AgentStore(AgentRecords):
+    """The agent directory (``agents``); the caller owns the transaction. Routing's
+    fields of an agent are read and written by :class:`~.routing.AgentRecords`."""
 
     def put(self, agent_id: str, name: str) -> None:
         self._run(

@@ -40,6 +40,7 @@ from .errors import RETRIED, translated
 from .idempotency import IdempotencyStore
 from .metrics import MetricsStore
 from .policies import ACTIVE, BUMP_VERSION, VERSION, PolicyStore
+from .routing import RoutingStore
 from .schema import applied_migrations, upgrade
 from .tickets import TicketStore
 
@@ -57,6 +58,9 @@ POOL_SIZE = 10
 threads each use one at a time)."""
 
 _EMPTIED = (
+    "routing_queue",
+    "routing_turns",
+    "routing_rules",
     "ticket_states",
     "ticket_events",
     "ticket_tags",
@@ -174,6 +178,7 @@ class PostgresStorage:
         self.agents = AgentStore(self.connections)
         self.policies = PolicyStore(self.connections)
         self.metrics = MetricsStore(self.connections)
+        self.routing = RoutingStore(self.connections)
         self._seen_version: int | None = None
         self._seen_lock = threading.Lock()
         self.backoff = Backoff(RETRY_WAIT)

@@ -35,7 +35,7 @@ from ..errors import NewerSchema, NotATicketDatabase
 Connection = psycopg.Connection[Any]
 Migration = Callable[[Connection], None]
 
-SCHEMA_VERSION = 14
+SCHEMA_VERSION = 15
 """The number of the latest migration, as on SQLite; a database past it is from a newer
 release."""
 
@@ -315,6 +315,30 @@ def _baseline(conn: Connection) -> None:
         " ('api_key_salt', %s)",
         (secrets.token_hex(16),),
     )
+
+
+@migration("0015_routing")
+def _routing(conn: Connection) -> None:
+    # As SQLite's 0015: agents' routing fields, the rules in order, the round-robin
+    # turns (rule '' is the group's own), the group queues.
+    conn.execute(
+        "ALTER TABLE agents ADD COLUMN groups text[] NOT NULL DEFAULT '{}',"
+        " ADD COLUMN skills text[] NOT NULL DEFAULT '{}', ADD COLUMN capacity integer,"
+        " ADD COLUMN calendar jsonb, ADD COLUMN available boolean NOT NULL DEFAULT true"
+    )
+    conn.execute(
+        "CREATE TABLE routing_rules (position integer PRIMARY KEY, name text NOT NULL UNIQUE,"
+        " rule jsonb NOT NULL)"
+    )
+    conn.execute(
+        "CREATE TABLE routing_turns (grp text NOT NULL, rule text NOT NULL,"
+        " last_agent text NOT NULL, PRIMARY KEY (grp, rule))"
+    )
+    conn.execute(
+        "CREATE TABLE routing_queue (ticket_number bigint PRIMARY KEY, grp text NOT NULL,"
+        " rule text)"
+    )
+    conn.execute("CREATE INDEX routing_queue_by_group ON routing_queue (grp, ticket_number)")
 
 
 NEXT_NUMBER = (

@@ -18,6 +18,7 @@ from sqlite_utils import Database
 from ...domain.keys import POSSIBLE_SECRET, ApiKey, legacy_hash, new_salt, stretch
 from ...domain.times import format_time
 from ..port import StoredKey
+from .routing import AgentRecords
 
 SALT_SETTING = "api_key_salt"
 """The ``settings`` row holding the file's salt (32 hex digits), made by migration 14."""
@@ -25,8 +26,9 @@ DIGEST_CACHE = 256
 """How many presented secrets' digests a key store keeps (least recently used dropped)."""
 
 
-class AgentStore:
-    """The agent directory (``agents``); the caller owns the transaction."""
+class AgentStore(AgentRecords):
+    """The agent directory (``agents``); the caller owns the transaction. Routing's
+    fields of an agent are read and written by :class:`~.routing.AgentRecords`."""
 
     def __init__(self, db: Database) -> None:
         self._conn = db.conn

@@ -27,11 +27,15 @@ from .errors import translated
 from .idempotency import IdempotencyStore
 from .metrics import MetricsStore
 from .policies import PolicyStore
+from .routing import RoutingStore
 from .tickets import TicketStore
 
 T = TypeVar("T")
 
 _EMPTIED = (
+    "routing_queue",
+    "routing_turns",
+    "routing_rules",
     "ticket_states",
     "ticket_events",
     "ticket_tags",
@@ -65,6 +69,7 @@ class SqliteStorage:
         self.agents = AgentStore(db)
         self.policies = PolicyStore(db)
         self.metrics = MetricsStore(db)
+        self.routing = RoutingStore(db)
         self._seen_version: int | None = None
 
     @classmethod

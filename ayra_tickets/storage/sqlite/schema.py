@@ -18,7 +18,7 @@ from ..errors import NewerSchema
 
 migrations = Migrations("ayra_tickets")
 
-SCHEMA_VERSION = 14
+SCHEMA_VERSION = 15
 """The number of the latest migration; a database past it is from a newer release."""
 
 
@@ -454,6 +454,34 @@ def _keys_salted_and_idempotency_per_key(db: Database) -> None:
         column_order=["owner", "key"],
         defaults={"owner": None},
     )
+
+
+@migrations(name="0015_routing")
+def _routing(db: Database) -> None:
+    # Agents' routing fields (groups and skills as JSON lists, the calendar as its JSON
+    # object); the rules in order (each its JSON object); each round-robin turn's last
+    # agent (rule '' is the group's own turn); the tickets waiting in a group's queue.
+    for column in (
+        "groups TEXT NOT NULL DEFAULT '[]'",
+        "skills TEXT NOT NULL DEFAULT '[]'",
+        "capacity INTEGER",
+        "calendar TEXT",
+        "available INTEGER NOT NULL DEFAULT 1",
+    ):
+        db.execute(f"ALTER TABLE agents ADD COLUMN {column}")
+    db.execute(
+        "CREATE TABLE routing_rules (position INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+        " rule TEXT NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE routing_turns (grp TEXT NOT NULL, rule TEXT NOT NULL,"
+        " last_agent TEXT NOT NULL, PRIMARY KEY (grp, rule)) WITHOUT ROWID"
+    )
+    db.execute(
+        "CREATE TABLE routing_queue (ticket_number INTEGER PRIMARY KEY, grp TEXT NOT NULL,"
+        " rule TEXT)"
+    )
+    db.execute("CREATE INDEX routing_queue_by_group ON routing_queue (grp, ticket_number)")
 
 
 def known_migrations() -> list[str]:
