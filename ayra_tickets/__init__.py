@@ -12,6 +12,7 @@ from .domain.clock import Clock, ManualClock, SystemClock
 from .domain.errors import TicketError
 from .domain.lifecycle import TRANSITIONS, Status
 from .domain.priority import Priority
+from .domain.routing import Agent, RoutingRule
 from .domain.sla import SlaPolicy, Targets
 from .domain.ticket import Event, Ticket
 from .engine import Engine
@@ -28,6 +29,7 @@ from .wire import Response
 
 __all__ = [
     "TRANSITIONS",
+    "Agent",
     "BusinessCalendar",
     "Clock",
     "DatabaseBusy",
@@ -42,6 +44,7 @@ __all__ = [
     "Page",
     "Priority",
     "Response",
+    "RoutingRule",
     "SlaPolicy",
     "Status",
     "StorageFull",

@@ -4,8 +4,9 @@ checking the copy.
 A copy reads the source in one read transaction (one snapshot, whatever is written to
 it meanwhile) and writes everything it holds through the storage port, a batch of
 tickets at a time, in one write transaction of the target: tickets with their events
-(ids kept), states, tags and search words, the keys' digests and salt, agents, SLA
-policies (and which is active), idempotency keys with their answers. A file target is
+(ids kept), states, tags and search words, the keys' digests and salt, agents (with
+their routing fields), SLA policies (and which is active), idempotency keys with their
+answers, and routing's rules, round-robin turns and queues. A file target is
 written beside its place and renamed into it at the end (:class:`~.engine.Staged`), so
 that a copy stopped at any moment leaves no target, or nothing committed in it.
 
@@ -180,8 +181,8 @@ def copy(source: Storage, target: Storage, progress: Progress | None = None) -> 
         refuse_data(target)  # again, inside the transaction that writes
         target.tickets.defer_indexes()
         target.keys.insert_stored(*source.keys.stored())
-        for agent_id, name in source.agents.all().items():
-            target.agents.put(agent_id, name)
+        for agent in source.agents.agents():  # with their routing fields
+            target.agents.put_agent(agent)
         policies, active = source.policies.stored()
         for stored in sorted(policies, key=lambda each: each.policy.name == active):
             target.policies.put(stored.policy, stored.updated_at)  # the active one last
@@ -191,6 +192,7 @@ def copy(source: Storage, target: Storage, progress: Progress | None = None) -> 
             done += len(batch)
             if progress is not None:
                 progress(done, total)
+        target.routing.insert_stored(source.routing.stored())  # rules, turns, queues
         after: tuple[str, str] | None = None
         while remembered := source.idempotency.stored(after, BATCH):
             for each in remembered:
