@@ -158,12 +158,19 @@ class Routing(RuleBasedStateMachine):
             ]
         )
 
+    @initialize(staff=st.lists(st.sampled_from(AGENT_IDS), min_size=2, max_size=4, unique=True))
+    def agents_start(self, staff: list[str]) -> None:
+        """Some agents in both groups from the start, so that most runs have choices
+        to make (ties among them included)."""
+        for agent_id in staff:
+            self.agent_joins(agent_id, set(GROUPS), {"de"}, None, "always", True)
+
     @rule(
         agent_id=st.sampled_from(AGENT_IDS),
         groups=st.sets(st.sampled_from(GROUPS)),
         skills=st.sets(st.sampled_from(SKILLS)),
         capacity=st.none() | st.integers(0, 3),
-        shift=st.sampled_from(sorted(SHIFTS)),
+        shift=st.sampled_from(("always", *sorted(SHIFTS))),
         available=st.booleans(),
     )
     def agent_joins(
@@ -185,8 +192,8 @@ class Routing(RuleBasedStateMachine):
             calendar=CALENDARS[shift],
             available=available,
         )
-        if was is not None and (capacity is not None and (was["capacity"] is None or capacity < was["capacity"])):
-            self.forced.add(agent_id)
+        if capacity is not None and self.load(agent_id) > capacity:
+            self.forced.add(agent_id)  # their tickets stayed theirs, over the new capacity
         self.agents[agent_id] = {
             "groups": groups,
             "skills": skills,
