@@ -25,9 +25,11 @@ from typing import Any, BinaryIO, TextIO
 import attrs
 import click
 
+from .domain.calendar import BusinessCalendar
 from .domain.clock import ManualClock
 from .domain.errors import ParameterInvalid, TicketError
 from .domain.lifecycle import Status
+from .domain.routing import RoutingRule
 from .domain.ticket import Ticket
 from .domain.times import format_time, in_range
 from .domain.validation import OBJECT_MAX_DEPTH
@@ -807,24 +809,159 @@ def agents() -> None:
     """The agent directory that gives tickets their assigned_name."""
 
 
+def _names_option(value: str | None) -> tuple[str, ...] | None:
+    """``a,b`` -> ("a", "b"); ``""`` -> none at all."""
+    if value is None:
+        return None
+    return tuple(name.strip() for name in value.split(",")) if value.strip() else ()
+
+
+def _json_file(path: str, param: str) -> Any:
+    """The JSON value in the file at ``path``; unreadable or not JSON: the API's error."""
+    try:
+        with open(path, "rb") as file:
+            return strict_json(file.read())
+    except (OSError, ValueError, RecursionError) as error:
+        raise ParameterInvalid(f"{param}: cannot read {path} as JSON ({error})", param=param) from None
+
+
+def _calendar_option(value: str | None) -> Any:
+    """``--calendar FILE.json`` -> a BusinessCalendar (``none``: no calendar)."""
+    if value is None:
+        return _UNGIVEN
+    if value == "none":
+        return None
+    data = _json_file(value, "calendar")
+    try:
+        return BusinessCalendar.from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise ParameterInvalid(
+            f"calendar: {value} is not a calendar (timezone, hours, holidays): {error}",
+            param="calendar",
+        ) from None
+
+
+def _capacity_option(value: str | None) -> Any:
+    """``--capacity N`` (``none``: no limit)."""
+    if value is None:
+        return _UNGIVEN
+    if value == "none":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ParameterInvalid("capacity must be an integer of 0 or more, or none", param="capacity") from None
+
+
+_UNGIVEN: Any = object()
+
+_AGENT_OPTIONS = (
+    click.option("--groups", help="The agent's groups, comma-separated (\"\" for none)."),
+    click.option("--skills", help="The agent's skills, comma-separated (\"\" for none)."),
+    click.option("--capacity", help="The most open tickets routing gives them; none: no limit."),
+    click.option(
+        "--calendar",
+        metavar="FILE.json",
+        help="Their working hours: a JSON calendar (timezone, hours, holidays); none: always.",
+    ),
+    click.option("--available/--away", default=None, help="Available (default) or away."),
+)
+
+
+def _agent_options(command: Any) -> Any:
+    for option in reversed(_AGENT_OPTIONS):
+        command = option(command)
+    return command
+
+
+def _agent_fields(
+    groups: str | None,
+    skills: str | None,
+    capacity: str | None,
+    calendar: str | None,
+    available: bool | None,
+) -> dict[str, Any]:
+    """The routing fields given on the command line, as ``engine.agents`` takes them."""
+    fields = {
+        "groups": _names_option(groups),
+        "skills": _names_option(skills),
+        "capacity": _capacity_option(capacity),
+        "calendar": _calendar_option(calendar),
+        "available": available,
+    }
+    return {
+        name: value
+        for name, value in fields.items()
+        if value is not _UNGIVEN and not (value is None and name in ("groups", "skills", "available"))
+    }
+
+
 @agents.command(name="add")
 @click.argument("agent_id")
 @click.argument("name")
+@_agent_options
 @click.pass_obj
-def agents_add(db: str, agent_id: str, name: str) -> None:
-    """Add an agent (or rename one)."""
+def agents_add(db: str, agent_id: str, name: str, **options: Any) -> None:
+    """Add an agent (or replace one: fields not given take their defaults)."""
     with _engine(db) as engine:
-        engine.agents.add(agent_id, name)
-        emit({"id": agent_id, "name": engine.agents.list()[agent_id]})
+        emit(engine.agents.add(agent_id, name, **_agent_fields(**options)).to_dict())
+
+
+@agents.command(name="update")
+@click.argument("agent_id")
+@click.option("--name", help="A new display name.")
+@_agent_options
+@click.pass_obj
+def agents_update(db: str, agent_id: str, name: str | None, **options: Any) -> None:
+    """Change the fields given of an agent; the others stay."""
+    with _engine(db) as engine:
+        fields = _agent_fields(**options)
+        if name is not None:
+            fields["name"] = name
+        emit(engine.agents.update(agent_id, **fields).to_dict())
 
 
 @agents.command(name="list")
 @click.pass_obj
 def agents_list(db: str) -> None:
-    """Print the agent directory."""
+    """Print the agent directory, with each agent's routing fields."""
     with _engine(db) as engine:
-        directory = engine.agents.list()
-    emit({"data": [{"id": agent_id, "name": name} for agent_id, name in directory.items()]})
+        directory = engine.agents.all()
+    emit({"data": [agent.to_dict() for agent in directory]})
+
+
+@main.group()
+def routing() -> None:
+    """The routing rules, which give new tickets an agent of a group."""
+
+
+@routing.command(name="show")
+@click.pass_obj
+def routing_show(db: str) -> None:
+    """Print the routing rules, in order, and the tickets waiting in the queues."""
+    with _engine(db) as engine:
+        emit(
+            {
+                "data": [rule.to_dict() for rule in engine.routing.rules],
+                "queued": engine.routing.queued(),
+            }
+        )
+
+
+@routing.command(name="set")
+@click.argument("rules_file", metavar="FILE.json")
+@click.pass_obj
+def routing_set(db: str, rules_file: str) -> None:
+    """Replace the routing rules with those in FILE.json: a list of rules (or an object
+    with one, under "rules"), each {"name", "match", "group", "strategy", "skills"}."""
+    with _engine(db) as engine:
+        data = _json_file(rules_file, "rules")
+        if isinstance(data, dict) and set(data) == {"rules"}:
+            data = data["rules"]
+        if not isinstance(data, list):
+            raise ParameterInvalid("rules: FILE.json must hold a list of rules", param="rules")
+        rules = [RoutingRule.from_dict(rule, f"rules[{n}]") for n, rule in enumerate(data)]
+        emit({"data": [rule.to_dict() for rule in engine.routing.configure(rules)]})
 
 
 @main.group()

@@ -136,19 +136,22 @@ class RoutingRule:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> RoutingRule:
-        """A rule from its JSON object (as :meth:`to_dict` writes it), validated."""
+    def from_dict(cls, data: Mapping[str, Any], param: str = "rules") -> RoutingRule:
+        """A rule from its JSON object (as :meth:`to_dict` writes it), validated; errors
+        name ``param``."""
         if not isinstance(data, Mapping):
-            raise ParameterInvalid("a routing rule must be an object", param="rules")
-        _reject_unknown(data, ("name", "match", "group", "strategy", "skills"))
+            raise ParameterInvalid(f"{param} must be an object", param=param)
+        unknown = sorted(set(data) - {"name", "match", "group", "strategy", "skills"})
+        if unknown:
+            raise ParameterInvalid(f"{param} has an unknown field {unknown[0]!r}", param=param)
         rule = cls(
             name=data.get("name"),  # type: ignore[arg-type]
             match=data.get("match", {}),
             group=data.get("group"),  # type: ignore[arg-type]
             strategy=data.get("strategy", DEFAULT_STRATEGY),
-            skills=_listed(data.get("skills", ()), "skills"),
+            skills=_listed(data.get("skills", ()), f"{param}.skills"),
         )
-        return validate_rule(rule, "rules")
+        return validate_rule(rule, param)
 
 
 def _listed(value: Any, param: str) -> tuple[Any, ...]:
