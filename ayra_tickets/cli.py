@@ -822,7 +822,9 @@ def _json_file(path: str, param: str) -> Any:
         with open(path, "rb") as file:
             return strict_json(file.read())
     except (OSError, ValueError, RecursionError) as error:
-        raise ParameterInvalid(f"{param}: cannot read {path} as JSON ({error})", param=param) from None
+        raise ParameterInvalid(
+            f"{param}: cannot read {path} as JSON ({error})", param=param
+        ) from None
 
 
 def _calendar_option(value: str | None) -> Any:
@@ -850,14 +852,16 @@ def _capacity_option(value: str | None) -> Any:
     try:
         return int(value)
     except ValueError:
-        raise ParameterInvalid("capacity must be an integer of 0 or more, or none", param="capacity") from None
+        raise ParameterInvalid(
+            "capacity must be an integer of 0 or more, or none", param="capacity"
+        ) from None
 
 
 _UNGIVEN: Any = object()
 
 _AGENT_OPTIONS = (
-    click.option("--groups", help="The agent's groups, comma-separated (\"\" for none)."),
-    click.option("--skills", help="The agent's skills, comma-separated (\"\" for none)."),
+    click.option("--groups", help='The agent\'s groups, comma-separated ("" for none).'),
+    click.option("--skills", help='The agent\'s skills, comma-separated ("" for none).'),
     click.option("--capacity", help="The most open tickets routing gives them; none: no limit."),
     click.option(
         "--calendar",
@@ -892,7 +896,8 @@ def _agent_fields(
     return {
         name: value
         for name, value in fields.items()
-        if value is not _UNGIVEN and not (value is None and name in ("groups", "skills", "available"))
+        if value is not _UNGIVEN
+        and not (value is None and name in ("groups", "skills", "available"))
     }
 
 
@@ -901,7 +906,7 @@ def _agent_fields(
 @click.argument("name")
 @_agent_options
 @click.pass_obj
-def agents_add(db: str, agent_id: str, name: str, **options: Any) -> None:
+def agents_add(db: str, /, agent_id: str, name: str, **options: Any) -> None:
     """Add an agent (or replace one: fields not given take their defaults)."""
     with _engine(db) as engine:
         emit(engine.agents.add(agent_id, name, **_agent_fields(**options)).to_dict())
@@ -912,7 +917,7 @@ def agents_add(db: str, agent_id: str, name: str, **options: Any) -> None:
 @click.option("--name", help="A new display name.")
 @_agent_options
 @click.pass_obj
-def agents_update(db: str, agent_id: str, name: str | None, **options: Any) -> None:
+def agents_update(db: str, /, agent_id: str, name: str | None, **options: Any) -> None:
     """Change the fields given of an agent; the others stay."""
     with _engine(db) as engine:
         fields = _agent_fields(**options)

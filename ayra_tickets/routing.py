@@ -134,7 +134,11 @@ class Agents:
     def get(self, agent_id: str) -> Agent:
         """The agent with this id (``ParameterInvalid`` if there is none)."""
         agents = self._uow.storage.agents
-        found = self._uow.read(lambda: agents.get_agent(agent_id)) if isinstance(agent_id, str) else None
+        found = (
+            self._uow.read(lambda: agents.get_agent(agent_id))
+            if isinstance(agent_id, str)
+            else None
+        )
         if found is None:
             raise ParameterInvalid(f"there is no agent with id {agent_id!r}", param="id")
         return found
@@ -220,7 +224,9 @@ class Routing:
 
     # -- the unit of work's hooks ----------------------------------------------------
 
-    def _shape(self, ticket: Ticket, events: list[Event], now: datetime) -> tuple[Ticket, list[Event]]:
+    def _shape(
+        self, ticket: Ticket, events: list[Event], now: datetime
+    ) -> tuple[Ticket, list[Event]]:
         """A new ticket without an assignee, by the first matching rule: to an agent, or
         into the group's queue. No rules: nothing read."""
         if not self._rules or ticket.assigned_to is not None:
@@ -336,7 +342,9 @@ class Routing:
         if picked is None:
             strategy = DEFAULT_STRATEGY if rule is None else rule.strategy
             agent, data = None, assignment(rule, strategy, group, "queued: nobody qualifies")
-            self._uow.storage.routing.enqueue(ticket.number, group, None if rule is None else rule.name)
+            self._uow.storage.routing.enqueue(
+                ticket.number, group, None if rule is None else rule.name
+            )
         else:
             agent, data = picked
         if why:

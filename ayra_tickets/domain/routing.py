@@ -101,6 +101,12 @@ class Agent:
         }
 
 
+def _as_tuple(value: Any) -> Any:
+    """A list of skills as a tuple; a string stays one, for validation to refuse (it is
+    not read as its letters)."""
+    return value if isinstance(value, str) or not isinstance(value, Iterable) else tuple(value)
+
+
 @attrs.frozen
 class RoutingRule:
     """Tickets created without ``assigned_to`` that ``match`` (every key given must
@@ -113,7 +119,7 @@ class RoutingRule:
     match: Mapping[str, Any] = attrs.field(factory=dict)
     group: str = ""
     strategy: str = DEFAULT_STRATEGY
-    skills: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    skills: tuple[str, ...] = attrs.field(default=(), converter=_as_tuple)
 
     def matches(self, ticket: Ticket) -> bool:
         match = self.match
@@ -181,7 +187,9 @@ def validate_agent_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
     if "capacity" in fields:
         capacity = fields["capacity"]
         clean["capacity"] = (
-            None if capacity is None else _integer(capacity, "capacity", 0, CAPACITY_MAX, text_ok=False)
+            None
+            if capacity is None
+            else _integer(capacity, "capacity", 0, CAPACITY_MAX, text_ok=False)
         )
     if "calendar" in fields:
         calendar = fields["calendar"]
@@ -314,7 +322,9 @@ def choose(
     if strategy == "round_robin":
         after = [agent for agent in qualified if last is not None and agent.id > last]
         picked = (after or qualified)[0]
-        return Choice(picked.id, "round_robin: first" if last is None else f"round_robin: after {last}")
+        return Choice(
+            picked.id, "round_robin: first" if last is None else f"round_robin: after {last}"
+        )
     picked = min(qualified, key=lambda agent: (loads.get(agent.id, 0), agent.id))
     held = _held(loads.get(picked.id, 0), picked.capacity)
     if strategy == "skills":
@@ -322,9 +332,7 @@ def choose(
     return Choice(picked.id, f"least_loaded: {held}")
 
 
-def assignment(
-    rule: RoutingRule | None, strategy: str, group: str, reason: str
-) -> dict[str, Any]:
+def assignment(rule: RoutingRule | None, strategy: str, group: str, reason: str) -> dict[str, Any]:
     """The ``data`` of an ``assigned`` event."""
     return {
         "rule": None if rule is None else rule.name,

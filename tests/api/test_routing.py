@@ -77,7 +77,8 @@ def test_least_loaded_picks_the_fewest_open_tickets_ties_by_id_and_says_why(
     }
     assert assigned_events(engine, third.id)[0].data["reason"] == "least_loaded: 1 open"
     history = engine.tickets.events(first.id)
-    assert history[0].type == "created" and history[0].data["assigned_to"] is None
+    assert history[0].type == "created"
+    assert history[0].data["assigned_to"] is None
     assert first.version == 1
     assert engine.check().clean
 
@@ -122,7 +123,11 @@ def test_skills_picks_the_least_loaded_agent_with_every_skill(engine: Engine) ->
     create(engine, assigned_to="carol")
     create(engine, assigned_to="bob")
     rule = RoutingRule(
-        "german", match={"tags": ["de"]}, group="billing", strategy="skills", skills=["billing", "de"]
+        "german",
+        match={"tags": ["de"]},
+        group="billing",
+        strategy="skills",
+        skills=["billing", "de"],
     )
     engine.routing.configure([rule])
     ticket = create(engine, tags=["de", "vip"])
@@ -211,7 +216,13 @@ def test_the_queue_goes_highest_priority_first_then_oldest(engine: Engine) -> No
     order = [low.id, urgent.id, old_high.id, new_high.id, medium.id]  # low is the older
     assert engine.routing.queued() == order
     engine.agents.update("alice", capacity=2)
-    assert [holder(engine, ticket_id) for ticket_id in order] == ["alice", "alice", None, None, None]
+    assert [holder(engine, ticket_id) for ticket_id in order] == [
+        "alice",
+        "alice",
+        None,
+        None,
+        None,
+    ]
     assert engine.routing.queued() == order[2:]
 
 
@@ -316,7 +327,9 @@ def test_to_group_assigns_or_unassigns_into_the_queue(engine: Engine) -> None:
     ticket = create(engine, assigned_to="bob")
     routing = engine.routing
     uow = engine._uow  # the hand-off is for the escalation service, in its transaction
-    moved = uow.write(lambda: routing.to_group(uow.tickets.get(ticket.id), "tier2", uow.now(), "escalation"))
+    moved = uow.write(
+        lambda: routing.to_group(uow.tickets.get(ticket.id), "tier2", uow.now(), "escalation")
+    )
     assert (moved.assigned_to, moved.version) == ("alice", 2)
     (event,) = assigned_events(engine, ticket.id)
     assert (event.old, event.new) == ("bob", "alice")
@@ -342,7 +355,9 @@ def test_to_group_assigns_or_unassigns_into_the_queue(engine: Engine) -> None:
 def test_another_engine_sees_the_rules_and_agents_at_once(engine: Engine, other: Engine) -> None:
     assert other.routing.rules == []
     hours = BusinessCalendar("UTC", hours={"wed": "09:00-17:00"})
-    engine.agents.add("alice", "Alice", groups=["support"], skills=["de"], capacity=3, calendar=hours)
+    engine.agents.add(
+        "alice", "Alice", groups=["support"], skills=["de"], capacity=3, calendar=hours
+    )
     engine.routing.configure([ANYTHING, BILLING])
     assert other.routing.rules == [ANYTHING, BILLING]
     assert other.agents.get("alice") == engine.agents.get("alice")
@@ -354,7 +369,9 @@ def test_another_engine_sees_the_rules_and_agents_at_once(engine: Engine, other:
 
 
 def test_rules_read_back_normalised(engine: Engine) -> None:
-    engine.routing.configure([RoutingRule("p", match={"priority": 1, "tags": ["a", "a"]}, group="g")])
+    engine.routing.configure(
+        [RoutingRule("p", match={"priority": 1, "tags": ["a", "a"]}, group="g")]
+    )
     (rule,) = engine.routing.rules
     assert rule.match == {"priority": (1,), "tags": ("a",)}
     assert rule.to_dict() == {
@@ -378,6 +395,7 @@ BAD_RULES: list[tuple[Any, str]] = [
     ([RoutingRule("", group="g")], "rules[0].name"),
     ([RoutingRule("x", group="g", strategy="skills")], "rules[0].skills"),
     ([RoutingRule("x", group="g", skills=["de"])], "rules[0].skills"),
+    ([RoutingRule("x", group="g", strategy="skills", skills="de")], "rules[0].skills"),
     ([RoutingRule("x", group="g"), RoutingRule("x", group="h")], "rules[1].name"),
     ([{"name": "x", "group": "g"}], "rules[0]"),
     (RoutingRule("x", group="g"), "rules"),

@@ -51,7 +51,8 @@ CALENDARS = {
     else BusinessCalendar(
         "UTC",
         hours=dict.fromkeys(
-            ("mon", "tue", "wed", "thu", "fri", "sat", "sun"), f"{hours[0]:02d}:00-{hours[1]:02d}:00"
+            ("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
+            f"{hours[0]:02d}:00-{hours[1]:02d}:00",
         ),
     )
     for name, hours in SHIFTS.items()
@@ -65,7 +66,9 @@ class Routing(RuleBasedStateMachine):
         self.held = contextlib.ExitStack()
         self.engine: Engine = self.held.enter_context(fresh_engine(server, self.clock))
         self.agents: dict[str, dict[str, Any]] = {}
-        self.tickets: dict[str, dict[str, Any]] = {}  # by id: number, priority, assignee, open, rule
+        self.tickets: dict[
+            str, dict[str, Any]
+        ] = {}  # by id: number, priority, assignee, open, rule
         self.queue: dict[str, str] = {}  # ticket id -> group
         self.turns: dict[tuple[str, str], str] = {}  # (group, rule) -> last agent
         self.forced: set[str] = set()  # agents routing may find over capacity
@@ -115,7 +118,11 @@ class Routing(RuleBasedStateMachine):
 
     def drain(self, groups: set[str] | None) -> None:
         waiting = sorted(
-            (ticket_id for ticket_id, group in self.queue.items() if groups is None or group in groups),
+            (
+                ticket_id
+                for ticket_id, group in self.queue.items()
+                if groups is None or group in groups
+            ),
             key=lambda t: (self.tickets[t]["priority"], self.tickets[t]["number"]),
         )
         for ticket_id in waiting:
@@ -236,9 +243,7 @@ class Routing(RuleBasedStateMachine):
         made = self.engine.tickets.create(
             subject="Help", description="Please", priority=priority, assigned_to=assignee
         )
-        rule = next(
-            r for r in self.rules if r["priority"] is None or priority in r["priority"]
-        )
+        rule = next(r for r in self.rules if r["priority"] is None or priority in r["priority"])
         self.tickets[made.id] = {
             "number": made.number,
             "priority": priority,
@@ -258,7 +263,9 @@ class Routing(RuleBasedStateMachine):
     @precondition(lambda self: any(t["open"] for t in self.tickets.values()))
     @rule(data=st.data())
     def ticket_closed(self, data: st.DataObject) -> None:
-        ticket_id = data.draw(st.sampled_from(sorted(t for t, v in self.tickets.items() if v["open"])))
+        ticket_id = data.draw(
+            st.sampled_from(sorted(t for t, v in self.tickets.items() if v["open"]))
+        )
         self.engine.tickets.close(ticket_id)
         ticket = self.tickets[ticket_id]
         ticket["open"] = False
@@ -292,8 +299,7 @@ class Routing(RuleBasedStateMachine):
     @invariant()
     def every_assignee_is_the_models(self) -> None:
         shown = {
-            ticket.id: ticket.assigned_to
-            for ticket in self.engine.tickets.list(per_page=100).data
+            ticket.id: ticket.assigned_to for ticket in self.engine.tickets.list(per_page=100).data
         }
         expected = {ticket_id: t["assignee"] for ticket_id, t in self.tickets.items()}
         if len(self.tickets) <= 100:
