@@ -3,8 +3,10 @@ the ``assigned`` event, through the public surface, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -481,3 +483,18 @@ def test_a_copy_carries_agents_rules_turns_and_queues(engine: Engine, tmp_path: 
         assert create(copied).assigned_to == "carol"  # the turn went on after bob
         copied.agents.update("alice", groups=["billing"])
         assert holder(copied, waiting.id) == "alice"
+
+
+# -- the README --------------------------------------------------------------------------
+
+
+@pytest.mark.sqlite_only
+def test_the_readme_routing_example_runs_as_written() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    (block,) = re.findall(r"```python routing\n(.*?)```", readme, flags=re.DOTALL)
+    scope: dict[str, Any] = {}
+    exec(block, scope)
+    engine = scope["engine"]
+    assert engine.routing.queued() == []
+    assert engine.check().clean
+    engine.close()

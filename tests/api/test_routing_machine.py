@@ -165,12 +165,23 @@ class Routing(RuleBasedStateMachine):
             ]
         )
 
-    @initialize(staff=st.lists(st.sampled_from(AGENT_IDS), min_size=2, max_size=4, unique=True))
-    def agents_start(self, staff: list[str]) -> None:
+    @initialize(
+        staff=st.lists(
+            st.tuples(
+                st.sampled_from(AGENT_IDS),
+                st.none() | st.integers(0, 2),
+                st.sampled_from(sorted(SHIFTS)),
+            ),
+            min_size=2,
+            max_size=4,
+            unique_by=lambda each: each[0],
+        )
+    )
+    def agents_start(self, staff: list[tuple[str, int | None, str]]) -> None:
         """Some agents in both groups from the start, so that most runs have choices
-        to make (ties among them included)."""
-        for agent_id in staff:
-            self.agent_joins(agent_id, set(GROUPS), {"de"}, None, "always", True)
+        to make (ties among them included), and queues when they are full or off."""
+        for agent_id, capacity, shift in staff:
+            self.agent_joins(agent_id, set(GROUPS), {"de"}, capacity, shift, True)
 
     @rule(
         agent_id=st.sampled_from(AGENT_IDS),
@@ -288,7 +299,22 @@ class Routing(RuleBasedStateMachine):
 
     @rule(minutes=st.integers(1, 60 * 12))
     def clock_advances(self, minutes: int) -> None:
-        self.clock.advance(timedelta(minutes=minutes))
+        self.clock_advances_to(self.now() + timedelta(minutes=minutes))
+
+    @rule(before=st.sampled_from((1, 0)))
+    def clock_reaches_a_shift_edge(self, before: int) -> None:
+        """To the next start or end of a shift, or a second before it."""
+        now = self.now()
+        edges = [
+            now.replace(hour=hour, minute=0, second=0) + timedelta(days=day)
+            for day in (0, 1)
+            for hour in (6, 14, 22)
+        ]
+        edge = min(e for e in edges if e - timedelta(seconds=before) > now)
+        self.clock_advances_to(edge - timedelta(seconds=before))
+
+    def clock_advances_to(self, instant: datetime) -> None:
+        self.clock.set(instant)
         done = self.engine.run_due()["assignments"]
         before = len(self.queue)
         self.drain(None)
