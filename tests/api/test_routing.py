@@ -498,3 +498,73 @@ def test_the_readme_routing_example_runs_as_written() -> None:
     assert engine.routing.queued() == []
     assert engine.check().clean
     engine.close()
+
+
+# -- costs, resets, retries and writers side by side ------------------------------------
+
+
+@pytest.mark.sqlite_only
+def test_with_no_rules_a_create_reads_nothing_of_routing(engine: Engine) -> None:
+    engine.agents.add("alice", "Alice", groups=["support"])
+    engine.tickets.create(subject="warm", description="up")  # the caches are read
+    statements: list[str] = []
+    engine.db.conn.set_trace_callback(statements.append)
+    try:
+        create(engine)
+    finally:
+        engine.db.conn.set_trace_callback(None)
+    assert statements
+    assert not [sql for sql in statements if "routing_" in sql or "agents" in sql]
+
+
+def test_a_reset_forgets_the_rules_the_turns_and_the_queues(engine: Engine, other: Engine) -> None:
+    engine.routing.configure([ANYTHING])
+    create(engine)
+    engine.reset()
+    assert (engine.routing.rules, other.routing.rules) == ([], [])
+    assert engine.routing.queued() == []
+    engine.agents.add("alice", "Alice", groups=["support"])
+    assert create(engine).assigned_to is None
+
+
+def test_a_create_replayed_with_its_idempotency_key_is_not_routed_again(engine: Engine) -> None:
+    for agent_id in ("alice", "bob"):
+        engine.agents.add(agent_id, agent_id.title(), groups=["support"])
+    engine.routing.configure([ANYTHING])
+    first = create(engine, idempotency_key="once")
+    again = create(engine, idempotency_key="once")
+    assert (again.id, again.assigned_to) == (first.id, "alice")
+    assert engine.tickets.count() == 1
+    assert create(engine).assigned_to == "bob"  # the turn moved once
+
+
+def test_writers_on_two_engines_at_once_never_route_past_capacity(
+    engine: Engine, other: Engine
+) -> None:
+    import threading
+
+    engine.agents.add("alice", "Alice", groups=["support"], capacity=3)
+    engine.agents.add("bob", "Bob", groups=["support"], capacity=3)
+    engine.routing.configure([ANYTHING])
+    failures: list[BaseException] = []
+
+    def write(side: Engine) -> None:
+        try:
+            for _ in range(8):
+                create(side)
+        except BaseException as error:  # pragma: no cover - reported below
+            failures.append(error)
+
+    threads = [threading.Thread(target=write, args=(side,)) for side in (engine, other)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    held = [ticket.assigned_to for ticket in engine.tickets.list(per_page=100).data]
+    assert {agent: held.count(agent) for agent in set(held)} == {"alice": 3, "bob": 3, None: 10}
+    assert len(engine.routing.queued()) == 10
+    engine.agents.update("alice", capacity=4)
+    engine.agents.update("bob", capacity=4)
+    assert len(engine.routing.queued()) == 8
+    assert engine.check().clean
