@@ -827,28 +827,27 @@ def _json_file(path: str, param: str) -> Any:
         ) from None
 
 
-def _calendar_option(value: str | None) -> Any:
-    """``--calendar FILE.json`` -> a BusinessCalendar (``none``: no calendar)."""
+def _clearable(value: str | None, read: Callable[[str], Any]) -> Any:
+    """An option that ``none`` clears: not given, ``None``, or what ``read`` makes of it."""
     if value is None:
         return _UNGIVEN
-    if value == "none":
-        return None
-    data = _json_file(value, "calendar")
+    return None if value == "none" else read(value)
+
+
+def _calendar_file(path: str) -> BusinessCalendar:
+    """``--calendar FILE.json``: a BusinessCalendar's JSON object."""
+    data = _json_file(path, "calendar")
     try:
         return BusinessCalendar.from_dict(data)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise ParameterInvalid(
-            f"calendar: {value} is not a calendar (timezone, hours, holidays): {error}",
+            f"calendar: {path} is not a calendar (timezone, hours, holidays): {error}",
             param="calendar",
         ) from None
 
 
-def _capacity_option(value: str | None) -> Any:
-    """``--capacity N`` (``none``: no limit)."""
-    if value is None:
-        return _UNGIVEN
-    if value == "none":
-        return None
+def _capacity(value: str) -> int:
+    """``--capacity N``."""
     try:
         return int(value)
     except ValueError:
@@ -889,8 +888,8 @@ def _agent_fields(
     fields = {
         "groups": _names_option(groups),
         "skills": _names_option(skills),
-        "capacity": _capacity_option(capacity),
-        "calendar": _calendar_option(calendar),
+        "capacity": _clearable(capacity, _capacity),
+        "calendar": _clearable(calendar, _calendar_file),
         "available": available,
     }
     return {

@@ -9,6 +9,8 @@ import itertools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from ..domain.calendar import BusinessCalendar
+from ..domain.routing import Agent
 from ..domain.ticket import Event, Ticket
 from .consistency import Stretch
 from .port import COUNTED, Built, StoredTicket
@@ -99,3 +101,36 @@ def assembled(
         )
         for row in rows
     ]
+
+
+# -- routing (migration 15) -------------------------------------------------------------
+
+AGENT_COLUMNS = "id, name, groups, skills, capacity, calendar, available"
+"""An agent's columns, in the order :func:`agent_of` reads them."""
+OPEN_LOADS = (
+    "SELECT assigned_to, count(*) FROM tickets WHERE assigned_to {among}"
+    " AND status NOT IN ('resolved', 'closed') GROUP BY assigned_to"
+)
+"""Open tickets by assignee (``among``: the adapter's test of a list of ids), read on
+the tickets' assignee and status index."""
+QUEUED = (
+    "SELECT q.ticket_number, q.grp, q.rule FROM routing_queue q"
+    " JOIN tickets t ON t.number = q.ticket_number{where} ORDER BY t.priority, q.ticket_number"
+)
+"""The queued tickets (``where``: of some groups, or empty), highest priority first, then
+oldest."""
+
+
+def agent_of(row: Sequence[Any], decode: Callable[[Any], Any]) -> Agent:
+    """An agent from the columns of :data:`AGENT_COLUMNS`; ``decode`` reads a JSON column
+    as the adapter stores it (text, or already read)."""
+    agent_id, name, groups, skills, capacity, calendar, available = row
+    return Agent(
+        agent_id,
+        name,
+        tuple(decode(groups)),
+        tuple(decode(skills)),
+        capacity,
+        None if calendar is None else BusinessCalendar.from_dict(decode(calendar)),
+        bool(available),
+    )

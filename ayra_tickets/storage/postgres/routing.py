@@ -10,38 +10,22 @@ from typing import TYPE_CHECKING, Any
 
 from psycopg.types.json import Jsonb
 
-from ...domain.calendar import BusinessCalendar
 from ...domain.routing import Agent, RoutingRule
 from ..port import StoredRouting
+from ..tables import AGENT_COLUMNS, OPEN_LOADS, QUEUED, agent_of
 from .policies import BUMP_VERSION
 
 if TYPE_CHECKING:
     from .adapter import Connections
 
-AGENT_COLUMNS = "id, name, groups, skills, capacity, calendar, available"
-OPEN_LOADS = (
-    "SELECT assigned_to, count(*) FROM tickets WHERE assigned_to = ANY(%s)"
-    " AND status NOT IN ('resolved', 'closed') GROUP BY assigned_to"
-)
-"""Open tickets by assignee: read on the tickets' assignee and status index."""
-QUEUED = (
-    "SELECT q.ticket_number, q.grp, q.rule FROM routing_queue q"
-    " JOIN tickets t ON t.number = q.ticket_number{where} ORDER BY t.priority, q.ticket_number"
-)
+
+def _as_read(value: Any) -> Any:
+    return value  # psycopg reads arrays and jsonb as Python values already
 
 
 def agent_from_row(row: Sequence[Any]) -> Agent:
     """An agent from (id, name, groups, skills, capacity, calendar, available)."""
-    agent_id, name, groups, skills, capacity, calendar, available = row
-    return Agent(
-        agent_id,
-        name,
-        tuple(groups),
-        tuple(skills),
-        capacity,
-        None if calendar is None else BusinessCalendar.from_dict(calendar),
-        bool(available),
-    )
+    return agent_of(row, _as_read)
 
 
 class AgentRecords:
@@ -110,7 +94,10 @@ class RoutingStore:
     def loads(self, agent_ids: Sequence[str]) -> dict[str, int]:
         if not agent_ids:
             return {}
-        return {agent: int(count) for agent, count in self._run(OPEN_LOADS, (list(agent_ids),))}
+        return {
+            agent: int(count)
+            for agent, count in self._run(OPEN_LOADS.format(among="= ANY(%s)"), (list(agent_ids),))
+        }
 
     def last_turn(self, group: str, rule: str) -> str | None:
         row = self._run(

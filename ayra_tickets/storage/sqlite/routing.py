@@ -9,35 +9,15 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from ...domain.calendar import BusinessCalendar
 from ...domain.routing import Agent, RoutingRule
 from ..port import StoredRouting
+from ..tables import AGENT_COLUMNS, OPEN_LOADS, QUEUED, agent_of
 from .rows import dumps
-
-AGENT_COLUMNS = "id, name, groups, skills, capacity, calendar, available"
-OPEN_LOADS = (
-    "SELECT assigned_to, count(*) FROM tickets WHERE assigned_to IN ({marks})"
-    " AND status NOT IN ('resolved', 'closed') GROUP BY assigned_to"
-)
-"""Open tickets by assignee: read on the tickets' assignee and status index."""
-QUEUED = (
-    "SELECT q.ticket_number, q.grp, q.rule FROM routing_queue q"
-    " JOIN tickets t ON t.number = q.ticket_number{where} ORDER BY t.priority, q.ticket_number"
-)
 
 
 def agent_from_row(row: Sequence[Any]) -> Agent:
     """An agent from (id, name, groups, skills, capacity, calendar, available)."""
-    agent_id, name, groups, skills, capacity, calendar, available = row
-    return Agent(
-        agent_id,
-        name,
-        tuple(json.loads(groups)),
-        tuple(json.loads(skills)),
-        capacity,
-        None if calendar is None else BusinessCalendar.from_dict(json.loads(calendar)),
-        bool(available),
-    )
+    return agent_of(row, json.loads)
 
 
 def agent_to_row(agent: Agent) -> tuple[Any, ...]:
@@ -99,7 +79,7 @@ class RoutingStore:
         if not agent_ids:
             return {}
         marks = ", ".join("?" for _ in agent_ids)
-        rows = self._conn.execute(OPEN_LOADS.format(marks=marks), tuple(agent_ids))
+        rows = self._conn.execute(OPEN_LOADS.format(among=f"IN ({marks})"), tuple(agent_ids))
         return {agent: int(count) for agent, count in rows}
 
     def last_turn(self, group: str, rule: str) -> str | None:
