@@ -186,11 +186,23 @@ def test_every_command_runs_on_postgresql_by_db_and_by_the_environment(
     def by_env(*args: str) -> Any:
         return answered(run(list(args), env=env), address)
 
-    assert answered(run(["--db", address, "agents", "add", "user_ann", "Ann"]), address) == {
+    ann = {
         "id": "user_ann",
         "name": "Ann",
+        "groups": ["billing"],
+        "skills": [],
+        "capacity": 2,
+        "calendar": None,
+        "available": True,
     }
-    assert by_env("agents", "list")["data"] == [{"id": "user_ann", "name": "Ann"}]
+    added = run(["--db", address, "agents", "add", "user_ann", "Ann", "--groups", "billing"])
+    assert answered(added, address) == {**ann, "capacity": None}
+    assert by_env("agents", "update", "user_ann", "--capacity", "2") == ann
+    assert by_env("agents", "list")["data"] == [ann]
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps([{"name": "all", "group": "billing"}]))
+    assert by_db("routing", "set", str(rules))["data"][0]["name"] == "all"
+    assert by_env("routing", "show")["data"][0]["group"] == "billing"
     made = by_db("create", "--subject", "Printer", "--description", "On fire", "--tag", "hw")
     assert made["number"] == "TICK-1"
     assert by_env("get", made["id"])["number"] == "TICK-1"
