@@ -262,8 +262,11 @@ class Routing:
 
     def _due(self, now: datetime) -> int:
         """``run_due``'s part: every queue drained as of ``now`` (agents whose hours have
-        begun take what waits)."""
-        return self._uow.write(lambda: self.drain(None, now))
+        begun take what waits). Nothing queued, it takes no write lock."""
+        uow = self._uow
+        if not uow.read(uow.storage.routing.queued):
+            return 0
+        return uow.write(lambda: self.drain(None, now))
 
     # -- assigning ---------------------------------------------------------------------
 
