@@ -17,7 +17,9 @@ another connection may have changed them).
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Sequence
+import contextlib
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -116,7 +118,8 @@ class Agents:
             self._routing.drain(set(current.groups) | set(changed.groups), uow.now())
             return changed
 
-        return uow.write(update)
+        with self._routing.writing_agents():
+            return uow.write(update)
 
     def _put(self, agent: Agent) -> Agent:
         uow = self._uow
@@ -129,7 +132,8 @@ class Agents:
             self._routing.drain(was | set(agent.groups), uow.now())
             return agent
 
-        return uow.write(put)
+        with self._routing.writing_agents():
+            return uow.write(put)
 
     def get(self, agent_id: str) -> Agent:
         """The agent with this id (``ParameterInvalid`` if there is none)."""
@@ -151,7 +155,8 @@ class Agents:
         """Remove an agent; whether there was one. Their tickets stay theirs (and keep
         their ``assigned_to``), but routing no longer gives them any."""
         agents = self._uow.storage.agents
-        return self._uow.write(lambda: agents.remove(agent_id))
+        with self._routing.writing_agents():
+            return self._uow.write(lambda: agents.remove(agent_id))
 
     def list(self) -> dict[str, str]:
         """Every agent's name by id."""
@@ -172,6 +177,8 @@ class Routing:
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
         self._rules: tuple[RoutingRule, ...] = ()
+        self._agents: tuple[Agent, ...] | None = None  # the directory, read when needed
+        self._local = threading.local()  # this thread is writing agents: no caching
         uow.shapes.append(self._shape)
         uow.reactions.append(self._react)
         uow.due.append(("assignments", self._due))
@@ -221,6 +228,28 @@ class Routing:
 
     def _load(self) -> None:
         self._rules = tuple(self._uow.storage.routing.rules())
+        self._agents = None
+
+    def directory(self) -> tuple[Agent, ...]:
+        """Every agent, by id, in the caller's transaction: cached until another
+        connection may have changed them (as the rules are) or :meth:`writing_agents`
+        ends; read afresh, and not cached, while this thread writes agents."""
+        if getattr(self._local, "writing", False):
+            return tuple(self._uow.storage.agents.agents())
+        if self._agents is None:
+            self._agents = tuple(self._uow.storage.agents.agents())
+        return self._agents
+
+    @contextlib.contextmanager
+    def writing_agents(self) -> Iterator[None]:
+        """Around a write of the directory: what it writes is not cached before it
+        commits (nor if it rolls back), and the cache is read afresh after."""
+        self._local.writing = True
+        try:
+            yield
+        finally:
+            self._local.writing = False
+            self._agents = None
 
     # -- the unit of work's hooks ----------------------------------------------------
 
@@ -235,7 +264,7 @@ class Routing:
         if rule is None:
             return ticket, events
         routing = self._uow.storage.routing
-        agents = self._uow.storage.agents.agents()
+        agents = self.directory()
         picked = self._choose(rule, rule.group, agents, now, {})
         if picked is None:
             routing.enqueue(ticket.number, rule.group, rule.name)
@@ -281,23 +310,30 @@ class Routing:
         """The agent of ``group`` that ``rule``'s strategy (no rule: least loaded) picks,
         and the ``assigned`` event's data; the turn taken is written. ``loads`` caches
         the open loads read (and is counted up by the assignment)."""
-        members = [agent for agent in agents if group in agent.groups]
+        strategy = DEFAULT_STRATEGY if rule is None else rule.strategy
+        skills = () if rule is None else rule.skills
+        members = [
+            agent
+            for agent in agents
+            if group in agent.groups and agent.on_duty(now) and set(skills) <= set(agent.skills)
+        ]
         if not members:
             return None
-        unread = [agent.id for agent in members if agent.id not in loads]
+        # Loads are read for those who may be picked: round robin needs only the limited.
+        counted = (a for a in members if strategy != "round_robin" or a.capacity is not None)
+        unread = [agent.id for agent in counted if agent.id not in loads]
         if unread:
             loads.update(dict.fromkeys(unread, 0))
             loads.update(self._uow.storage.routing.loads(unread))
-        strategy = DEFAULT_STRATEGY if rule is None else rule.strategy
         turn = "" if rule is None else rule.name
         routing = self._uow.storage.routing
         last = routing.last_turn(group, turn) if strategy == "round_robin" else None
-        skills = () if rule is None else rule.skills
         choice = choose(strategy, group, members, loads, now, skills=skills, last=last)
         if choice is None:
             return None
         routing.took_turn(group, turn, choice.agent)
-        loads[choice.agent] += 1
+        if choice.agent in loads:
+            loads[choice.agent] += 1
         return choice.agent, assignment(rule, strategy, group, choice.reason)
 
     def _rule_for(self, group: str, name: str | None) -> RoutingRule | None:
@@ -316,7 +352,7 @@ class Routing:
         waiting = routing.queued(None if groups is None else sorted(groups))
         if not waiting:
             return 0
-        agents = self._uow.storage.agents.agents()
+        agents = self.directory()
         loads: dict[str, int] = {}
         done = 0
         for number, group, name in waiting:
@@ -340,7 +376,7 @@ class Routing:
         qualifying, the ticket is unassigned into the group's queue (an ``assigned``
         event to ``None``). Returns the ticket as written."""
         rule = group_rule(self._rules, group)
-        agents = self._uow.storage.agents.agents()
+        agents = self.directory()
         picked = self._choose(rule, group, agents, now, {})
         if picked is None:
             strategy = DEFAULT_STRATEGY if rule is None else rule.strategy

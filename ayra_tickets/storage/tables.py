@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..domain.calendar import BusinessCalendar
-from ..domain.routing import Agent
+from ..domain.lifecycle import Status
+from ..domain.routing import CLOSED_STATUSES, Agent
 from ..domain.ticket import Event, Ticket
 from .consistency import Stretch
 from .port import COUNTED, Built, StoredTicket
@@ -108,11 +109,13 @@ def assembled(
 AGENT_COLUMNS = "id, name, groups, skills, capacity, calendar, available"
 """An agent's columns, in the order :func:`agent_of` reads them."""
 OPEN_LOADS = (
-    "SELECT assigned_to, count(*) FROM tickets WHERE assigned_to {among}"
-    " AND status NOT IN ('resolved', 'closed') GROUP BY assigned_to"
+    "SELECT assigned_to, count(*) FROM tickets WHERE assigned_to {among} AND status IN ("
+    + ", ".join(f"'{status}'" for status in Status if status not in CLOSED_STATUSES)
+    + ") GROUP BY assigned_to"
 )
 """Open tickets by assignee (``among``: the adapter's test of a list of ids), read on
-the tickets' assignee and status index."""
+the tickets' assignee and status index: the open statuses named, so that the read
+seeks to each and never walks an agent's resolved and closed tickets."""
 QUEUED = (
     "SELECT q.ticket_number, q.grp, q.rule FROM routing_queue q"
     " JOIN tickets t ON t.number = q.ticket_number{where} ORDER BY t.priority, q.ticket_number"

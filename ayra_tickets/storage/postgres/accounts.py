@@ -18,6 +18,7 @@ from ...domain.keys import POSSIBLE_SECRET, ApiKey, legacy_hash, new_salt, stret
 from ...domain.times import format_optional, format_time, load_optional, load_time
 from ..errors import WriteConflict
 from ..port import StoredKey
+from .policies import BUMP_VERSION
 from .routing import AgentRecords
 
 if TYPE_CHECKING:
@@ -39,11 +40,15 @@ class AgentStore(AgentRecords):
             " ON CONFLICT (id) DO UPDATE SET name = excluded.name",
             (agent_id, name),
         )
+        self._run(BUMP_VERSION)  # routing caches the directory: see .routing
 
     def remove(self, agent_id: str) -> bool:
         if "\x00" in agent_id:  # no text column holds a NUL
             return False
-        return bool(self._run("DELETE FROM agents WHERE id = %s", (agent_id,)).rowcount > 0)
+        removed = bool(self._run("DELETE FROM agents WHERE id = %s", (agent_id,)).rowcount > 0)
+        if removed:
+            self._run(BUMP_VERSION)  # routing caches the directory: see .routing
+        return removed
 
     def all(self) -> dict[str, str]:
         # In code point order, as SQLite's: not the database's collation.

@@ -1,7 +1,8 @@
 """Routing on PostgreSQL: the agents' routing fields, the rules, the round-robin turns
-and the group queues (migration 15), as on SQLite. A change of the rules raises the
-version that :meth:`~.adapter.PostgresStorage.changed` reads, so that every engine on
-the database reloads them. The caller owns the transaction."""
+and the group queues (migration 15), as on SQLite. A change of the rules or of an agent
+raises the version that :meth:`~.adapter.PostgresStorage.changed` reads, so that every
+engine on the database reloads what it caches of them. The caller owns the
+transaction."""
 
 from __future__ import annotations
 
@@ -54,6 +55,7 @@ class AgentRecords:
                 agent.available,
             ),
         )
+        self._run(BUMP_VERSION)  # every engine reloads its cached directory
 
     def get_agent(self, agent_id: str) -> Agent | None:
         if "\x00" in agent_id:  # no text column holds a NUL
