@@ -285,7 +285,7 @@ class Routing:
             return
         left = after.assigned_to != before.assigned_to
         if left or (is_open(before) and not is_open(after)):
-            freed = self._uow.storage.agents.get_agent(before.assigned_to)
+            freed = next((a for a in self.directory() if a.id == before.assigned_to), None)
             if freed is not None and freed.groups:
                 self.drain(set(freed.groups), written.now)
 

@@ -171,17 +171,18 @@ class Routing(RuleBasedStateMachine):
                 st.sampled_from(AGENT_IDS),
                 st.none() | st.integers(0, 2),
                 st.sampled_from(sorted(SHIFTS)),
+                st.sets(st.sampled_from(SKILLS)),
             ),
             min_size=2,
             max_size=4,
             unique_by=lambda each: each[0],
         )
     )
-    def agents_start(self, staff: list[tuple[str, int | None, str]]) -> None:
+    def agents_start(self, staff: list[tuple[str, int | None, str, set[str]]]) -> None:
         """Some agents in both groups from the start, so that most runs have choices
         to make (ties among them included), and queues when they are full or off."""
-        for agent_id, capacity, shift in staff:
-            self.agent_joins(agent_id, set(GROUPS), {"de"}, capacity, shift, True)
+        for agent_id, capacity, shift, skills in staff:
+            self.agent_joins(agent_id, set(GROUPS), skills, capacity, shift, True)
 
     @rule(
         agent_id=st.sampled_from(AGENT_IDS),
