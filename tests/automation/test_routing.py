@@ -568,3 +568,49 @@ def test_writers_on_two_engines_at_once_never_route_past_capacity(
     engine.agents.update("bob", capacity=4)
     assert len(engine.routing.queued()) == 8
     assert engine.check().clean
+
+
+WRITER = """
+import sys
+from ayra_tickets import Engine, RoutingRule
+engine = Engine.open(sys.argv[1])
+engine.routing.configure([RoutingRule("rest", match={}, group="support")])
+n = 0
+while True:
+    made = engine.tickets.create(subject="Help", description="Please", priority=1 + n % 4)
+    if n % 3 == 2:
+        engine.tickets.close(made.id)
+    print(made.id, n % 3 == 2, flush=True)
+    n += 1
+"""
+
+
+@pytest.mark.sqlite_only
+def test_a_writer_killed_mid_run_leaves_queues_that_match_its_tickets(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    path = tmp_path / "killed.db"
+    Engine.open(path).close()
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parents[2],
+    )
+    assert writer.stdout is not None
+    acked = [writer.stdout.readline().split() for _ in range(30)]
+    writer.send_signal(signal.SIGKILL)
+    writer.wait(timeout=30)
+    writer.stdout.close()
+    with Engine.open(path, clock=None) as engine:
+        assert engine.check().clean
+        tickets = engine.tickets.list(per_page=100, sort_by="created_at", sort_order="asc").data
+        assert [t.id for t in tickets][: len(acked)] == [line[0] for line in acked]
+        waiting = [t for t in tickets if str(t.status) != "closed"]
+        order = sorted(waiting, key=lambda t: (t.priority, t.number))
+        assert engine.routing.queued("support") == [t.id for t in order]
+        engine.agents.add("alice", "Alice", groups=["support"], capacity=5)
+        assert [holder(engine, t.id) for t in order[:6]] == ["alice"] * 5 + [None]
+        assert engine.routing.queued() == [t.id for t in order[5:]]
