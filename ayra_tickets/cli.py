@@ -761,9 +761,10 @@ def copy_(source: str, target: str, as_json: bool) -> None:
     """Copy the whole database SOURCE to TARGET (each a SQLite file or a postgresql://
     URL), then check the copy.
 
-    Copies tickets, events, states, tags, keys (their digests), agents, SLA policies and
-    idempotency keys, as they are, from one snapshot of SOURCE. TARGET must be empty (a
-    new file, an empty schema, or an empty ticket database); a copy that stops part-way
+    Copies tickets, events, states, tags, keys (their digests), agents, SLA policies,
+    idempotency keys and routing (rules, turns, queues), as they are, from one snapshot
+    of SOURCE. TARGET must be empty (a new file, an empty schema, or an empty ticket
+    database); a copy that stops part-way
     leaves no target file, and commits nothing to a server. Then both sides are counted
     and every ticket's and event's API JSON is hashed (SHA-256) on each side. Exits 0
     when both are identical, 1 when they differ or the copy is refused.
