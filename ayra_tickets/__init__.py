@@ -10,6 +10,7 @@
 from .domain.calendar import BusinessCalendar
 from .domain.clock import Clock, ManualClock, SystemClock
 from .domain.errors import TicketError
+from .domain.escalation import AddTag, EscalationLevel, Notify, RaisePriority, Reassign
 from .domain.lifecycle import TRANSITIONS, Status
 from .domain.priority import Priority
 from .domain.sla import SlaPolicy, Targets
@@ -28,19 +29,24 @@ from .wire import Response
 
 __all__ = [
     "TRANSITIONS",
+    "AddTag",
     "BusinessCalendar",
     "Clock",
     "DatabaseBusy",
     "DatabaseGone",
     "Engine",
+    "EscalationLevel",
     "Event",
     "ImportReport",
     "ImportStopped",
     "ManualClock",
     "NewerSchema",
     "NotATicketDatabase",
+    "Notify",
     "Page",
     "Priority",
+    "RaisePriority",
+    "Reassign",
     "Response",
     "SlaPolicy",
     "Status",

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .domain.clock import Clock, SystemClock
+from .escalation import Escalations
 from .service import Agents, Keys, Reports, SlaSettings, Tickets, UnitOfWork
 from .storage.errors import NotATicketDatabase
 from .storage.findings import Progress, Report
@@ -157,6 +158,7 @@ class Engine:
         self.metrics = Reports(self._uow)
         # Automation, in the order it reacts to a ticket write (see UnitOfWork.reactions)
         # and in which run_due does its parts.
+        self.escalations = Escalations(self._uow)
 
     @classmethod
     def open(

@@ -388,17 +388,24 @@ def _sla_events(before: Ticket | None, after: Ticket, now: datetime) -> list[Eve
     ]
 
 
+_NOT_REPLAYED = frozenset({"note_added", "escalated"})
+"""Events that change no field (an escalation's record; its changes have events of
+their own)."""
+_FIELD_ONLY = frozenset({"assigned"})
+"""Events whose ``data`` says why (the routing rule, the strategy), not what changed."""
+
+
 def replay(events: Sequence[Event]) -> dict[str, Any]:
     """Rebuild a ticket's persistent fields, ``version`` and ``updated_at`` from its log."""
     if not events or events[0].type != "created" or events[0].data is None:
         raise ValueError("a ticket's history starts with its 'created' event")
     state: dict[str, Any] = dict(events[0].data)
     for event in events[1:]:
-        if event.type == "note_added" or event.type.startswith("sla_"):
+        if event.type in _NOT_REPLAYED or event.type.startswith("sla_"):
             continue
         if event.field is not None:
             state[event.field] = event.new
-        if event.data:
+        if event.data and event.type not in _FIELD_ONLY:
             state.update(event.data)
     state["version"] = events[-1].version
     state["updated_at"] = format_time(events[-1].at)
@@ -415,12 +422,12 @@ def unlinked(events: Sequence[Event]) -> list[tuple[Event, Any]]:
     state: dict[str, Any] = dict(events[0].data)
     found: list[tuple[Event, Any]] = []
     for event in events[1:]:
-        if event.type == "note_added" or event.type.startswith("sla_"):
+        if event.type in _NOT_REPLAYED or event.type.startswith("sla_"):
             continue
         if event.field is not None:
             if event.old != state.get(event.field):
                 found.append((event, state.get(event.field)))
             state[event.field] = event.new
-        if event.data:
+        if event.data and event.type not in _FIELD_ONLY:
             state.update(event.data)
     return found

@@ -24,6 +24,8 @@ from typing import Protocol, TypeVar
 
 import attrs
 
+from ..domain.escalation import EscalationLevel
+from ..domain.escalation import Policy as EscalationPolicy
 from ..domain.keys import ApiKey
 from ..domain.metrics import Metrics
 from ..domain.sla import Calendar, Sla, SlaClock, SlaPolicy
@@ -54,6 +56,17 @@ class StoredTicket:
     ticket: Ticket
     events: tuple[Event, ...]
     states: tuple[Stretch, ...]
+
+
+@attrs.frozen
+class Timer:
+    """A ticket's escalation timer: the next instant something is due for it (``None``:
+    nothing), the version it was computed from, and the instant through which its SLA
+    breaches were announced."""
+
+    due_at: datetime | None
+    version: int
+    announced_through: datetime | None
 
 
 @attrs.frozen
@@ -296,6 +309,53 @@ class PolicyRepository(Protocol):
         ...
 
 
+class EscalationRepository(Protocol):
+    """The escalation policy (levels per priority), each ticket's next due instant (its
+    timer), and the levels that fired (:mod:`ayra_tickets.domain.escalation`)."""
+
+    def put_policy(self, policy: EscalationPolicy) -> None:
+        """Store ``policy`` in place of the one stored (an empty one: none)."""
+        ...
+
+    def load_policy(self) -> dict[int, tuple[EscalationLevel, ...]]:
+        """The stored policy (empty: none)."""
+        ...
+
+    def timer(self, number: int) -> Timer | None:
+        """The timer of the ticket with this number."""
+        ...
+
+    def set_timer(self, number: int, due_at: datetime | None, version: int) -> None:
+        """Set the ticket's next due instant (``None``: nothing due), computed from its
+        ``version``; what was announced through stays."""
+        ...
+
+    def announced(self, number: int, through: datetime) -> None:
+        """Record that the ticket's breaches up to ``through`` are announced."""
+        ...
+
+    def due(self, now: datetime, limit: int) -> list[int]:
+        """Up to ``limit`` ticket numbers whose timer is due at ``now``, soonest first."""
+        ...
+
+    def claim(self, number: int, now: datetime) -> Timer | None:
+        """The ticket's timer, if still due at ``now`` and no other transaction holds it
+        (held then until this one ends)."""
+        ...
+
+    def fired(self, number: int) -> set[tuple[int, int, int]]:
+        """The levels that fired for the ticket: (run, priority, level)."""
+        ...
+
+    def record(self, number: int, run: int, priority: int, level: int, at: datetime) -> None:
+        """Record that a level fired."""
+        ...
+
+    def open_numbers(self) -> list[int]:
+        """The numbers of the tickets neither resolved nor closed, in order."""
+        ...
+
+
 class MetricsQueries(Protocol):
     """The support figures of :mod:`ayra_tickets.domain.metrics`, computed where the data
     is."""
@@ -346,6 +406,9 @@ class Storage(Protocol):
 
     @property
     def metrics(self) -> MetricsQueries: ...
+
+    @property
+    def escalations(self) -> EscalationRepository: ...
 
     def atomic(self, work: Callable[[], T], *, write: bool = False) -> T:
         """Run ``work`` as one transaction and return what it returns: committed if it

@@ -37,6 +37,7 @@ from ..tables import COUNT_ALL, counted
 from .accounts import SALT_SETTING, AgentStore, KeyStore
 from .check import check_address
 from .errors import RETRIED, translated
+from .escalation import EscalationStore
 from .idempotency import IdempotencyStore
 from .metrics import MetricsStore
 from .policies import ACTIVE, BUMP_VERSION, VERSION, PolicyStore
@@ -57,6 +58,9 @@ POOL_SIZE = 10
 threads each use one at a time)."""
 
 _EMPTIED = (
+    "escalations_fired",
+    "escalation_timers",
+    "escalation_policies",
     "ticket_states",
     "ticket_events",
     "ticket_tags",
@@ -174,6 +178,7 @@ class PostgresStorage:
         self.agents = AgentStore(self.connections)
         self.policies = PolicyStore(self.connections)
         self.metrics = MetricsStore(self.connections)
+        self.escalations = EscalationStore(self.connections)
         self._seen_version: int | None = None
         self._seen_lock = threading.Lock()
         self.backoff = Backoff(RETRY_WAIT)

@@ -35,7 +35,7 @@ from ..errors import NewerSchema, NotATicketDatabase
 Connection = psycopg.Connection[Any]
 Migration = Callable[[Connection], None]
 
-SCHEMA_VERSION = 14
+SCHEMA_VERSION = 16
 """The number of the latest migration, as on SQLite; a database past it is from a newer
 release."""
 
@@ -314,6 +314,36 @@ def _baseline(conn: Connection) -> None:
         "INSERT INTO settings (key, value) VALUES ('created_in_number_order', '1'),"
         " ('api_key_salt', %s)",
         (secrets.token_hex(16),),
+    )
+
+
+@migration("0016_escalations")
+def _escalations(conn: Connection) -> None:
+    # As SQLite's 0016: the policy, each ticket's next due instant, the levels fired.
+    conn.execute(
+        "CREATE TABLE escalation_policies ("
+        " priority integer PRIMARY KEY CHECK (priority BETWEEN 1 AND 4),"
+        " levels jsonb NOT NULL)"
+    )
+    conn.execute(
+        "CREATE TABLE escalation_timers ("
+        " ticket_number bigint PRIMARY KEY,"
+        " due_at timestamptz,"
+        " version integer NOT NULL,"
+        " announced_through timestamptz)"
+    )
+    conn.execute(
+        "CREATE INDEX escalation_timers_by_due_at ON escalation_timers (due_at)"
+        " WHERE due_at IS NOT NULL"
+    )
+    conn.execute(
+        "CREATE TABLE escalations_fired ("
+        " ticket_number bigint NOT NULL,"
+        " run integer NOT NULL,"
+        " priority integer NOT NULL,"
+        " level integer NOT NULL,"
+        " fired_at timestamptz NOT NULL,"
+        " PRIMARY KEY (ticket_number, run, priority, level))"
     )
 
 

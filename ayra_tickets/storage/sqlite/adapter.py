@@ -24,6 +24,7 @@ from . import locking
 from .accounts import AgentStore, KeyStore
 from .database import FileIdentity, let_go_of_wal, open_database
 from .errors import translated
+from .escalation import EscalationStore
 from .idempotency import IdempotencyStore
 from .metrics import MetricsStore
 from .policies import PolicyStore
@@ -32,6 +33,9 @@ from .tickets import TicketStore
 T = TypeVar("T")
 
 _EMPTIED = (
+    "escalations_fired",
+    "escalation_timers",
+    "escalation_policies",
     "ticket_states",
     "ticket_events",
     "ticket_tags",
@@ -65,6 +69,7 @@ class SqliteStorage:
         self.agents = AgentStore(db)
         self.policies = PolicyStore(db)
         self.metrics = MetricsStore(db)
+        self.escalations = EscalationStore(db)
         self._seen_version: int | None = None
 
     @classmethod

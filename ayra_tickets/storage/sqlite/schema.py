@@ -18,7 +18,7 @@ from ..errors import NewerSchema
 
 migrations = Migrations("ayra_tickets")
 
-SCHEMA_VERSION = 14
+SCHEMA_VERSION = 16
 """The number of the latest migration; a database past it is from a newer release."""
 
 
@@ -453,6 +453,39 @@ def _keys_salted_and_idempotency_per_key(db: Database) -> None:
         not_null={"key"},
         column_order=["owner", "key"],
         defaults={"owner": None},
+    )
+
+
+@migrations(name="0016_escalations")
+def _escalations(db: Database) -> None:
+    # The policy: each priority's levels as a JSON list (see domain.escalation).
+    db.execute(
+        "CREATE TABLE escalation_policies ("
+        " priority INTEGER PRIMARY KEY CHECK (priority BETWEEN 1 AND 4),"
+        " levels TEXT NOT NULL)"
+    )
+    # Per ticket, the next instant something is due for it (a level, a breach to
+    # announce): run_due reads the due ones off the index.
+    db.execute(
+        "CREATE TABLE escalation_timers ("
+        " ticket_number INTEGER PRIMARY KEY,"
+        " due_at TEXT,"
+        " version INTEGER NOT NULL,"
+        " announced_through TEXT)"
+    )
+    db.execute(
+        "CREATE INDEX escalation_timers_by_due_at ON escalation_timers (due_at)"
+        " WHERE due_at IS NOT NULL"
+    )
+    # Each level that fired, once per ticket, clock run and priority.
+    db.execute(
+        "CREATE TABLE escalations_fired ("
+        " ticket_number INTEGER NOT NULL,"
+        " run INTEGER NOT NULL,"
+        " priority INTEGER NOT NULL,"
+        " level INTEGER NOT NULL,"
+        " fired_at TEXT NOT NULL,"
+        " PRIMARY KEY (ticket_number, run, priority, level)) WITHOUT ROWID"
     )
 
 
