@@ -27,6 +27,7 @@ import click
 
 from .domain.clock import ManualClock
 from .domain.errors import ParameterInvalid, TicketError
+from .domain.escalation import policy_from_dict, policy_to_dict
 from .domain.lifecycle import Status
 from .domain.ticket import Ticket
 from .domain.times import format_time, in_range
@@ -890,6 +891,35 @@ def keys_revoke(db: str, key_id: str) -> None:
             raise click.ClickException(f"no live key has the id or prefix {key_id!r}")
         revoked = [key for key in engine.keys.list() if key_id in (key.id, key.prefix)]
     emit(_key_record(revoked[-1]))
+
+
+@main.group()
+def escalations() -> None:
+    """The escalation policy: levels per priority, fired by the due work (JSON form in
+    the README's Escalation section)."""
+
+
+@escalations.command(name="show")
+@click.pass_obj
+def escalations_show(db: str) -> None:
+    """Print the escalation policy as JSON ({} when there is none)."""
+    with _engine(db) as engine:
+        emit(policy_to_dict(engine.escalations.policy))
+
+
+@escalations.command(name="set")
+@click.argument("source", type=click.File("rb"))
+@click.pass_obj
+def escalations_set(db: str, source: BinaryIO) -> None:
+    """Replace the escalation policy by the one in SOURCE (a JSON file, - for stdin);
+    {} removes it. A bad policy changes nothing."""
+    try:
+        data = strict_json(source.read())
+    except (ValueError, RecursionError) as error:
+        name = getattr(source, "name", "-")
+        raise click.ClickException(f"{name} is not JSON: {error}") from error
+    with _engine(db) as engine:
+        emit(policy_to_dict(engine.escalations.configure(policy_from_dict(data))))
 
 
 @main.command()
