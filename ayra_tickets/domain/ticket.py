@@ -47,11 +47,13 @@ class Event:
     """One entry of a ticket's history.
 
     ``type`` is one of ``created``, ``field_changed``, ``status_changed``, ``closed``,
-    ``reopened``, ``note_added``, or an SLA event: ``sla_applied``, ``sla_paused``,
-    ``sla_resumed``, ``sla_fulfilled``, ``sla_breached``. A change of one field names it in ``field`` with its
-    ``old`` and ``new`` values; ``data`` holds the other fields the change set (for a
-    status change: ``resolved_at``, ``closed_at``, ...; for ``created``: the whole new
-    ticket) or, for a note, its text. Values are as on the wire.
+    ``reopened``, ``note_added``, an SLA event (``sla_applied``, ``sla_paused``,
+    ``sla_resumed``, ``sla_fulfilled``, ``sla_breached``), ``assigned`` (routing or an
+    escalation) or ``escalated`` (one action of an escalation level). A change of one
+    field names it in ``field`` with its ``old`` and ``new`` values; ``data`` holds the
+    other fields the change set (for a status change: ``resolved_at``, ``closed_at``,
+    ...; for ``created``: the whole new ticket; for ``assigned`` and ``escalated``: why)
+    or, for a note, its text. Values are as on the wire.
     """
 
     type: str
