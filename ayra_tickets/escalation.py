@@ -12,6 +12,7 @@ own, so that several processes running it at once fire nothing twice.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol
@@ -33,6 +34,9 @@ from .domain.escalation import (
 )
 from .domain.ticket import Event, Ticket, not_before
 from .service import UnitOfWork, Written
+from .storage.errors import StorageUnavailable
+
+log = logging.getLogger("ayra_tickets")
 
 BATCH = 100
 """How many due timers one read of ``run_due`` takes."""
@@ -126,7 +130,8 @@ class Escalations:
 
     def run_due(self, now: datetime) -> int:
         """Fire the levels and announce the breaches due by ``now``: each due ticket in a
-        write transaction of its own. How many levels fired and breaches were told."""
+        write transaction of its own (one that fails is rolled back whole, logged, and
+        tried again by the next run). How many levels fired and breaches were told."""
         uow = self._uow
         done = 0
         seen: set[int] = set()
@@ -136,7 +141,12 @@ class Escalations:
                 return done
             for number in batch:
                 seen.add(number)
-                done += uow.write(functools.partial(self._fire, number, now))
+                try:
+                    done += uow.write(functools.partial(self._fire, number, now))
+                except StorageUnavailable:
+                    raise
+                except Exception:  # rolled back whole; its timer stays due for the next run
+                    log.exception("escalating ticket number %s failed", number)
 
     def _fire(self, number: int, now: datetime) -> int:
         """What is due for one ticket, if it still is and no other process has it."""

@@ -326,14 +326,19 @@ def test_a_policy_configured_later_retimes_the_open_tickets(
     assert escalations(engine, ticket.id) == [(2, 1, "notify")]
 
 
-def test_another_engine_on_the_database_sees_the_policy_and_fires_nothing_twice(
-    engine: Engine, clock: ManualClock, backend: str, request: pytest.FixtureRequest
-) -> None:
-    address = request.getfixturevalue("db_path")
+@pytest.fixture
+def address(engine: Engine, backend: str, request: pytest.FixtureRequest) -> str:
+    """The address of the ``engine`` fixture's database (with its password)."""
     if backend == "postgres":
-        address = schema_address(
+        return schema_address(
             request.getfixturevalue("postgres_url"), request.getfixturevalue("pg_schema")
         )
+    return str(request.getfixturevalue("db_path"))
+
+
+def test_another_engine_on_the_database_sees_the_policy_and_fires_nothing_twice(
+    engine: Engine, clock: ManualClock, address: str
+) -> None:
     with Engine.open(address, clock=clock) as second:
         assert second.escalations.policy == {}
         policy = {3: (level("response_due", timedelta(0), AddTag("late")),)}
@@ -381,3 +386,83 @@ def test_a_bad_policy_is_refused_whole_and_changes_nothing(
         engine.escalations.configure(policy)
     assert table_counts(engine) == before
     assert engine.escalations.policy == kept
+
+
+# -- failures, kills and repeats -------------------------------------------------------
+
+
+def test_a_level_that_fails_midway_leaves_no_trace_and_fires_whole_at_the_next_run(
+    engine: Engine, clock: ManualClock
+) -> None:
+    failures = [RuntimeError("the pager is down")]
+
+    class Flaky:
+        def to_group(self, ticket: Ticket, group: str, now: datetime, why: str) -> Ticket:
+            if failures:
+                raise failures.pop()
+            return ticket
+
+    engine.escalations.routing = Flaky()
+    flaky = engine.tickets.create(subject="Flaky", description="first in line")
+    steady = engine.tickets.create(subject="Steady", description="second in line", priority=2)
+    engine.escalations.configure(
+        {
+            3: [level("response_due", timedelta(0), AddTag("late"), Reassign(group="oncall"))],
+            2: [level("response_due", timedelta(0), AddTag("late"))],
+        }
+    )
+    assert fired_at(engine, clock, START + timedelta(days=2)) == 1  # the other one still fires
+    assert escalations(engine, flaky.id) == []
+    assert engine.tickets.get(flaky.id).version == 1  # the tag's version rolled back too
+    assert escalations(engine, steady.id) == [(2, 1, "add_tag")]
+    assert fired_at(engine, clock, START + timedelta(days=2, seconds=1)) == 1
+    assert escalations(engine, flaky.id) == [(2, 1, "add_tag"), (2, 1, "reassign")]
+    assert engine.check().clean
+
+
+KILLED = """
+import os, signal, sys
+from datetime import datetime, timedelta, UTC
+from ayra_tickets import AddTag, Engine, EscalationLevel, ManualClock, Reassign
+
+class Killer:
+    def to_group(self, ticket, group, now, why):
+        os.kill(os.getpid(), signal.SIGKILL)  # midway through the level's transaction
+
+engine = Engine.open(sys.argv[1], clock=ManualClock(datetime(2025, 1, 17, 9, tzinfo=UTC)))
+engine.escalations.routing = Killer()
+engine.run_due()
+"""
+
+
+def test_a_process_killed_while_firing_leaves_the_level_to_fire_once_after(
+    engine: Engine, clock: ManualClock, address: str, tmp_path: Any
+) -> None:
+    import subprocess
+    import sys
+
+    engine.escalations.routing = type("Router", (), {"to_group": lambda s, t, g, n, w: t})()
+    engine.escalations.configure(
+        {3: [level("response_due", timedelta(0), AddTag("late"), Reassign(group="oncall"))]}
+    )
+    ticket = engine.tickets.create(subject="Killed", description="midway")
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED)
+    killed = subprocess.run([sys.executable, str(script), address], check=False)
+    assert killed.returncode == -9
+    assert escalations(engine, ticket.id) == []
+    assert fired_at(engine, clock, START + timedelta(days=2)) == 1
+    assert fired_at(engine, clock, START + timedelta(days=3)) == 0
+    assert escalations(engine, ticket.id) == [(2, 1, "add_tag"), (2, 1, "reassign")]
+    assert engine.tickets.get(ticket.id).tags == ("late",)
+    assert engine.check().clean
+
+
+def test_a_reset_forgets_the_policy_and_the_timers(engine: Engine, clock: ManualClock) -> None:
+    engine.escalations.configure({3: [level("response_due", timedelta(0))]})
+    engine.tickets.create(subject="Gone", description="soon")
+    engine.reset()
+    assert engine.escalations.policy == {}
+    assert fired_at(engine, clock, START + timedelta(days=3)) == 0
+    engine.tickets.create(subject="New", description="after the reset")
+    assert fired_at(engine, clock, START + timedelta(days=9)) == 0
