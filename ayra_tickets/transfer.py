@@ -5,7 +5,9 @@ A copy reads the source in one read transaction (one snapshot, whatever is writt
 it meanwhile) and writes everything it holds through the storage port, a batch of
 tickets at a time, in one write transaction of the target: tickets with their events
 (ids kept), states, tags and search words, the keys' digests and salt, agents, SLA
-policies (and which is active), idempotency keys with their answers. A file target is
+policies (and which is active), idempotency keys with their answers, the escalation
+policy with every ticket's timer and fired levels (so that the copy escalates as the
+source would have). A file target is
 written beside its place and renamed into it at the end (:class:`~.engine.Staged`), so
 that a copy stopped at any moment leaves no target, or nothing committed in it.
 
@@ -191,6 +193,11 @@ def copy(source: Storage, target: Storage, progress: Progress | None = None) -> 
             done += len(batch)
             if progress is not None:
                 progress(done, total)
+        target.escalations.put_policy(source.escalations.load_policy())
+        timers = 0
+        while kept := source.escalations.stored(timers, BATCH):
+            target.escalations.insert_stored(kept)
+            timers = kept[-1].number
         after: tuple[str, str] | None = None
         while remembered := source.idempotency.stored(after, BATCH):
             for each in remembered:

@@ -70,6 +70,16 @@ class Timer:
 
 
 @attrs.frozen
+class StoredTimer:
+    """A ticket's timer as stored, and the levels that fired for it: (run, priority,
+    level, when), in that order."""
+
+    number: int
+    timer: Timer
+    fired: tuple[tuple[int, int, int, datetime], ...]
+
+
+@attrs.frozen
 class StoredKey:
     """An API key as stored: its record and the digest its secret is found by."""
 
@@ -353,6 +363,15 @@ class EscalationRepository(Protocol):
 
     def open_numbers(self) -> list[int]:
         """The numbers of the tickets neither resolved nor closed, in order."""
+        ...
+
+    def stored(self, after: int, limit: int) -> list[StoredTimer]:
+        """Up to ``limit`` timers of tickets numbered above ``after``, in number order,
+        each with the levels fired for its ticket (a copy's steps)."""
+        ...
+
+    def insert_stored(self, batch: Sequence[StoredTimer]) -> None:
+        """Write timers and fired levels as they were stored elsewhere."""
         ...
 
 

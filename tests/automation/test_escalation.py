@@ -466,3 +466,26 @@ def test_a_reset_forgets_the_policy_and_the_timers(engine: Engine, clock: Manual
     assert fired_at(engine, clock, START + timedelta(days=3)) == 0
     engine.tickets.create(subject="New", description="after the reset")
     assert fired_at(engine, clock, START + timedelta(days=9)) == 0
+
+
+def test_a_copy_escalates_as_its_source_would_have(
+    engine: Engine, clock: ManualClock, address: str, tmp_path: Any
+) -> None:
+    from ayra_tickets.transfer import copy_database
+
+    policy = {
+        3: (
+            level("response_due", -timedelta(hours=1), AddTag("soon")),
+            level("resolution_due", timedelta(0), AddTag("late")),
+        )
+    }
+    engine.escalations.configure(policy)
+    ticket = engine.tickets.create(subject="Copied", description="half escalated")
+    assert fired_at(engine, clock, START + timedelta(days=2)) == 1
+    target = str(tmp_path / "copy.db")
+    assert copy_database(address, target, clock=clock).identical
+    with Engine.open(target, clock=clock) as copied:
+        assert copied.escalations.policy == policy
+        assert fired_at(copied, clock, START + timedelta(days=2, hours=1)) == 0  # fired once
+        assert fired_at(copied, clock, START + timedelta(days=5)) == 1
+        assert escalations(copied, ticket.id) == [(2, 1, "add_tag"), (3, 2, "add_tag")]

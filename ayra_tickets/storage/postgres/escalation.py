@@ -5,13 +5,15 @@ engine reloads it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from psycopg.types.json import Jsonb
 
 from ...domain.escalation import EscalationLevel, Policy, policy_from_dict, policy_to_dict
-from ..port import Timer
+from ..port import StoredTimer, Timer
+from ..tables import by_ticket
 from .policies import BUMP_VERSION
 
 if TYPE_CHECKING:
@@ -102,3 +104,45 @@ class EscalationStore:
                 " ORDER BY number"
             )
         ]
+
+    def stored(self, after: int, limit: int) -> list[StoredTimer]:
+        conn = self._connections.conn
+        timers = conn.execute(
+            "SELECT ticket_number, due_at, version, announced_through FROM escalation_timers"
+            " WHERE ticket_number > %s ORDER BY ticket_number LIMIT %s",
+            (after, limit),
+        ).fetchall()
+        if not timers:
+            return []
+        fired = by_ticket(
+            conn.execute(
+                "SELECT ticket_number, run, priority, level, fired_at FROM escalations_fired"
+                " WHERE ticket_number > %s AND ticket_number <= %s"
+                " ORDER BY ticket_number, run, priority, level",
+                (after, timers[-1][0]),
+            )
+        )
+        return [
+            StoredTimer(
+                number,
+                Timer(due_at, version, through),
+                tuple((r, p, lv, at) for _, r, p, lv, at in fired.get(number, ())),
+            )
+            for number, due_at, version, through in timers
+        ]
+
+    def insert_stored(self, batch: Sequence[StoredTimer]) -> None:
+        with self._connections.conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO escalation_timers"
+                " (ticket_number, due_at, version, announced_through) VALUES (%s, %s, %s, %s)",
+                [
+                    (e.number, e.timer.due_at, e.timer.version, e.timer.announced_through)
+                    for e in batch
+                ],
+            )
+            cursor.executemany(
+                "INSERT INTO escalations_fired (ticket_number, run, priority, level, fired_at)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                [(e.number, r, p, lv, at) for e in batch for r, p, lv, at in e.fired],
+            )

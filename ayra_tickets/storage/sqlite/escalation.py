@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlite_utils import Database
 
 from ...domain.escalation import EscalationLevel, Policy, policy_from_dict, policy_to_dict
-from ...domain.times import format_optional, format_time, load_optional
-from ..port import Timer
+from ...domain.times import format_optional, format_time, load_optional, load_time
+from ..port import StoredTimer, Timer
+from ..tables import by_ticket
 
 
 class EscalationStore:
@@ -96,3 +98,52 @@ class EscalationStore:
                 " ORDER BY number"
             )
         ]
+
+    def stored(self, after: int, limit: int) -> list[StoredTimer]:
+        timers = self._conn.execute(
+            "SELECT ticket_number, due_at, version, announced_through FROM escalation_timers"
+            " WHERE ticket_number > ? ORDER BY ticket_number LIMIT ?",
+            (after, limit),
+        ).fetchall()
+        if not timers:
+            return []
+        fired = by_ticket(
+            self._conn.execute(
+                "SELECT ticket_number, run, priority, level, fired_at FROM escalations_fired"
+                " WHERE ticket_number > ? AND ticket_number <= ?"
+                " ORDER BY ticket_number, run, priority, level",
+                (after, timers[-1][0]),
+            )
+        )
+        return [
+            StoredTimer(
+                number,
+                Timer(load_optional(due_at), version, load_optional(through)),
+                tuple((r, p, lv, load_time(at)) for _, r, p, lv, at in fired.get(number, ())),
+            )
+            for number, due_at, version, through in timers
+        ]
+
+    def insert_stored(self, batch: Sequence[StoredTimer]) -> None:
+        self._conn.executemany(
+            "INSERT INTO escalation_timers (ticket_number, due_at, version, announced_through)"
+            " VALUES (?, ?, ?, ?)",
+            [
+                (
+                    each.number,
+                    format_optional(each.timer.due_at),
+                    each.timer.version,
+                    format_optional(each.timer.announced_through),
+                )
+                for each in batch
+            ],
+        )
+        self._conn.executemany(
+            "INSERT INTO escalations_fired (ticket_number, run, priority, level, fired_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [
+                (each.number, r, p, lv, format_time(at))
+                for each in batch
+                for r, p, lv, at in each.fired
+            ],
+        )
