@@ -39,6 +39,7 @@ from . import sla as sla_clock
 from .errors import ParameterInvalid
 from .lifecycle import Status
 from .priority import Priority
+from .sla import SlaPolicy
 from .ticket import Event, Ticket, update
 from .times import format_time
 from .validation import TAGS_MAX, validate_update
@@ -498,13 +499,10 @@ def assign(
 
 
 def _changed(
-    ticket: Ticket,
-    first: Event,
-    changes: Mapping[str, Any],
-    now: datetime,
-    policy: sla_clock.SlaPolicy,
+    ticket: Ticket, first: Event, changes: Mapping[str, Any], now: datetime, sla: SlaPolicy
 ) -> tuple[Ticket, list[Event]]:
-    after, events = update(ticket, validate_update(dict(changes)), now, policy)
+    """An update's change and events after ``first``, at the ticket's version still."""
+    after, events = update(ticket, validate_update(dict(changes)), now, sla)
     return attrs.evolve(after, version=ticket.version), [first, *events]
 
 

@@ -7,19 +7,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from psycopg.types.json import Jsonb
 
 from ...domain.escalation import EscalationLevel, Policy, policy_from_dict, policy_to_dict
 from ..port import StoredTimer, Timer
-from ..tables import by_ticket
+from ..tables import stored_timers
 from .policies import BUMP_VERSION
 
 if TYPE_CHECKING:
     from .adapter import Connections
 
 _TIMER = "SELECT due_at, version, announced_through FROM escalation_timers WHERE ticket_number = %s"
+
+
+def _as_is(value: Any) -> Any:
+    return value  # psycopg reads timestamptz as aware datetimes already
 
 
 class EscalationStore:
@@ -114,22 +118,13 @@ class EscalationStore:
         ).fetchall()
         if not timers:
             return []
-        fired = by_ticket(
-            conn.execute(
-                "SELECT ticket_number, run, priority, level, fired_at FROM escalations_fired"
-                " WHERE ticket_number > %s AND ticket_number <= %s"
-                " ORDER BY ticket_number, run, priority, level",
-                (after, timers[-1][0]),
-            )
+        fired = conn.execute(
+            "SELECT ticket_number, run, priority, level, fired_at FROM escalations_fired"
+            " WHERE ticket_number > %s AND ticket_number <= %s"
+            " ORDER BY ticket_number, run, priority, level",
+            (after, timers[-1][0]),
         )
-        return [
-            StoredTimer(
-                number,
-                Timer(due_at, version, through),
-                tuple((r, p, lv, at) for _, r, p, lv, at in fired.get(number, ())),
-            )
-            for number, due_at, version, through in timers
-        ]
+        return stored_timers(timers, fired, _as_is)
 
     def insert_stored(self, batch: Sequence[StoredTimer]) -> None:
         with self._connections.conn.cursor() as cursor:

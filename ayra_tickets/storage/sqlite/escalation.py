@@ -10,9 +10,9 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from ...domain.escalation import EscalationLevel, Policy, policy_from_dict, policy_to_dict
-from ...domain.times import format_optional, format_time, load_optional, load_time
+from ...domain.times import format_optional, format_time, load_optional
 from ..port import StoredTimer, Timer
-from ..tables import by_ticket
+from ..tables import stored_timers
 
 
 class EscalationStore:
@@ -107,22 +107,13 @@ class EscalationStore:
         ).fetchall()
         if not timers:
             return []
-        fired = by_ticket(
-            self._conn.execute(
-                "SELECT ticket_number, run, priority, level, fired_at FROM escalations_fired"
-                " WHERE ticket_number > ? AND ticket_number <= ?"
-                " ORDER BY ticket_number, run, priority, level",
-                (after, timers[-1][0]),
-            )
+        fired = self._conn.execute(
+            "SELECT ticket_number, run, priority, level, fired_at FROM escalations_fired"
+            " WHERE ticket_number > ? AND ticket_number <= ?"
+            " ORDER BY ticket_number, run, priority, level",
+            (after, timers[-1][0]),
         )
-        return [
-            StoredTimer(
-                number,
-                Timer(load_optional(due_at), version, load_optional(through)),
-                tuple((r, p, lv, load_time(at)) for _, r, p, lv, at in fired.get(number, ())),
-            )
-            for number, due_at, version, through in timers
-        ]
+        return stored_timers(timers, fired, load_optional)
 
     def insert_stored(self, batch: Sequence[StoredTimer]) -> None:
         self._conn.executemany(
