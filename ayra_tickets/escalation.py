@@ -134,19 +134,17 @@ class Escalations:
         tried again by the next run). How many levels fired and breaches were told."""
         uow = self._uow
         done = 0
-        seen: set[int] = set()
-        while True:
-            batch = [n for n in uow.read(lambda: self._store.due(now, BATCH)) if n not in seen]
-            if not batch:
-                return done
-            for number in batch:
-                seen.add(number)
+        after: tuple[datetime, int] | None = None
+        while batch := uow.read(functools.partial(self._store.due, now, after, BATCH)):
+            after = batch[-1]
+            for _, number in batch:
                 try:
                     done += uow.write(functools.partial(self._fire, number, now))
                 except StorageUnavailable:
                     raise
                 except Exception:  # rolled back whole; its timer stays due for the next run
                     log.exception("escalating ticket number %s failed", number)
+        return done
 
     def _fire(self, number: int, now: datetime) -> int:
         """What is due for one ticket, if it still is and no other process has it."""

@@ -344,8 +344,11 @@ class EscalationRepository(Protocol):
         """Record that the ticket's breaches up to ``through`` are announced."""
         ...
 
-    def due(self, now: datetime, limit: int) -> list[int]:
-        """Up to ``limit`` ticket numbers whose timer is due at ``now``, soonest first."""
+    def due(
+        self, now: datetime, after: tuple[datetime, int] | None, limit: int
+    ) -> list[tuple[datetime, int]]:
+        """Up to ``limit`` timers due at ``now`` (their instant and ticket number), soonest
+        first, after ``after`` in that order (from the first when ``None``)."""
         ...
 
     def claim(self, number: int, now: datetime) -> Timer | None:

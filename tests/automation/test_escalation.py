@@ -489,3 +489,27 @@ def test_a_copy_escalates_as_its_source_would_have(
         assert fired_at(copied, clock, START + timedelta(days=2, hours=1)) == 0  # fired once
         assert fired_at(copied, clock, START + timedelta(days=5)) == 1
         assert escalations(copied, ticket.id) == [(2, 1, "add_tag"), (3, 2, "add_tag")]
+
+
+def test_tickets_that_keep_failing_hold_up_no_others_however_many_batches_they_fill(
+    engine: Engine, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ayra_tickets.escalation.BATCH", 2)
+    broken: set[str] = set()
+
+    class Broken:
+        def to_group(self, ticket: Ticket, group: str, now: datetime, why: str) -> Ticket:
+            if ticket.id in broken:
+                raise RuntimeError("this one always fails")
+            return ticket
+
+    engine.escalations.routing = Broken()
+    engine.escalations.configure(
+        {3: [level("response_due", timedelta(0), Reassign(group="oncall"))]}
+    )
+    made = [engine.tickets.create(subject=f"T{n}", description="d") for n in range(7)]
+    broken.update(ticket.id for ticket in made[:4])  # the first two batches' worth
+    assert fired_at(engine, clock, START + timedelta(days=2)) == 3
+    assert [bool(escalations(engine, t.id)) for t in made] == [False] * 4 + [True] * 3
+    broken.clear()
+    assert fired_at(engine, clock, START + timedelta(days=2, seconds=1)) == 4

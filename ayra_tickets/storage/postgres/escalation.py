@@ -67,15 +67,17 @@ class EscalationStore:
             (through, number),
         )
 
-    def due(self, now: datetime, limit: int) -> list[int]:
-        return [
-            number
-            for (number,) in self._connections.conn.execute(
-                "SELECT ticket_number FROM escalation_timers WHERE due_at <= %s"
-                " ORDER BY due_at, ticket_number LIMIT %s",
-                (now, limit),
-            )
-        ]
+    def due(
+        self, now: datetime, after: tuple[datetime, int] | None, limit: int
+    ) -> list[tuple[datetime, int]]:
+        since, number = (None, 0) if after is None else after
+        rows = self._connections.conn.execute(
+            "SELECT due_at, ticket_number FROM escalation_timers WHERE due_at <= %s"
+            " AND (%s::timestamptz IS NULL OR (due_at, ticket_number) > (%s, %s))"
+            " ORDER BY due_at, ticket_number LIMIT %s",
+            (now, since, since, number, limit),
+        )
+        return [(due_at, n) for due_at, n in rows]
 
     def claim(self, number: int, now: datetime) -> Timer | None:
         # Another transaction holding the row is firing it: skip, do not wait.

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from ...domain.escalation import EscalationLevel, Policy, policy_from_dict, policy_to_dict
-from ...domain.times import format_optional, format_time, load_optional
+from ...domain.times import format_optional, format_time, load_optional, load_time
 from ..port import StoredTimer, Timer
 from ..tables import stored_timers
 
@@ -57,15 +57,17 @@ class EscalationStore:
             (format_time(through), number),
         )
 
-    def due(self, now: datetime, limit: int) -> list[int]:
-        return [
-            number
-            for (number,) in self._conn.execute(
-                "SELECT ticket_number FROM escalation_timers WHERE due_at <= ?"
-                " ORDER BY due_at, ticket_number LIMIT ?",
-                (format_time(now), limit),
-            )
-        ]
+    def due(
+        self, now: datetime, after: tuple[datetime, int] | None, limit: int
+    ) -> list[tuple[datetime, int]]:
+        since, number = (None, 0) if after is None else (format_time(after[0]), after[1])
+        rows = self._conn.execute(
+            "SELECT due_at, ticket_number FROM escalation_timers WHERE due_at <= ?"
+            " AND (? IS NULL OR (due_at, ticket_number) > (?, ?))"
+            " ORDER BY due_at, ticket_number LIMIT ?",
+            (format_time(now), since, since, number, limit),
+        )
+        return [(load_time(due_at), n) for due_at, n in rows]
 
     def claim(self, number: int, now: datetime) -> Timer | None:
         # A write transaction holds the file's write lock: no other can hold the row.
