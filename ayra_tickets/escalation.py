@@ -94,10 +94,15 @@ class Escalations:
                     param="escalations",
                 )
             store.put_policy(clean)
+            now = uow.now()
             for number in store.open_numbers():
                 ticket = uow.tickets.get_number(number)
-                if ticket is not None:
-                    self._retime(ticket, clean)
+                if ticket is None:
+                    continue
+                if store.timer(number) is None:  # (an import's): its past is not announced
+                    store.set_timer(number, None, ticket.version)
+                    store.announced(number, now)
+                self._retime(ticket, clean)
             uow.after_commit(functools.partial(setattr, self, "_policy", clean))
             return clean
 

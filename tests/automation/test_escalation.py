@@ -513,3 +513,17 @@ def test_tickets_that_keep_failing_hold_up_no_others_however_many_batches_they_f
     assert [bool(escalations(engine, t.id)) for t in made] == [False] * 4 + [True] * 3
     broken.clear()
     assert fired_at(engine, clock, START + timedelta(days=2, seconds=1)) == 4
+
+
+def test_a_policy_configured_later_announces_no_breach_of_before_it(
+    engine: Engine, clock: ManualClock
+) -> None:
+    told: list[str] = []
+    engine._uow.announcers.append(lambda name, ticket, now, key, data: told.append(key))
+    engine.tickets.import_many([{"subject": "Old", "description": "imported", "priority": 1}])
+    (old,) = engine.tickets.list().data
+    clock.set(START + timedelta(hours=2))  # its response deadline has passed, untold
+    engine.escalations.configure({4: [level("response_due", timedelta(0))]})
+    assert fired_at(engine, clock, START + timedelta(hours=3)) == 0
+    assert fired_at(engine, clock, START + timedelta(hours=4, seconds=1)) == 1
+    assert told == [f"{old.id}:resolution:2025-01-15T13:00:00Z"]
