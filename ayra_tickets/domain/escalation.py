@@ -295,18 +295,18 @@ def _level_from_dict(data: Any, priority: str, n: int) -> EscalationLevel:
 
 
 def _action(data: Any) -> Action:
-    kind = data.get("action") if isinstance(data, Mapping) else None
-    rest = {k: v for k, v in data.items() if k != "action"} if isinstance(data, Mapping) else {}
-    shapes: dict[str, tuple[set[str], Any]] = {
-        RaisePriority.action: (set(), lambda: RaisePriority()),
-        AddTag.action: ({"tag"}, lambda: AddTag(rest["tag"])),
-        Notify.action: ({"event"}, lambda: Notify(rest["event"])),
-    }
-    if kind == Reassign.action and set(rest) in ({"group"}, {"agent"}):
-        return Reassign(**rest)
-    if kind in shapes and set(rest) == shapes[kind][0]:
-        made: Action = shapes[kind][1]()
-        return made
+    if isinstance(data, Mapping):
+        kind = data.get("action")
+        rest = {key: value for key, value in data.items() if key != "action"}
+        given = set(rest)
+        if kind == RaisePriority.action and not given:
+            return RaisePriority()
+        if kind == Reassign.action and given in ({"group"}, {"agent"}):
+            return Reassign(**rest)
+        if kind == AddTag.action and given == {"tag"}:
+            return AddTag(rest["tag"])
+        if kind == Notify.action and given == {"event"}:
+            return Notify(rest["event"])
     raise _invalid(
         'an action is {"action": "raise_priority"}, {"action": "reassign", "group": ...}'
         ' (or "agent"), {"action": "add_tag", "tag": ...} or {"action": "notify",'
