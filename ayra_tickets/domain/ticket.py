@@ -382,6 +382,11 @@ def close(
     return after, [event, *_sla_events(ticket, after, now)]
 
 
+ANNOTATED_EVENTS = frozenset({"assigned"})
+"""Events whose ``data`` says why the change was made (not what else it set): a replay
+applies their ``field`` alone."""
+
+
 def _sla_events(before: Ticket | None, after: Ticket, now: datetime) -> list[Event]:
     """What the change did to the SLA clock, as events (``sla_applied``, ...)."""
     return [
@@ -393,8 +398,6 @@ def _sla_events(before: Ticket | None, after: Ticket, now: datetime) -> list[Eve
 _NOT_REPLAYED = frozenset({"note_added", "escalated"})
 """Events that change no field (an escalation's record; its changes have events of
 their own)."""
-_FIELD_ONLY = frozenset({"assigned"})
-"""Events whose ``data`` says why (the routing rule, the strategy), not what changed."""
 
 
 def replay(events: Sequence[Event]) -> dict[str, Any]:
@@ -407,7 +410,7 @@ def replay(events: Sequence[Event]) -> dict[str, Any]:
             continue
         if event.field is not None:
             state[event.field] = event.new
-        if event.data and event.type not in _FIELD_ONLY:
+        if event.data and event.type not in ANNOTATED_EVENTS:
             state.update(event.data)
     state["version"] = events[-1].version
     state["updated_at"] = format_time(events[-1].at)
@@ -430,6 +433,6 @@ def unlinked(events: Sequence[Event]) -> list[tuple[Event, Any]]:
             if event.old != state.get(event.field):
                 found.append((event, state.get(event.field)))
             state[event.field] = event.new
-        if event.data and event.type not in _FIELD_ONLY:
+        if event.data and event.type not in ANNOTATED_EVENTS:
             state.update(event.data)
     return found
