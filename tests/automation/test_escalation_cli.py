@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from ayra_tickets import Engine
 from ayra_tickets.cli import main
+from ayra_tickets.domain.escalation import policy_to_dict
+from tests.backends import schema_address
 
 POLICY = {
     "1": [
@@ -58,3 +61,20 @@ def test_a_bad_policy_file_is_refused_with_the_reason_and_changes_nothing(tmp_pa
     assert "is not JSON" in not_json.stderr
     shown = runner.invoke(main, ["--db", db, "escalations", "show"])
     assert json.loads(shown.output) == POLICY
+
+
+@pytest.mark.both_backends
+def test_a_policy_set_from_the_command_line_is_seen_by_an_engine_already_open(
+    engine: Engine, backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    address = str(request.getfixturevalue("db_path"))
+    if backend == "postgres":
+        address = schema_address(
+            request.getfixturevalue("postgres_url"), request.getfixturevalue("pg_schema")
+        )
+    assert engine.escalations.policy == {}
+    stored = CliRunner().invoke(
+        main, ["--db", address, "escalations", "set", "-"], input=json.dumps(POLICY)
+    )
+    assert stored.exit_code == 0, stored.output
+    assert policy_to_dict(engine.escalations.policy) == POLICY
