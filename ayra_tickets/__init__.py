@@ -24,6 +24,7 @@ from .storage.errors import (
     StorageFull,
     StorageUnavailable,
 )
+from .webhooks import SignatureInvalid, verify
 from .wire import Response
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "Page",
     "Priority",
     "Response",
+    "SignatureInvalid",
     "SlaPolicy",
     "Status",
     "StorageFull",
@@ -50,4 +52,5 @@ __all__ = [
     "Targets",
     "Ticket",
     "TicketError",
+    "verify",
 ]

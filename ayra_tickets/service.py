@@ -137,6 +137,13 @@ class UnitOfWork:
     def now(self) -> datetime:
         return utc_seconds(self.clock.now())
 
+    def answered(self, ticket: Ticket, now: datetime) -> Ticket:
+        """A ticket just written, as its writer answers it (inside the transaction): its
+        assignee's name and its SLA as of ``now``. What a webhook shows of it too."""
+        agent = ticket.assigned_to
+        name = None if agent is None else self.storage.agents.name(agent)
+        return ticket.read_at(self.policy_for(ticket).measure, now, name)
+
     def read(self, work: Callable[[], T]) -> T:
         """Run ``work`` in one read transaction, and return what it returns."""
         return self.storage.atomic(self._fresh(work))
@@ -301,11 +308,9 @@ class Tickets:
         return ticket
 
     def _written(self, ticket: Ticket, now: datetime) -> Ticket:
-        """A ticket just written, as its writer answers it (inside the transaction): its
-        assignee's name and its SLA as of ``now``."""
-        agent = ticket.assigned_to
-        name = None if agent is None else self._uow.storage.agents.name(agent)
-        return ticket.read_at(self._uow.policy_for(ticket).measure, now, name)
+        """A ticket just written, as its writer answers it (see
+        :meth:`UnitOfWork.answered`)."""
+        return self._uow.answered(ticket, now)
 
     def create(self, /, *, idempotency_key: str | None = None, **fields: Any) -> Ticket:
         """Create a ticket. Required: ``subject``, ``description``. Optional: ``priority``

@@ -42,6 +42,7 @@ from .metrics import MetricsStore
 from .policies import ACTIVE, BUMP_VERSION, VERSION, PolicyStore
 from .schema import applied_migrations, upgrade
 from .tickets import TicketStore
+from .webhooks import WebhookStore
 
 T = TypeVar("T")
 Connection = psycopg.Connection[Any]
@@ -65,6 +66,8 @@ _EMPTIED = (
     "api_keys",
     "idempotency_keys",  # a replay must not answer a ticket that is gone
     "sla_policies",
+    "webhook_deliveries",
+    "webhook_subscriptions",
 )
 """The tables :meth:`PostgresStorage.reset` empties, in an order the foreign keys allow."""
 _KEPT_SETTINGS = ("created_in_number_order", SALT_SETTING, VERSION)
@@ -174,6 +177,7 @@ class PostgresStorage:
         self.agents = AgentStore(self.connections)
         self.policies = PolicyStore(self.connections)
         self.metrics = MetricsStore(self.connections)
+        self.webhooks = WebhookStore(self.connections)
         self._seen_version: int | None = None
         self._seen_lock = threading.Lock()
         self.backoff = Backoff(RETRY_WAIT)

@@ -35,7 +35,7 @@ from ..errors import NewerSchema, NotATicketDatabase
 Connection = psycopg.Connection[Any]
 Migration = Callable[[Connection], None]
 
-SCHEMA_VERSION = 14
+SCHEMA_VERSION = 17
 """The number of the latest migration, as on SQLite; a database past it is from a newer
 release."""
 
@@ -314,6 +314,55 @@ def _baseline(conn: Connection) -> None:
         "INSERT INTO settings (key, value) VALUES ('created_in_number_order', '1'),"
         " ('api_key_salt', %s)",
         (secrets.token_hex(16),),
+    )
+
+
+@migration("0017_webhooks")
+def _webhooks(conn: Connection) -> None:
+    # As SQLite's 0017: subscriptions, and the outbox in the order of the commits that
+    # wrote it (a ticket's writes take its row's lock, so its deliveries' sequence
+    # numbers follow its commits).
+    conn.execute(
+        """
+        CREATE TABLE webhook_subscriptions (
+            id text PRIMARY KEY,
+            url text NOT NULL,
+            events text[] NOT NULL,
+            secret text NOT NULL,
+            created_at timestamptz NOT NULL
+        )
+        """
+    )
+    conn.execute(
+        """
+        CREATE TABLE webhook_deliveries (
+            sequence bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            id text NOT NULL UNIQUE,
+            subscription text NOT NULL,
+            event text NOT NULL,
+            ticket_id text NOT NULL,
+            key text,
+            body text NOT NULL,
+            status text NOT NULL CHECK (status IN ('pending', 'delivered', 'dead')),
+            attempts integer NOT NULL DEFAULT 0,
+            next_attempt_at timestamptz,
+            claim text,
+            attempting_until timestamptz,
+            created_at timestamptz NOT NULL,
+            delivered_at timestamptz,
+            last_status integer,
+            last_error text,
+            UNIQUE (subscription, key)
+        )
+        """
+    )
+    conn.execute(
+        "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)"
+        " WHERE status = 'pending'"
+    )
+    conn.execute(
+        "CREATE INDEX webhook_deliveries_in_line"
+        " ON webhook_deliveries (subscription, ticket_id, sequence) WHERE status = 'pending'"
     )
 
 
