@@ -42,9 +42,7 @@ def post(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> O
         target += "?" + parts.query
     conn = kind(parts.hostname or "", parts.port, timeout=timeout)
     try:
-        conn.request(
-            "POST", target, body=body, headers={"User-Agent": USER_AGENT, **dict(headers)}
-        )
+        conn.request("POST", target, body=body, headers={"User-Agent": USER_AGENT, **dict(headers)})
         answer = conn.getresponse()
         answer.read(MAX_ANSWER)
     except (TimeoutError, socket.timeout):

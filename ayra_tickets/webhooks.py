@@ -348,9 +348,7 @@ class Webhooks:
             if value is not None and not isinstance(value, str):
                 raise ParameterInvalid(f"{param} must be an id", param=param)
         if status is not None and status not in STATUSES:
-            raise ParameterInvalid(
-                f"status must be one of {', '.join(STATUSES)}", param="status"
-            )
+            raise ParameterInvalid(f"status must be one of {', '.join(STATUSES)}", param="status")
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LISTED:
             raise ParameterInvalid(f"limit must be 1 to {MAX_LISTED}", param="limit")
         return self._uow.read(lambda: self._store.deliveries(subscription, status, ticket, limit))

@@ -92,7 +92,8 @@ def breach_key(ticket_id: str, data: Mapping[str, Any] | None) -> str | None:
 def occurrences(ticket_id: str, events: Sequence[Event]) -> list[Occurrence]:
     """The webhook events of one write's ticket events, in the order of the first event
     behind each: ``ticket.updated`` (any field change or note), ``ticket.assigned`` (an
-    ``assigned`` event, or ``assigned_to`` changed to an agent) and the lifecycle's once
+    ``assigned`` event, ``assigned_to`` changed to an agent, or a ticket created with
+    one) and the lifecycle's once
     a write; ``sla.breached`` once a breach; ``ticket.escalated`` once an escalation's
     action, and a ``notify`` action's own event name with it."""
     found: dict[str, list[Event]] = {}
@@ -111,10 +112,10 @@ def occurrences(ticket_id: str, events: Sequence[Event]) -> list[Occurrence]:
             once(name, event)
             if event.field == "assigned_to" and event.new is not None:
                 once("ticket.assigned", event)
+            elif event.type == "created" and (event.data or {}).get("assigned_to"):
+                once("ticket.assigned", event)  # created with an assignee given
         elif event.type == "sla_breached":
-            out.append(
-                Occurrence("sla.breached", (event,), breach_key(ticket_id, event.data))
-            )
+            out.append(Occurrence("sla.breached", (event,), breach_key(ticket_id, event.data)))
         elif event.type == "escalated":
             out.append(Occurrence("ticket.escalated", (event,)))
             data = event.data or {}

@@ -403,8 +403,7 @@ class WebhookRepository(Protocol):
         """Up to ``limit`` deliveries matching what is given, newest first."""
         ...
 
-    def delivery(self, delivery_id: str) -> Delivery | None:
-        ...
+    def delivery(self, delivery_id: str) -> Delivery | None: ...
 
     def redeliver(self, delivery_id: str, now: datetime) -> bool:
         """Make a delivery pending again, due at ``now``, with a new series of attempts;

@@ -101,9 +101,7 @@ class WebhookStore:
         self, now: datetime, until: datetime, token: str, limit: int
     ) -> builtins.list[Claimed]:
         conn = self._connections.conn
-        found = [
-            Claimed(*row) for row in conn.execute(_CLAIMABLE, {"now": now, "limit": limit})
-        ]
+        found = [Claimed(*row) for row in conn.execute(_CLAIMABLE, {"now": now, "limit": limit})]
         if found:
             conn.execute(
                 "UPDATE webhook_deliveries SET claim = %s, attempting_until = %s"
