@@ -38,9 +38,8 @@ class Receiver:
         self.default = default
         self.plan: list[int] = []
         self.received: list[Received] = []
-        self.arrived = threading.Event()
         self._released = threading.Event()
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -50,7 +49,7 @@ class Receiver:
                 with receiver._lock:
                     receiver.received.append(Received(dict(self.headers.items()), body))
                     answer = receiver.plan.pop(0) if receiver.plan else receiver.default
-                receiver.arrived.set()
+                    receiver._lock.notify_all()
                 if answer == HOLD:
                     receiver._released.wait()
                     return  # closes the connection without an answer
@@ -70,6 +69,12 @@ class Receiver:
     def release(self) -> None:
         """Let every held request go (unanswered)."""
         self._released.set()
+
+    def wait_for(self, count: int, bound: float = 60.0) -> bool:
+        """Wait until ``count`` requests have arrived (at most ``bound`` seconds, a
+        safety net: a test asserts on what arrived, never on how long it took)."""
+        with self._lock:
+            return self._lock.wait_for(lambda: len(self.received) >= count, bound)
 
     def ids(self) -> list[str]:
         return [each.id for each in self.received]
