@@ -8,7 +8,6 @@ followed: any answer but 2xx is a failure, retried on the schedule.
 from __future__ import annotations
 
 import http.client
-import socket
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
@@ -45,7 +44,7 @@ def post(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> O
         conn.request("POST", target, body=body, headers={"User-Agent": USER_AGENT, **dict(headers)})
         answer = conn.getresponse()
         answer.read(MAX_ANSWER)
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         return Outcome(None, f"no answer within {timeout:g} s")
     except (OSError, http.client.HTTPException) as error:
         return Outcome(None, f"{type(error).__name__}: {error}"[:500])

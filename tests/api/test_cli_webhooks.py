@@ -25,7 +25,8 @@ def receiver() -> Iterator[Receiver]:
 
 def test_subscribe_shows_the_secret_once_and_list_never(run: Cli, receiver: Receiver) -> None:
     made = run.json("webhooks", "subscribe", receiver.url, "--event", "ticket.created")
-    assert made["secret"].startswith("whsec_") and made["events"] == ["ticket.created"]
+    assert made["secret"].startswith("whsec_")
+    assert made["events"] == ["ticket.created"]
     listed = run.json("webhooks", "list")["data"]
     assert listed == [{k: v for k, v in made.items() if k != "secret"}]
 
@@ -49,12 +50,15 @@ def test_set_takes_the_subscriptions_from_a_json_file(
     config = tmp_path / "webhooks.json"
     config.write_text(json.dumps([{"url": receiver.url, "events": ["ticket.closed"]}]))
     (made,) = run.json("webhooks", "set", str(config))["data"]
-    assert made["url"] == receiver.url and "secret" in made
+    assert made["url"] == receiver.url
+    assert "secret" in made
     (kept,) = run.json("webhooks", "set", str(config))["data"]  # no secret named: kept as is
-    assert kept["id"] == made["id"] and "secret" not in kept
+    assert kept["id"] == made["id"]
+    assert "secret" not in kept
     config.write_text("[{")
     result = run("webhooks", "set", str(config))
-    assert result.exit_code == 1 and "is not a JSON file" in result.output
+    assert result.exit_code == 1
+    assert "is not a JSON file" in result.output
     config.write_text(json.dumps([{"url": "gopher://x"}]))
     assert "webhook 0: url must start" in run.error("webhooks", "set", str(config))["message"]
 

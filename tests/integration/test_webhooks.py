@@ -47,7 +47,8 @@ def test_a_delivery_is_signed_with_the_secret_and_a_wrong_secret_fails(
     engine: Engine, clock: ManualClock, receiver: Receiver
 ) -> None:
     hook = engine.webhooks.subscribe(receiver.url, events=["ticket.created"], secret=SECRET)
-    assert hook.secret == SECRET and "secret" not in engine.webhooks.list()[0].to_dict()
+    assert hook.secret == SECRET
+    assert "secret" not in engine.webhooks.list()[0].to_dict()
     made = engine.tickets.create(subject="Printer on fire", description="Send help")
     assert engine.run_due()["webhooks"] == 1
     (got,) = receiver.received
@@ -63,7 +64,8 @@ def test_a_delivery_is_signed_with_the_secret_and_a_wrong_secret_fails(
     with pytest.raises(SignatureInvalid, match="tolerance"):
         verify(got.body, got.headers["Ayra-Signature"], SECRET, now=stamp(clock) + 301)
     body = got.json
-    assert body["id"] == got.id and body["id"].startswith("whd_")
+    assert body["id"] == got.id
+    assert body["id"].startswith("whd_")
     assert body["type"] == "ticket.created"
     assert body["data"]["ticket"] == made.to_dict()
     assert [event["type"] for event in body["data"]["events"]] == ["created"]
@@ -160,7 +162,8 @@ def test_a_delivery_failing_every_attempt_dies_after_a_day_and_is_redelivered_wi
         assert found.next_attempt_at is not None
         clock.set(found.next_attempt_at)
         engine.run_due()
-    assert found.status == "dead" and found.attempts == MAX_ATTEMPTS
+    assert found.status == "dead"
+    assert found.attempts == MAX_ATTEMPTS
     assert len(receiver.received) == MAX_ATTEMPTS
     assert clock.now() - start >= RETRY_SPAN
     assert [d.id for d in engine.webhooks.deliveries(status="dead")] == [first.id]
@@ -370,8 +373,10 @@ def test_set_keeps_the_subscriptions_it_names_and_drops_the_others(
             {"url": "https://example.com/new", "events": ["ticket.created"]},
         ]
     )
-    assert now[0].id == kept.id and now[0].secret is None  # kept: its secret not shown
-    assert now[1].secret is not None and now[1].secret.startswith("whsec_")
+    assert now[0].id == kept.id
+    assert now[0].secret is None
+    assert now[1].secret is not None
+    assert now[1].secret.startswith("whsec_")
     assert {each.id for each in engine.webhooks.list()} == {kept.id, now[1].id}
     assert dropped.id not in {each.id for each in engine.webhooks.list()}
     before = table_counts(engine)
@@ -394,6 +399,7 @@ def test_a_reset_empties_the_subscriptions_and_the_outbox(
     engine.webhooks.subscribe(receiver.url)
     engine.tickets.create(subject="s", description="d")
     engine.reset()
-    assert engine.webhooks.list() == [] and engine.webhooks.deliveries() == []
+    assert engine.webhooks.list() == []
+    assert engine.webhooks.deliveries() == []
     engine.tickets.create(subject="s", description="d")
     assert engine.webhooks.deliveries() == []

@@ -3,6 +3,7 @@ events a write makes, signatures and their verification, addresses and names."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -33,7 +34,7 @@ AT = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)
 
 def test_the_schedule_spans_at_least_a_day_doubling_from_a_minute_up_to_four_hours() -> None:
     assert BASE_DELAYS[0] == timedelta(minutes=1)
-    assert all(b in (min(a * 2, LONGEST_DELAY),) for a, b in zip(BASE_DELAYS, BASE_DELAYS[1:]))
+    assert all(b == min(a * 2, LONGEST_DELAY) for a, b in itertools.pairwise(BASE_DELAYS))
     assert sum(BASE_DELAYS, timedelta()) >= RETRY_SPAN
     assert sum(BASE_DELAYS[:-1], timedelta()) < RETRY_SPAN  # and no longer than needed
     assert MAX_ATTEMPTS == 14
@@ -46,7 +47,8 @@ def test_each_delay_is_its_base_stretched_by_less_than_a_quarter_and_known_in_ad
     total = timedelta()
     for attempt, base in enumerate(BASE_DELAYS, start=1):
         delay = retry_delay(delivery_id, attempt)
-        assert delay is not None and delay == retry_delay(delivery_id, attempt)
+        assert delay is not None
+        assert delay == retry_delay(delivery_id, attempt)
         assert base <= delay < base * (1 + JITTER)
         assert delay.microseconds == 0
         total += delay
