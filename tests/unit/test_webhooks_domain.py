@@ -3,6 +3,8 @@ events a write makes, signatures and their verification, addresses and names."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
 from datetime import UTC, datetime, timedelta
 
@@ -117,6 +119,14 @@ def test_a_breach_an_escalation_and_a_notification_each_make_their_own_event() -
 def test_a_created_ticket_with_an_assignee_is_also_an_assignment() -> None:
     names = [o.name for o in occurrences("t", [event("created", data={"assigned_to": "a"})])]
     assert names == ["ticket.created", "ticket.assigned"]
+
+
+def test_the_signature_is_the_hmac_sha256_of_the_timestamp_a_dot_and_the_body() -> None:
+    body = b'{"id":"whd_1"}'
+    expected = hmac.new(b"whsec_secret_secret", b"1700000000." + body, hashlib.sha256)
+    assert signature_header("whsec_secret_secret", 1_700_000_000, body) == (
+        f"t=1700000000,v1={expected.hexdigest()}"
+    )
 
 
 def test_a_signature_verifies_under_its_secret_only_and_within_the_tolerance() -> None:
