@@ -289,6 +289,7 @@ class Delivery:
     last_status: int | None
     last_error: str | None
     body: str = attrs.field(repr=False)
+    key: str | None = attrs.field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         def time_or_none(at: datetime | None) -> str | None:

@@ -410,6 +410,15 @@ class WebhookRepository(Protocol):
         whether there was one."""
         ...
 
+    def stored(self) -> builtins.list[Delivery]:
+        """Every delivery, with its body and key, in sequence order: a copy's."""
+        ...
+
+    def insert_stored(self, deliveries: Sequence[Delivery]) -> None:
+        """Write deliveries as they were stored elsewhere, in this order (their sequence
+        numbers are this database's, in the same order), unclaimed."""
+        ...
+
 
 class Storage(Protocol):
     """One database behind an engine: its repositories, and transactions over them."""

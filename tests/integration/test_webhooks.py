@@ -9,6 +9,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ import pytest
 from ayra_tickets import Engine, ManualClock, SignatureInvalid, TicketError, verify
 from ayra_tickets.domain.webhooks import MAX_ATTEMPTS, RETRY_SPAN, retry_delay
 from ayra_tickets.storage.postgres.schema import schema_address
+from ayra_tickets.transfer import copy_database
 from tests.conftest import table_counts
 from tests.receiver import Receiver, receiving
 
@@ -403,3 +405,32 @@ def test_a_reset_empties_the_subscriptions_and_the_outbox(
     assert engine.webhooks.deliveries() == []
     engine.tickets.create(subject="s", description="d")
     assert engine.webhooks.deliveries() == []
+
+
+def test_a_copy_carries_the_subscriptions_and_the_outbox_and_sends_on_from_there(
+    engine: Engine, address: str, clock: ManualClock, receiver: Receiver, tmp_path: Path
+) -> None:
+    hook = engine.webhooks.subscribe(receiver.url, events=["*"], secret=SECRET)
+    made = engine.tickets.create(subject="s", description="d")
+    engine.run_due()  # the create's delivery: sent
+    receiver.default = 503
+    engine.tickets.update(made.id, priority=1)
+    engine.run_due()  # the update's: failed once, waiting for its retry
+    before = engine.webhooks.deliveries()
+    target = str(tmp_path / "copy.db")
+    assert copy_database(address, target, clock=clock).identical
+    with Engine.open(target, clock=clock) as copied:
+        assert [each.to_dict() for each in copied.webhooks.list()] == [hook.shown().to_dict()]
+        assert [d.to_dict() for d in copied.webhooks.deliveries()] == [d.to_dict() for d in before]
+        receiver.default = 200
+        waiting = copied.webhooks.deliveries(status="pending")[0]
+        assert waiting.next_attempt_at is not None
+        clock.set(waiting.next_attempt_at)
+        copied.run_due()
+        assert receiver.received[-1].id == waiting.id
+        assert verify(
+            receiver.received[-1].body,
+            receiver.received[-1].headers["Ayra-Signature"],
+            SECRET,
+            now=stamp(clock),
+        )

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 _DELIVERY_COLUMNS = (
     "id, subscription, event, ticket_id, sequence, status, attempts, next_attempt_at,"
-    " created_at, delivered_at, last_status, last_error, body"
+    " created_at, delivered_at, last_status, last_error, body, key"
 )
 
 _CLAIMABLE = """
@@ -168,3 +168,37 @@ class WebhookStore:
             (now, delivery_id),
         )
         return done.rowcount > 0
+
+    def stored(self) -> builtins.list[Delivery]:
+        return [
+            _delivery(row)
+            for row in self._connections.conn.execute(
+                f"SELECT {_DELIVERY_COLUMNS} FROM webhook_deliveries ORDER BY sequence"
+            )
+        ]
+
+    def insert_stored(self, deliveries: Sequence[Delivery]) -> None:
+        with self._connections.conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO webhook_deliveries (id, subscription, event, ticket_id, status,"
+                " attempts, next_attempt_at, created_at, delivered_at, last_status,"
+                " last_error, body, key) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [
+                    (
+                        d.id,
+                        d.subscription,
+                        d.event,
+                        d.ticket_id,
+                        d.status,
+                        d.attempts,
+                        d.next_attempt_at,
+                        d.created_at,
+                        d.delivered_at,
+                        d.last_status,
+                        d.last_error,
+                        d.body,
+                        d.key,
+                    )
+                    for d in deliveries
+                ],
+            )

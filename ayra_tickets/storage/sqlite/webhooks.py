@@ -20,7 +20,7 @@ from ..port import Claimed, NewDelivery
 
 _DELIVERY_COLUMNS = (
     "id, subscription, event, ticket_id, sequence, status, attempts, next_attempt_at,"
-    " created_at, delivered_at, last_status, last_error, body"
+    " created_at, delivered_at, last_status, last_error, body, key"
 )
 
 _CLAIMABLE = """
@@ -55,6 +55,7 @@ def _delivery(row: Sequence[Any]) -> Delivery:
         last_status,
         last_error,
         body,
+        key,
     ) = row
     return Delivery(
         id=delivery_id,
@@ -70,6 +71,7 @@ def _delivery(row: Sequence[Any]) -> Delivery:
         last_status=last_status,
         last_error=last_error,
         body=body,
+        key=key,
     )
 
 
@@ -196,3 +198,36 @@ class WebhookStore:
             (format_time(now), delivery_id),
         )
         return done.rowcount > 0
+
+    def stored(self) -> builtins.list[Delivery]:
+        return [
+            _delivery(row)
+            for row in self._conn.execute(
+                f"SELECT {_DELIVERY_COLUMNS} FROM webhook_deliveries ORDER BY sequence"
+            )
+        ]
+
+    def insert_stored(self, deliveries: Sequence[Delivery]) -> None:
+        self._conn.executemany(
+            "INSERT INTO webhook_deliveries (id, subscription, event, ticket_id, status,"
+            " attempts, next_attempt_at, created_at, delivered_at, last_status, last_error,"
+            " body, key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    d.id,
+                    d.subscription,
+                    d.event,
+                    d.ticket_id,
+                    d.status,
+                    d.attempts,
+                    format_optional(d.next_attempt_at),
+                    format_time(d.created_at),
+                    format_optional(d.delivered_at),
+                    d.last_status,
+                    d.last_error,
+                    d.body,
+                    d.key,
+                )
+                for d in deliveries
+            ],
+        )
