@@ -51,7 +51,7 @@ from .domain.webhooks import (
 )
 from .sender import Outcome, post
 from .service import UnitOfWork, Written
-from .storage.port import Claimed, NewDelivery
+from .storage.port import Attempt, Claimed, NewDelivery
 
 __all__ = ["EVENT_NAMES", "SignatureInvalid", "Webhooks", "verify"]
 
@@ -320,17 +320,8 @@ class Webhooks:
             status, next_at = "dead", None
         else:
             status, next_at = "pending", at + delay
-        uow.write(
-            lambda: self._store.record(
-                delivery.id,
-                token,
-                at=at,
-                status=status,
-                next_attempt_at=next_at,
-                last_status=outcome.status,
-                last_error=outcome.error,
-            )
-        )
+        result = Attempt(at, status, next_at, outcome.status, outcome.error)
+        uow.write(lambda: self._store.record(delivery.id, token, result))
 
     # -- deliveries -----------------------------------------------------------------------
 

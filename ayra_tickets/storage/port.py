@@ -347,6 +347,19 @@ class Claimed:
     attempts: int
 
 
+@attrs.frozen
+class Attempt:
+    """What came of one attempt of a delivery: when it was made, the delivery's status
+    after it (``delivered``, ``pending`` again, or ``dead``), when the next attempt is
+    due, and the receiver's answer (its HTTP status, or what went wrong)."""
+
+    at: datetime
+    status: str
+    next_attempt_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+
+
 class WebhookRepository(Protocol):
     """Webhook subscriptions and the outbox of their deliveries. A subscription's change
     must be seen by every other engine's next transaction (see :meth:`Storage.changed`)."""
@@ -377,17 +390,7 @@ class WebhookRepository(Protocol):
         ticket and subscription, held under ``token`` until ``until``: in sequence order."""
         ...
 
-    def record(
-        self,
-        delivery_id: str,
-        token: str,
-        *,
-        at: datetime,
-        status: str,
-        next_attempt_at: datetime | None,
-        last_status: int | None,
-        last_error: str | None,
-    ) -> bool:
+    def record(self, delivery_id: str, token: str, attempt: Attempt) -> bool:
         """The outcome of an attempt made under ``token``: one more attempt, the new
         status and next attempt, the answer; released. Nothing if another claim holds
         the delivery now (this one lapsed). Whether it was recorded."""
