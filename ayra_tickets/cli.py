@@ -31,6 +31,7 @@ from .domain.lifecycle import Status
 from .domain.ticket import Ticket
 from .domain.times import format_time, in_range
 from .domain.validation import OBJECT_MAX_DEPTH
+from .domain.webhooks import STATUSES as DELIVERY_STATUSES
 from .engine import Engine, is_server_address, redacted
 from .extras import MissingExtra
 from .lines import JsonLines
@@ -897,13 +898,18 @@ def webhooks() -> None:
     """Webhook subscriptions and their deliveries (events out)."""
 
 
+def _emit_all(records: Sequence[Any]) -> None:
+    """Print records (each with a ``to_dict()``) as ``{"data": [...]}``."""
+    emit({"data": [each.to_dict() for each in records]})
+
+
 @webhooks.command(name="list")
 @click.pass_obj
 def webhooks_list(db: str) -> None:
     """Print the subscriptions: id, url, events, created_at; never a secret."""
     with _engine(db) as engine:
         found = engine.webhooks.list()
-    emit({"data": [each.to_dict() for each in found]})
+    _emit_all(found)
 
 
 @webhooks.command(name="subscribe")
@@ -930,8 +936,9 @@ def webhooks_subscribe(db: str, /, url: str, events: tuple[str, ...], secret: st
 def webhooks_unsubscribe(db: str, subscription_id: str) -> None:
     """Stop sending to a subscription (its deliveries go with it)."""
     with _engine(db) as engine:
-        if not engine.webhooks.unsubscribe(subscription_id):
-            raise click.ClickException(f"no subscription has the id {subscription_id!r}")
+        gone = engine.webhooks.unsubscribe(subscription_id)
+    if not gone:
+        raise click.ClickException(f"no subscription has the id {subscription_id!r}")
     emit({"id": subscription_id, "deleted": True})
 
 
@@ -948,12 +955,12 @@ def webhooks_set(db: str, source: BinaryIO) -> None:
         raise click.ClickException(f"{source.name} is not a JSON file: {error}") from error
     with _engine(db) as engine:
         made = engine.webhooks.set(wanted)
-    emit({"data": [each.to_dict() for each in made]})
+    _emit_all(made)
 
 
 @webhooks.command(name="deliveries")
 @click.option("--subscription", help="Only this subscription's (we_...).")
-@click.option("--status", type=click.Choice(["pending", "delivered", "dead"]))
+@click.option("--status", type=click.Choice(DELIVERY_STATUSES))
 @click.option("--ticket", help="Only those about this ticket (its id).")
 @click.option("--limit", type=int, default=100, show_default=True)
 @click.pass_obj
@@ -965,7 +972,7 @@ def webhooks_deliveries(
         found = engine.webhooks.deliveries(
             subscription=subscription, status=status, ticket=ticket, limit=limit
         )
-    emit({"data": [each.to_dict() for each in found]})
+    _emit_all(found)
 
 
 @webhooks.command(name="redeliver")

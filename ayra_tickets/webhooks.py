@@ -51,7 +51,7 @@ from .domain.webhooks import (
 )
 from .sender import Outcome, post
 from .service import UnitOfWork, Written
-from .storage.port import Attempt, Claimed, NewDelivery
+from .storage.port import Attempt, Claimed, DeliveryQuery, NewDelivery
 
 __all__ = ["EVENT_NAMES", "SignatureInvalid", "Webhooks", "verify"]
 
@@ -342,7 +342,8 @@ class Webhooks:
             raise ParameterInvalid(f"status must be one of {', '.join(STATUSES)}", param="status")
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LISTED:
             raise ParameterInvalid(f"limit must be 1 to {MAX_LISTED}", param="limit")
-        return self._uow.read(lambda: self._store.deliveries(subscription, status, ticket, limit))
+        query = DeliveryQuery(subscription, status, ticket, limit)
+        return self._uow.read(lambda: self._store.deliveries(query))
 
     def delivery(self, delivery_id: str) -> Delivery:
         """One delivery by its id (``whd_...``)."""

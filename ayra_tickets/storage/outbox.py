@@ -10,8 +10,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import attrs
+
 from ..domain.webhooks import Delivery
-from .port import Attempt, NewDelivery
+from .port import Attempt, DeliveryQuery, NewDelivery
 
 Instant = Callable[[datetime | None], Any]
 """An adapter's way of storing an instant (or ``None``)."""
@@ -70,7 +72,7 @@ LISTED = (
     f"SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries"
     " WHERE (CAST(%(subscription)s AS text) IS NULL OR subscription = %(subscription)s)"
     " AND (CAST(%(status)s AS text) IS NULL OR status = %(status)s)"
-    " AND (CAST(%(ticket)s AS text) IS NULL OR ticket_id = %(ticket)s)"
+    " AND (CAST(%(ticket_id)s AS text) IS NULL OR ticket_id = %(ticket_id)s)"
     " ORDER BY sequence DESC LIMIT %(limit)s"
 )
 ONE = f"SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = %(id)s"
@@ -98,44 +100,29 @@ def for_sqlite(sql: str) -> str:
 
 def enqueued(delivery: NewDelivery, now: Any) -> dict[str, Any]:
     """The parameters of :data:`ENQUEUE` for a new delivery, due at ``now`` (stored)."""
-    return {
-        "id": delivery.id,
-        "subscription": delivery.subscription,
-        "event": delivery.event,
-        "ticket_id": delivery.ticket_id,
-        "key": delivery.key,
-        "body": delivery.body,
-        "now": now,
-    }
+    return {**attrs.asdict(delivery), "now": now}
 
 
 def recorded(delivery_id: str, token: str, attempt: Attempt, instant: Instant) -> dict[str, Any]:
     """The parameters of :data:`RECORD`."""
     return {
+        **attrs.asdict(attempt),
         "id": delivery_id,
         "token": token,
-        "status": attempt.status,
         "next_attempt_at": instant(attempt.next_attempt_at),
         "delivered_at": instant(attempt.at if attempt.status == "delivered" else None),
-        "last_status": attempt.last_status,
-        "last_error": attempt.last_error,
     }
 
 
 def stored(delivery: Delivery, instant: Instant) -> dict[str, Any]:
     """The parameters of :data:`INSERT_STORED` for a delivery copied from elsewhere."""
+    times = ("next_attempt_at", "created_at", "delivered_at")
     return {
-        "id": delivery.id,
-        "subscription": delivery.subscription,
-        "event": delivery.event,
-        "ticket_id": delivery.ticket_id,
-        "status": delivery.status,
-        "attempts": delivery.attempts,
-        "next_attempt_at": instant(delivery.next_attempt_at),
-        "created_at": instant(delivery.created_at),
-        "delivered_at": instant(delivery.delivered_at),
-        "last_status": delivery.last_status,
-        "last_error": delivery.last_error,
-        "body": delivery.body,
-        "key": delivery.key,
+        **attrs.asdict(delivery),
+        **{name: instant(getattr(delivery, name)) for name in times},
     }
+
+
+def listed(query: DeliveryQuery) -> dict[str, Any]:
+    """The parameters of :data:`LISTED`."""
+    return attrs.asdict(query)

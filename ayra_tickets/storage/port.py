@@ -360,6 +360,17 @@ class Attempt:
     last_error: str | None
 
 
+@attrs.frozen
+class DeliveryQuery:
+    """Which deliveries a listing wants: of one subscription, in one status, about one
+    ticket (``None``: any), and how many at most."""
+
+    subscription: str | None
+    status: str | None
+    ticket_id: str | None
+    limit: int
+
+
 class WebhookRepository(Protocol):
     """Webhook subscriptions and the outbox of their deliveries. A subscription's change
     must be seen by every other engine's next transaction (see :meth:`Storage.changed`)."""
@@ -396,14 +407,8 @@ class WebhookRepository(Protocol):
         the delivery now (this one lapsed). Whether it was recorded."""
         ...
 
-    def deliveries(
-        self,
-        subscription: str | None,
-        status: str | None,
-        ticket_id: str | None,
-        limit: int,
-    ) -> builtins.list[Delivery]:
-        """Up to ``limit`` deliveries matching what is given, newest first."""
+    def deliveries(self, query: DeliveryQuery) -> builtins.list[Delivery]:
+        """Up to ``query.limit`` deliveries matching what it gives, newest first."""
         ...
 
     def delivery(self, delivery_id: str) -> Delivery | None: ...

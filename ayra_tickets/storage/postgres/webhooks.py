@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...domain.webhooks import Delivery, Subscription
 from .. import outbox
-from ..port import Attempt, Claimed, NewDelivery
+from ..port import Attempt, Claimed, DeliveryQuery, NewDelivery
 from .policies import BUMP_VERSION
 
 if TYPE_CHECKING:
@@ -83,15 +83,8 @@ class WebhookStore:
     def record(self, delivery_id: str, token: str, attempt: Attempt) -> bool:
         return self._run(outbox.RECORD, outbox.recorded(delivery_id, token, attempt, _as_is)) > 0
 
-    def deliveries(
-        self,
-        subscription: str | None,
-        status: str | None,
-        ticket_id: str | None,
-        limit: int,
-    ) -> builtins.list[Delivery]:
-        query = {"subscription": subscription, "status": status, "ticket": ticket_id}
-        rows = self._connections.conn.execute(outbox.LISTED, {**query, "limit": limit})
+    def deliveries(self, query: DeliveryQuery) -> builtins.list[Delivery]:
+        rows = self._connections.conn.execute(outbox.LISTED, outbox.listed(query))
         return [Delivery(*row) for row in rows]
 
     def delivery(self, delivery_id: str) -> Delivery | None:

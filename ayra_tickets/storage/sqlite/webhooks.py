@@ -18,7 +18,7 @@ from sqlite_utils import Database
 from ...domain.times import format_optional, format_time, load_optional, load_time
 from ...domain.webhooks import Delivery, Subscription
 from .. import outbox
-from ..port import Attempt, Claimed, NewDelivery
+from ..port import Attempt, Claimed, DeliveryQuery, NewDelivery
 
 _SQL = {
     name: outbox.for_sqlite(getattr(outbox, name))
@@ -103,15 +103,8 @@ class WebhookStore:
         values = outbox.recorded(delivery_id, token, attempt, format_optional)
         return self._conn.execute(_SQL["RECORD"], values).rowcount > 0
 
-    def deliveries(
-        self,
-        subscription: str | None,
-        status: str | None,
-        ticket_id: str | None,
-        limit: int,
-    ) -> builtins.list[Delivery]:
-        query = {"subscription": subscription, "status": status, "ticket": ticket_id}
-        rows = self._conn.execute(_SQL["LISTED"], {**query, "limit": limit})
+    def deliveries(self, query: DeliveryQuery) -> builtins.list[Delivery]:
+        rows = self._conn.execute(_SQL["LISTED"], outbox.listed(query))
         return [_delivery(row) for row in rows]
 
     def delivery(self, delivery_id: str) -> Delivery | None:
