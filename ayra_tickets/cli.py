@@ -1066,9 +1066,23 @@ def _program() -> str:
     help="With --control: where the clock starts (ISO 8601). Default: now.",
 )
 @click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True)
+@click.option(
+    "--due-every",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    help="Seconds between runs of the due work (queued assignments, escalations, webhook"
+    " sends); 0 runs it only when the control plane moves the clock.",
+)
 @click.pass_obj
 def serve(
-    db: str, host: str, port: int, control: bool, start: datetime | None, threads: int
+    db: str,
+    host: str,
+    port: int,
+    control: bool,
+    start: datetime | None,
+    threads: int,
+    due_every: float,
 ) -> None:
     """Serve the API over HTTP (as at https://api.ayra.ai) until Ctrl-C.
 
@@ -1098,7 +1112,14 @@ def serve(
     logging.getLogger("waitress").setLevel(logging.WARNING)
     with _answering(db), Engine.open(db, clock=clock) as engine:
         try:
-            server = LocalServer(engine, host=host, port=port, control=control, threads=threads)
+            server = LocalServer(
+                engine,
+                host=host,
+                port=port,
+                control=control,
+                threads=threads,
+                due_every=due_every or None,
+            )
         except OSError as error:
             raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from error
         plane = ", control plane at /_local/" if control else ""

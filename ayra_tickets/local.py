@@ -10,8 +10,10 @@ test in another process or language can be given a known state:
 ``POST /_local/keys``          create a key: ``{"scopes": [...], "name": ...,
                                "secret": ...}`` (``engine.keys.create(...)``)
 ``GET /_local/clock``          the engine's now
-``PUT /_local/clock``          ``{"now": "2025-01-15T09:00:00Z"}`` (``clock.set``)
-``POST /_local/clock/advance``  ``{"seconds": 3600}`` (``clock.advance``)
+``PUT /_local/clock``          ``{"now": "2025-01-15T09:00:00Z"}`` (``clock.set``),
+                               then ``engine.run_due()``
+``POST /_local/clock/advance``  ``{"seconds": 3600}`` (``clock.advance``), then
+                               ``engine.run_due()``
 ``POST /_local/seed``          JSON Lines of create bodies, each may keep its ``id``
                                (``engine.tickets.import_many(...)``), at most
                                :data:`SEED_MAX_BYTES`
@@ -19,7 +21,9 @@ test in another process or language can be given a known state:
 
 Answers and errors have the API's shapes (``{"data": ...}``, ``{"error": ...}``), and
 their times are RFC 3339 in UTC with a ``Z``, as the API's are; a reset answers with the
-clock's now. A
+clock's now, a move of the clock with its now and what the due work it ran did
+(``"due": {"assignments": 0, "escalations": 2, "webhooks": 3}``), so that a test over
+HTTP sees at once what the move made due. A
 seed is an import in one transaction, read and reported as ``ayra-tickets import`` reads
 and reports a file (:mod:`ayra_tickets.lines`): blank lines are skipped, good rows are
 created and bad ones reported by line number; a line that is not JSON refuses the whole
@@ -147,7 +151,13 @@ def _clock(engine: Engine, body: Any) -> tuple[int, Any]:
         clock.set(target)
     except ValueError as error:
         raise ParameterInvalid(str(error), param="now") from None
-    return 200, _now(engine)
+    return _moved(engine)
+
+
+def _moved(engine: Engine) -> tuple[int, Any]:
+    """The answer to a move of the clock, after doing what the move made due."""
+    done = engine.run_due()
+    return 200, {"data": {"now": format_time(engine.clock.now()), "due": done}}
 
 
 def _instant(value: Any, param: str) -> datetime:
@@ -168,7 +178,7 @@ def _advance(engine: Engine, body: Any) -> tuple[int, Any]:
             f"that would move the clock past {format_time(LATEST)}", param="seconds"
         )
     clock.advance(timedelta(seconds=seconds))
-    return 200, _now(engine)
+    return _moved(engine)
 
 
 def _seed(engine: Engine, text: Any) -> tuple[int, Any]:

@@ -368,6 +368,40 @@ def _connection_limit(wanted: int) -> int:
     return max(1, min(wanted, soft - 64))
 
 
+class DueTimer:
+    """``engine.run_due()`` every ``every`` seconds, from a daemon thread, until
+    :meth:`stop`: the queued assignments, escalations and webhook sends of a served
+    engine happen without anyone asking. A run that fails (the database busy past its
+    bound, say) is logged, and the next one tries again."""
+
+    def __init__(self, engine: Engine, every: float) -> None:
+        if not every > 0:
+            raise ValueError("the due work's interval must be a positive number of seconds")
+        self.engine = engine
+        self.every = every
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> DueTimer:
+        self._thread = threading.Thread(target=self._run, name="ayra-tickets-due", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self.every):
+            try:
+                self.engine.run_due()
+            except Exception:
+                log.exception("the due work failed; it runs again in %s s", self.every)
+
+    def stop(self) -> None:
+        """Stop, after the run under way (if any) ends."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=60)
+            self._thread = None
+
+
 class LocalServer:
     """The API on ``http://host:port`` from ``engine``, served by waitress.
 
@@ -388,6 +422,7 @@ class LocalServer:
         header_timeout: float = 10,
         request_timeout: float = 60,
         idle_timeout: int = 30,
+        due_every: float | None = None,
     ) -> None:
         """``threads`` run the application (a request is read whole before one is
         taken). At most ``connection_limit`` connections are open (fewer if the process
@@ -395,8 +430,11 @@ class LocalServer:
         its request makes room for a new one. A request's headers must arrive within
         ``header_timeout`` seconds of its first byte, all of it within
         ``request_timeout``; a connection silent for ``idle_timeout`` seconds between
-        requests is closed."""
+        requests is closed. ``due_every``: run ``engine.run_due()`` every so many seconds
+        while serving (``None``: never; a test then runs it, or moves the control
+        plane's clock, which runs it)."""
         self.app = WireApp(engine, control=control)
+        self._due = None if due_every is None else DueTimer(engine, due_every)
         # One address: a name such as localhost may stand for several (IPv4 and IPv6),
         # and waitress would then listen on each, as a server of another kind.
         host = str(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][4][0])
@@ -435,11 +473,15 @@ class LocalServer:
         previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
         for sig in previous:
             signal.signal(sig, _interrupt)
+        if self._due is not None:
+            self._due.start()
         try:
             self._server.run()  # returns on KeyboardInterrupt, its workers stopped
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            if self._due is not None:
+                self._due.stop()
             self._close_connections()
 
     def start(self) -> LocalServer:
@@ -448,6 +490,8 @@ class LocalServer:
             target=self._server.run, name="ayra-tickets-server", daemon=True
         )
         self._thread.start()
+        if self._due is not None:
+            self._due.start()
         return self
 
     def stop(self) -> None:
@@ -455,6 +499,8 @@ class LocalServer:
         own loop (closing the listening socket alone leaves kept-alive clients served)."""
         if self._thread is None:
             return
+        if self._due is not None:
+            self._due.stop()
         # The workers first: a worker that finishes a request wakes the loop through its
         # trigger, which closing the connections closes too (EBADF in a late worker).
         self._server.task_dispatcher.shutdown()

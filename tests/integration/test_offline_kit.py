@@ -288,9 +288,9 @@ def test_the_control_plane_resets_makes_keys_moves_the_clock_and_seeds(
         "data": {"now": "2025-01-15T09:00:00Z"}
     }
     moved = call(control_server, "POST", "/_local/clock/advance", json={"seconds": 7200})
-    assert moved.json() == {"data": {"now": "2025-01-15T11:00:00Z"}}
+    assert moved.json()["data"]["now"] == "2025-01-15T11:00:00Z"
     jumped = call(control_server, "PUT", "/_local/clock", json={"now": "2025-02-01T00:00:00Z"})
-    assert jumped.json() == {"data": {"now": "2025-02-01T00:00:00Z"}}
+    assert jumped.json()["data"]["now"] == "2025-02-01T00:00:00Z"
     back = call(control_server, "PUT", "/_local/clock", json={"now": "2025-01-01T00:00:00Z"})
     assert (back.status_code, back.json()["error"]["param"]) == (400, "now")
     headers = {"Authorization": f"Bearer {SECRET}"}
