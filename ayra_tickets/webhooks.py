@@ -311,7 +311,11 @@ class Webhooks:
             SIGNATURE_HEADER: signature_header(delivery.secret, int(at.timestamp()), body),
             IDEMPOTENCY_HEADER: delivery.id,
         }
-        outcome = self._send(delivery.url, body, headers, self.timeout)
+        try:
+            outcome = self._send(delivery.url, body, headers, self.timeout)
+        except Exception as error:  # a sender's failure is one attempt's, not the run's
+            log.exception("sending %s failed", delivery.id)
+            outcome = Outcome(None, f"{type(error).__name__}: {error}"[:500])
         attempt = delivery.attempts + 1
         delay = None if outcome.delivered else retry_delay(delivery.id, attempt)
         if outcome.delivered:

@@ -434,3 +434,30 @@ def test_a_copy_carries_the_subscriptions_and_the_outbox_and_sends_on_from_there
             SECRET,
             now=stamp(clock),
         )
+
+
+def test_a_replayed_create_makes_no_second_delivery(engine: Engine, receiver: Receiver) -> None:
+    engine.webhooks.subscribe(receiver.url, events=["ticket.created"])
+    first = engine.tickets.create(subject="s", description="d", idempotency_key="k-1")
+    again = engine.tickets.create(subject="s", description="d", idempotency_key="k-1")
+    assert again.id == first.id
+    assert len(engine.webhooks.deliveries()) == 1
+
+
+def test_a_sender_that_raises_fails_one_attempt_and_stops_nothing(
+    engine: Engine, clock: ManualClock, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine.webhooks.subscribe(receiver.url, events=["ticket.created"])
+    engine.tickets.create(subject="a", description="d")
+    engine.tickets.create(subject="b", description="d")
+    calls: list[str] = []
+
+    def broken(url: str, body: bytes, headers: Any, timeout: float) -> Any:
+        calls.append(headers["Idempotency-Key"])
+        raise ValueError("a bug in the sender")
+
+    monkeypatch.setattr(engine.webhooks, "_send", broken)
+    assert engine.run_due()["webhooks"] == 2  # both attempted, though the first raised
+    found = engine.webhooks.deliveries()
+    assert {d.last_error for d in found} == {"ValueError: a bug in the sender"}
+    assert {d.status for d in found} == {"pending"}
