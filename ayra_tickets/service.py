@@ -140,9 +140,14 @@ class UnitOfWork:
     def answered(self, ticket: Ticket, now: datetime) -> Ticket:
         """A ticket just written, as its writer answers it (inside the transaction): its
         assignee's name and its SLA as of ``now``. What a webhook shows of it too."""
+        cached: tuple[Ticket, datetime, Ticket] | None = getattr(self._local, "answered", None)
+        if cached is not None and cached[0] is ticket and cached[1] == now:
+            return cached[2]  # the writer's answer and a webhook's are one reading
         agent = ticket.assigned_to
         name = None if agent is None else self.storage.agents.name(agent)
-        return ticket.read_at(self.policy_for(ticket).measure, now, name)
+        answer = ticket.read_at(self.policy_for(ticket).measure, now, name)
+        self._local.answered = (ticket, now, answer)
+        return answer
 
     def read(self, work: Callable[[], T]) -> T:
         """Run ``work`` in one read transaction, and return what it returns."""
@@ -169,6 +174,7 @@ class UnitOfWork:
 
         def attempt() -> T:
             queued.clear()  # a retried transaction queues afresh
+            self._local.answered = None  # and reads its tickets afresh
             return work()
 
         self._local.pending = queued

@@ -39,7 +39,7 @@ ENQUEUE = (
     "INSERT INTO webhook_deliveries (id, subscription, event, ticket_id, key, body, status,"
     " next_attempt_at, created_at) VALUES (%(id)s, %(subscription)s, %(event)s,"
     " %(ticket_id)s, %(key)s, %(body)s, 'pending', %(now)s, %(now)s)"
-    " ON CONFLICT (subscription, key) DO NOTHING"
+    " ON CONFLICT (subscription, key) WHERE key IS NOT NULL DO NOTHING"
 )
 
 CLAIMABLE = """
