@@ -25,6 +25,7 @@ from .storage.errors import (
     StorageFull,
     StorageUnavailable,
 )
+from .webhooks import SignatureInvalid, verify
 from .wire import Response
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "RaisePriority",
     "Reassign",
     "Response",
+    "SignatureInvalid",
     "SlaPolicy",
     "Status",
     "StorageFull",
@@ -56,4 +58,5 @@ __all__ = [
     "Targets",
     "Ticket",
     "TicketError",
+    "verify",
 ]

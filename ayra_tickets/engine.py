@@ -24,6 +24,7 @@ from .storage.findings import Progress, Report
 from .storage.port import Storage
 from .storage.sqlite import SqliteStorage
 from .storage.sqlite.check import check_file
+from .webhooks import Listener, Webhooks
 from .wire import Response, dispatch
 
 SERVER_SCHEMES = ("postgresql://", "postgres://")
@@ -158,6 +159,7 @@ class Engine:
         self.metrics = Reports(self._uow)
         # Automation, in the order it reacts to a ticket write (see UnitOfWork.reactions)
         # and in which run_due does its parts.
+        self.webhooks = Webhooks(self._uow)
         self.escalations = Escalations(self._uow)
 
     @classmethod
@@ -220,6 +222,12 @@ class Engine:
         uow = self._uow
         now = uow.now()
         return {name: part(now) for name, part in uow.due}
+
+    def on(self, event_name: str, callback: Listener) -> None:
+        """Call ``callback(event_name, payload)`` in this process after each commit that
+        makes the event (``*``: every one), with the payload a webhook gets (see
+        :meth:`~ayra_tickets.webhooks.Webhooks.on`)."""
+        self.webhooks.on(event_name, callback)
 
     @property
     def clock(self) -> Clock:

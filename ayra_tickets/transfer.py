@@ -5,9 +5,10 @@ A copy reads the source in one read transaction (one snapshot, whatever is writt
 it meanwhile) and writes everything it holds through the storage port, a batch of
 tickets at a time, in one write transaction of the target: tickets with their events
 (ids kept), states, tags and search words, the keys' digests and salt, agents, SLA
-policies (and which is active), idempotency keys with their answers, the escalation
-policy with every ticket's timer and fired levels (so that the copy escalates as the
-source would have). A file target is
+policies (and which is active), idempotency keys with their answers, webhook
+subscriptions and their deliveries (the outbox, pending or not), the escalation policy
+with every ticket's timer and fired levels (so that the copy escalates as the source
+would have). A file target is
 written beside its place and renamed into it at the end (:class:`~.engine.Staged`), so
 that a copy stopped at any moment leaves no target, or nothing committed in it.
 
@@ -205,6 +206,12 @@ def copy(source: Storage, target: Storage, progress: Progress | None = None) -> 
                     each.owner, each.key, each.request, each.ticket, each.created_at
                 )
             after = (remembered[-1].owner, remembered[-1].key)
+        # Webhooks: the subscriptions and the outbox, pending deliveries with their
+        # schedule and sent ones with their keys (an occurrence announced again after
+        # the copy is still delivered once).
+        for subscription in source.webhooks.subscriptions():
+            target.webhooks.subscribe(subscription)
+        target.webhooks.insert_stored(source.webhooks.stored())
         target.tickets.restore_indexes()
         target.tickets.analyze()
 

@@ -31,6 +31,7 @@ from ..domain.metrics import Metrics
 from ..domain.sla import Calendar, Sla, SlaClock, SlaPolicy
 from ..domain.ticket import Event, Ticket
 from ..domain.validation import ListQuery
+from ..domain.webhooks import Delivery, Subscription
 from .consistency import Stretch
 from .findings import Progress, Report
 
@@ -402,6 +403,113 @@ class MetricsQueries(Protocol):
         ...
 
 
+@attrs.frozen
+class NewDelivery:
+    """A delivery to write to the outbox: its id, its subscription, the event's name, the
+    ticket it is about, the body to post (JSON), and for an event that may be announced
+    again, the key that names it for good (one delivery a key and subscription)."""
+
+    id: str
+    subscription: str
+    event: str
+    ticket_id: str
+    body: str
+    key: str | None = None
+
+
+@attrs.frozen
+class Claimed:
+    """A delivery claimed for an attempt: where it goes, the secret that signs it, its
+    body, and how many attempts it had before this one."""
+
+    id: str
+    url: str
+    secret: str
+    body: str
+    attempts: int
+
+
+@attrs.frozen
+class Attempt:
+    """What came of one attempt of a delivery: when it was made, the delivery's status
+    after it (``delivered``, ``pending`` again, or ``dead``), when the next attempt is
+    due, and the receiver's answer (its HTTP status, or what went wrong)."""
+
+    at: datetime
+    status: str
+    next_attempt_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+
+
+@attrs.frozen
+class DeliveryQuery:
+    """Which deliveries a listing wants: of one subscription, in one status, about one
+    ticket (``None``: any), and how many at most."""
+
+    subscription: str | None
+    status: str | None
+    ticket_id: str | None
+    limit: int
+
+
+class WebhookRepository(Protocol):
+    """Webhook subscriptions and the outbox of their deliveries. A subscription's change
+    must be seen by every other engine's next transaction (see :meth:`Storage.changed`)."""
+
+    def subscribe(self, subscription: Subscription) -> None:
+        """Store a subscription (with its secret)."""
+        ...
+
+    def unsubscribe(self, subscription_id: str) -> bool:
+        """Remove a subscription and its deliveries; whether there was one."""
+        ...
+
+    def subscriptions(self) -> builtins.list[Subscription]:
+        """Every subscription, with its secret, oldest first."""
+        ...
+
+    def enqueue(self, deliveries: Sequence[NewDelivery], now: datetime) -> int:
+        """Write deliveries, pending and due at ``now``, in this order (their sequence
+        grows with it); one whose key its subscription already has is left out. How
+        many were written."""
+        ...
+
+    def claim(
+        self, now: datetime, until: datetime, token: str, limit: int
+    ) -> builtins.list[Claimed]:
+        """Up to ``limit`` pending deliveries due at ``now`` and not held by another
+        claim (or held by one that lapsed), each the earliest pending delivery of its
+        ticket and subscription, held under ``token`` until ``until``: in sequence order."""
+        ...
+
+    def record(self, delivery_id: str, token: str, attempt: Attempt) -> bool:
+        """The outcome of an attempt made under ``token``: one more attempt, the new
+        status and next attempt, the answer; released. Nothing if another claim holds
+        the delivery now (this one lapsed). Whether it was recorded."""
+        ...
+
+    def deliveries(self, query: DeliveryQuery) -> builtins.list[Delivery]:
+        """Up to ``query.limit`` deliveries matching what it gives, newest first."""
+        ...
+
+    def delivery(self, delivery_id: str) -> Delivery | None: ...
+
+    def redeliver(self, delivery_id: str, now: datetime) -> bool:
+        """Make a delivery pending again, due at ``now``, with a new series of attempts;
+        whether there was one."""
+        ...
+
+    def stored(self) -> builtins.list[Delivery]:
+        """Every delivery, with its body and key, in sequence order: a copy's."""
+        ...
+
+    def insert_stored(self, deliveries: Sequence[Delivery]) -> None:
+        """Write deliveries as they were stored elsewhere, in this order (their sequence
+        numbers are this database's, in the same order), unclaimed."""
+        ...
+
+
 class Storage(Protocol):
     """One database behind an engine: its repositories, and transactions over them."""
 
@@ -431,6 +539,9 @@ class Storage(Protocol):
 
     @property
     def escalations(self) -> EscalationRepository: ...
+
+    @property
+    def webhooks(self) -> WebhookRepository: ...
 
     def atomic(self, work: Callable[[], T], *, write: bool = False) -> T:
         """Run ``work`` as one transaction and return what it returns: committed if it

@@ -43,6 +43,7 @@ from .metrics import MetricsStore
 from .policies import ACTIVE, BUMP_VERSION, VERSION, PolicyStore
 from .schema import applied_migrations, upgrade
 from .tickets import TicketStore
+from .webhooks import WebhookStore
 
 T = TypeVar("T")
 Connection = psycopg.Connection[Any]
@@ -69,6 +70,8 @@ _EMPTIED = (
     "api_keys",
     "idempotency_keys",  # a replay must not answer a ticket that is gone
     "sla_policies",
+    "webhook_deliveries",
+    "webhook_subscriptions",
 )
 """The tables :meth:`PostgresStorage.reset` empties, in an order the foreign keys allow."""
 _KEPT_SETTINGS = ("created_in_number_order", SALT_SETTING, VERSION)
@@ -178,6 +181,7 @@ class PostgresStorage:
         self.agents = AgentStore(self.connections)
         self.policies = PolicyStore(self.connections)
         self.metrics = MetricsStore(self.connections)
+        self.webhooks = WebhookStore(self.connections)
         self.escalations = EscalationStore(self.connections)
         self._seen_version: int | None = None
         self._seen_lock = threading.Lock()

@@ -35,7 +35,7 @@ from ..errors import NewerSchema, NotATicketDatabase
 Connection = psycopg.Connection[Any]
 Migration = Callable[[Connection], None]
 
-SCHEMA_VERSION = 16
+SCHEMA_VERSION = 17
 """The number of the latest migration, as on SQLite; a database past it is from a newer
 release."""
 
@@ -345,6 +345,55 @@ def _escalations(conn: Connection) -> None:
         " fired_at timestamptz NOT NULL,"
         " PRIMARY KEY (ticket_number, run, priority, level))"
     )
+
+
+@migration("0017_webhooks")
+def _webhooks(conn: Connection) -> None:
+    # As SQLite's 0017: subscriptions, and the outbox in the order of the commits that
+    # wrote it (a ticket's writes take its row's lock, so its deliveries' sequence
+    # numbers follow its commits).
+    conn.execute(
+        """
+        CREATE TABLE webhook_subscriptions (
+            id text PRIMARY KEY,
+            url text NOT NULL,
+            events text[] NOT NULL,
+            secret text NOT NULL,
+            created_at timestamptz NOT NULL
+        )
+        """
+    )
+    conn.execute(
+        """
+        CREATE TABLE webhook_deliveries (
+            sequence bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            id text NOT NULL UNIQUE,
+            subscription text NOT NULL,
+            event text NOT NULL,
+            ticket_id text NOT NULL,
+            key text,
+            body text NOT NULL,
+            status text NOT NULL CHECK (status IN ('pending', 'delivered', 'dead')),
+            attempts integer NOT NULL DEFAULT 0,
+            next_attempt_at timestamptz,
+            claim text,
+            attempting_until timestamptz,
+            created_at timestamptz NOT NULL,
+            delivered_at timestamptz,
+            last_status integer,
+            last_error text
+        )
+        """
+    )
+    # An announced event's key, once a subscription (most deliveries have none).
+    conn.execute(
+        "CREATE UNIQUE INDEX webhook_deliveries_by_key ON webhook_deliveries"
+        " (subscription, key) WHERE key IS NOT NULL"
+    )
+    conn.execute(
+        "CREATE INDEX webhook_deliveries_in_line"
+        " ON webhook_deliveries (subscription, ticket_id, sequence) WHERE status = 'pending'"
+    )  # also what a claim scans: pending deliveries are few
 
 
 NEXT_NUMBER = (

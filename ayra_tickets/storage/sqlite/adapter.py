@@ -29,6 +29,7 @@ from .idempotency import IdempotencyStore
 from .metrics import MetricsStore
 from .policies import PolicyStore
 from .tickets import TicketStore
+from .webhooks import WebhookStore
 
 T = TypeVar("T")
 
@@ -44,6 +45,8 @@ _EMPTIED = (
     "api_keys",
     "idempotency_keys",  # a replay must not answer a ticket that is gone
     "sla_policies",
+    "webhook_deliveries",
+    "webhook_subscriptions",
 )
 """The tables :meth:`SqliteStorage.reset` empties, in an order the foreign keys allow."""
 
@@ -69,6 +72,7 @@ class SqliteStorage:
         self.agents = AgentStore(db)
         self.policies = PolicyStore(db)
         self.metrics = MetricsStore(db)
+        self.webhooks = WebhookStore(db)
         self.escalations = EscalationStore(db)
         self._seen_version: int | None = None
 
