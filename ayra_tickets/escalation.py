@@ -136,7 +136,8 @@ class Escalations:
     def run_due(self, now: datetime) -> int:
         """Fire the levels and announce the breaches due by ``now``: each due ticket in a
         write transaction of its own (one that fails is rolled back whole, logged, and
-        tried again by the next run). How many levels fired and breaches were told."""
+        tried again by the next run). How many levels fired (the breaches told are
+        counted by what hears them: the webhooks' deliveries)."""
         uow = self._uow
         done = 0
         after: tuple[datetime, int] | None = None
@@ -172,12 +173,12 @@ class Escalations:
             ticket = self._fire_level(ticket, due[0], now)
             done += 1
         if uow.announcers:
-            done += self._announce(ticket, timer.announced_through, now)
+            self._announce(ticket, timer.announced_through, now)
             store.announced(number, now)
         self._retime(ticket, policy)
         return done
 
-    def _announce(self, ticket: Ticket, through: datetime | None, now: datetime) -> int:
+    def _announce(self, ticket: Ticket, through: datetime | None, now: datetime) -> None:
         """Announce the ticket's deadlines missed by ``now`` and not yet told."""
         uow = self._uow
         told = [b for b in breaches(ticket) if b.at <= now and (through is None or b.at > through)]
@@ -187,7 +188,6 @@ class Escalations:
             shown = ticket.read_at(uow.policy_for(ticket).measure, now, name)
             for breach in told:
                 uow.announce("sla.breached", shown, now, breach.key(ticket.id), breach.data())
-        return len(told)
 
     def _fire_level(self, ticket: Ticket, due: DueLevel, now: datetime) -> Ticket:
         """Fire one level: its actions in order, one ticket version (a ``Reassign`` to a
