@@ -532,3 +532,21 @@ def test_a_policy_configured_later_announces_no_breach_of_before_it(
     assert told == []
     fired_at(engine, clock, START + timedelta(hours=4, seconds=1))
     assert told == [f"{old.id}:resolution:2025-01-15T13:00:00Z"]
+
+
+def test_a_notify_and_a_breach_nobody_wrote_become_webhook_deliveries_once(
+    engine: Engine, clock: ManualClock
+) -> None:
+    engine.webhooks.subscribe(
+        "http://127.0.0.1:9/hook", events=["ticket.at_risk", "sla.breached", "ticket.escalated"]
+    )
+    engine.escalations.configure(
+        {1: [level("response_due", -timedelta(minutes=15), Notify("ticket.at_risk"))]}
+    )
+    ticket = engine.tickets.create(subject="Watched", description="by a receiver", priority=1)
+    for minutes in (45, 61, 62, 120):
+        clock.set(START + timedelta(minutes=minutes))
+        engine.run_due()
+    sent = sorted(d.to_dict()["event"] for d in engine.webhooks.deliveries())
+    assert sent == ["sla.breached", "ticket.at_risk", "ticket.escalated"]
+    assert engine.tickets.get(ticket.id).version == 2  # the level's; the breach wrote none
