@@ -43,6 +43,7 @@ from .sla import SlaPolicy
 from .ticket import Event, Ticket, update
 from .times import format_time
 from .validation import TAGS_MAX, validate_update
+from .webhooks import EVENT_NAMES
 
 RESPONSE_DUE = "response_due"
 RESOLUTION_DUE = "resolution_due"
@@ -52,16 +53,7 @@ ON = (RESPONSE_DUE, RESOLUTION_DUE)
 MAX_FRACTION = 10.0
 """The largest fraction of a target a level may wait for (ten times the target)."""
 
-BUILT_IN_EVENTS = (
-    "ticket.created",
-    "ticket.updated",
-    "ticket.status_changed",
-    "ticket.assigned",
-    "ticket.closed",
-    "ticket.reopened",
-    "sla.breached",
-    "ticket.escalated",
-)
+BUILT_IN_EVENTS = EVENT_NAMES
 """The events the engine announces of itself; a :class:`Notify` names another."""
 
 _NOTIFY_NAME = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+\Z")
