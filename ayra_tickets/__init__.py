@@ -10,6 +10,7 @@
 from .domain.calendar import BusinessCalendar
 from .domain.clock import Clock, ManualClock, SystemClock
 from .domain.errors import TicketError
+from .domain.escalation import AddTag, EscalationLevel, Notify, RaisePriority, Reassign
 from .domain.lifecycle import TRANSITIONS, Status
 from .domain.priority import Priority
 from .domain.routing import Agent, RoutingRule
@@ -25,26 +26,33 @@ from .storage.errors import (
     StorageFull,
     StorageUnavailable,
 )
+from .webhooks import SignatureInvalid, verify
 from .wire import Response
 
 __all__ = [
     "TRANSITIONS",
+    "AddTag",
     "Agent",
     "BusinessCalendar",
     "Clock",
     "DatabaseBusy",
     "DatabaseGone",
     "Engine",
+    "EscalationLevel",
     "Event",
     "ImportReport",
     "ImportStopped",
     "ManualClock",
     "NewerSchema",
     "NotATicketDatabase",
+    "Notify",
     "Page",
     "Priority",
+    "RaisePriority",
+    "Reassign",
     "Response",
     "RoutingRule",
+    "SignatureInvalid",
     "SlaPolicy",
     "Status",
     "StorageFull",
@@ -53,4 +61,5 @@ __all__ = [
     "Targets",
     "Ticket",
     "TicketError",
+    "verify",
 ]

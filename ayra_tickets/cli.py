@@ -28,11 +28,13 @@ import click
 from .domain.calendar import BusinessCalendar
 from .domain.clock import ManualClock
 from .domain.errors import ParameterInvalid, TicketError
+from .domain.escalation import policy_from_dict, policy_to_dict
 from .domain.lifecycle import Status
 from .domain.routing import RoutingRule
 from .domain.ticket import Ticket
 from .domain.times import format_time, in_range
 from .domain.validation import OBJECT_MAX_DEPTH
+from .domain.webhooks import STATUSES as DELIVERY_STATUSES
 from .engine import Engine, is_server_address, redacted
 from .extras import MissingExtra
 from .lines import JsonLines
@@ -1032,6 +1034,136 @@ def keys_revoke(db: str, key_id: str) -> None:
             raise click.ClickException(f"no live key has the id or prefix {key_id!r}")
         revoked = [key for key in engine.keys.list() if key_id in (key.id, key.prefix)]
     emit(_key_record(revoked[-1]))
+
+
+@main.group()
+def escalations() -> None:
+    """The escalation policy: levels per priority, fired by the due work (JSON form in
+    the README's Escalation section)."""
+
+
+@escalations.command(name="show")
+@click.pass_obj
+def escalations_show(db: str) -> None:
+    """Print the escalation policy as JSON ({} when there is none)."""
+    with _engine(db) as engine:
+        emit(policy_to_dict(engine.escalations.policy))
+
+
+@escalations.command(name="set")
+@click.argument("source", type=click.File("rb"))
+@click.pass_obj
+def escalations_set(db: str, source: BinaryIO) -> None:
+    """Replace the escalation policy by the one in SOURCE (a JSON file, - for stdin);
+    {} removes it. A bad policy changes nothing."""
+    try:
+        data = strict_json(source.read())
+    except (ValueError, RecursionError) as error:
+        name = getattr(source, "name", "-")
+        raise click.ClickException(f"{name} is not JSON: {error}") from error
+    with _engine(db) as engine:
+        emit(policy_to_dict(engine.escalations.configure(policy_from_dict(data))))
+
+
+@main.group()
+def webhooks() -> None:
+    """Webhook subscriptions and their deliveries (events out)."""
+
+
+def _emit_all(records: Sequence[Any]) -> None:
+    """Print records (each with a ``to_dict()``) as ``{"data": [...]}``."""
+    emit({"data": [each.to_dict() for each in records]})
+
+
+@webhooks.command(name="list")
+@click.pass_obj
+def webhooks_list(db: str) -> None:
+    """Print the subscriptions: id, url, events, created_at; never a secret."""
+    with _engine(db) as engine:
+        found = engine.webhooks.list()
+    _emit_all(found)
+
+
+@webhooks.command(name="subscribe")
+@click.argument("url")
+@click.option(
+    "--event",
+    "events",
+    multiple=True,
+    help="An event to send (ticket.created, ..., a Notify name, or * for all);"
+    " repeatable. Default: all.",
+)
+@click.option("--secret", help="The signing secret (default: a new whsec_... one).")
+@click.pass_obj
+def webhooks_subscribe(db: str, /, url: str, events: tuple[str, ...], secret: str | None) -> None:
+    """Send events to URL. The secret is printed only this once."""
+    with _engine(db) as engine:
+        made = engine.webhooks.subscribe(url, **_given(events=events or None, secret=secret))
+    emit(made.to_dict())
+
+
+@webhooks.command(name="unsubscribe")
+@click.argument("subscription_id")
+@click.pass_obj
+def webhooks_unsubscribe(db: str, subscription_id: str) -> None:
+    """Stop sending to a subscription (its deliveries go with it)."""
+    with _engine(db) as engine:
+        gone = engine.webhooks.unsubscribe(subscription_id)
+    if not gone:
+        raise click.ClickException(f"no subscription has the id {subscription_id!r}")
+    emit({"id": subscription_id, "deleted": True})
+
+
+@webhooks.command(name="set")
+@click.argument("source", type=click.File("rb"))
+@click.pass_obj
+def webhooks_set(db: str, source: BinaryIO) -> None:
+    """Make the subscriptions those of a JSON file: a list of {"url", "events",
+    "secret"}. Ones already there (same url, events and secret) stay; the others go.
+    Prints them all, with the secrets made for new ones."""
+    try:
+        wanted = strict_json(source.read().decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise click.ClickException(f"{source.name} is not a JSON file: {error}") from error
+    with _engine(db) as engine:
+        made = engine.webhooks.set(wanted)
+    _emit_all(made)
+
+
+@webhooks.command(name="deliveries")
+@click.option("--subscription", help="Only this subscription's (we_...).")
+@click.option("--status", type=click.Choice(DELIVERY_STATUSES))
+@click.option("--ticket", help="Only those about this ticket (its id).")
+@click.option("--limit", type=int, default=100, show_default=True)
+@click.pass_obj
+def webhooks_deliveries(
+    db: str, /, subscription: str | None, status: str | None, ticket: str | None, limit: int
+) -> None:
+    """Print deliveries, newest first."""
+    with _engine(db) as engine:
+        found = engine.webhooks.deliveries(
+            subscription=subscription, status=status, ticket=ticket, limit=limit
+        )
+    _emit_all(found)
+
+
+@webhooks.command(name="redeliver")
+@click.argument("delivery_id")
+@click.pass_obj
+def webhooks_redeliver(db: str, delivery_id: str) -> None:
+    """Send a delivered or dead delivery again (same id), from now on the schedule."""
+    with _engine(db) as engine:
+        again = engine.webhooks.redeliver(delivery_id)
+    emit(again.to_dict())
+
+
+@webhooks.command(name="send")
+@click.pass_obj
+def webhooks_send(db: str) -> None:
+    """Attempt every delivery that is due, once, and print how many were attempted."""
+    with _engine(db) as engine:
+        attempted = engine.webhooks.send_due()
+    emit({"attempted": attempted})
 
 
 @main.command()

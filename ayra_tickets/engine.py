@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .domain.clock import Clock, SystemClock
+from .escalation import Escalations
 from .routing import Agents, Routing
 from .service import Keys, Reports, SlaSettings, Tickets, UnitOfWork
 from .storage.errors import NotATicketDatabase
@@ -24,6 +25,7 @@ from .storage.findings import Progress, Report
 from .storage.port import Storage
 from .storage.sqlite import SqliteStorage
 from .storage.sqlite.check import check_file
+from .webhooks import Listener, Webhooks
 from .wire import Response, dispatch
 
 SERVER_SCHEMES = ("postgresql://", "postgres://")
@@ -157,7 +159,10 @@ class Engine:
         self.metrics = Reports(self._uow)
         # Automation, in the order it reacts to a ticket write (see UnitOfWork.reactions)
         # and in which run_due does its parts.
-        self.routing = Routing(self._uow)
+        self.webhooks = Webhooks(self._uow)
+        self.escalations = Escalations(self._uow)
+        self.routing = Routing(self._uow)  # its due part goes first: queued assignments
+        self.escalations.routing = self.routing  # where a Reassign(group=...) hands tickets
         self.agents = Agents(self._uow, self.routing)
 
     @classmethod
@@ -220,6 +225,12 @@ class Engine:
         uow = self._uow
         now = uow.now()
         return {name: part(now) for name, part in uow.due}
+
+    def on(self, event_name: str, callback: Listener) -> None:
+        """Call ``callback(event_name, payload)`` in this process after each commit that
+        makes the event (``*``: every one), with the payload a webhook gets (see
+        :meth:`~ayra_tickets.webhooks.Webhooks.on`)."""
+        self.webhooks.on(event_name, callback)
 
     @property
     def clock(self) -> Clock:

@@ -137,6 +137,18 @@ class UnitOfWork:
     def now(self) -> datetime:
         return utc_seconds(self.clock.now())
 
+    def answered(self, ticket: Ticket, now: datetime) -> Ticket:
+        """A ticket just written, as its writer answers it (inside the transaction): its
+        assignee's name and its SLA as of ``now``. What a webhook shows of it too."""
+        cached: tuple[Ticket, datetime, Ticket] | None = getattr(self._local, "answered", None)
+        if cached is not None and cached[0] is ticket and cached[1] == now:
+            return cached[2]  # the writer's answer and a webhook's are one reading
+        agent = ticket.assigned_to
+        name = None if agent is None else self.storage.agents.name(agent)
+        answer = ticket.read_at(self.policy_for(ticket).measure, now, name)
+        self._local.answered = (ticket, now, answer)
+        return answer
+
     def read(self, work: Callable[[], T]) -> T:
         """Run ``work`` in one read transaction, and return what it returns."""
         return self.storage.atomic(self._fresh(work))
@@ -162,6 +174,7 @@ class UnitOfWork:
 
         def attempt() -> T:
             queued.clear()  # a retried transaction queues afresh
+            self._local.answered = None  # and reads its tickets afresh
             return work()
 
         self._local.pending = queued
@@ -301,11 +314,9 @@ class Tickets:
         return ticket
 
     def _written(self, ticket: Ticket, now: datetime) -> Ticket:
-        """A ticket just written, as its writer answers it (inside the transaction): its
-        assignee's name and its SLA as of ``now``."""
-        agent = ticket.assigned_to
-        name = None if agent is None else self._uow.storage.agents.name(agent)
-        return ticket.read_at(self._uow.policy_for(ticket).measure, now, name)
+        """A ticket just written, as its writer answers it (see
+        :meth:`UnitOfWork.answered`)."""
+        return self._uow.answered(ticket, now)
 
     def create(self, /, *, idempotency_key: str | None = None, **fields: Any) -> Ticket:
         """Create a ticket. Required: ``subject``, ``description``. Optional: ``priority``

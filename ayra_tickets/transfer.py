@@ -6,7 +6,10 @@ it meanwhile) and writes everything it holds through the storage port, a batch o
 tickets at a time, in one write transaction of the target: tickets with their events
 (ids kept), states, tags and search words, the keys' digests and salt, agents (with
 their routing fields), SLA policies (and which is active), idempotency keys with their
-answers, and routing's rules, round-robin turns and queues. A file target is
+answers, routing's rules, round-robin turns and queues, webhook subscriptions and their
+deliveries (the outbox, pending or not), the escalation policy with every ticket's timer
+and fired levels (so that the copy routes and escalates as the source would have). A
+file target is
 written beside its place and renamed into it at the end (:class:`~.engine.Staged`), so
 that a copy stopped at any moment leaves no target, or nothing committed in it.
 
@@ -193,6 +196,11 @@ def copy(source: Storage, target: Storage, progress: Progress | None = None) -> 
             if progress is not None:
                 progress(done, total)
         target.routing.insert_stored(source.routing.stored())  # rules, turns, queues
+        target.escalations.put_policy(source.escalations.load_policy())
+        timers = 0
+        while kept := source.escalations.stored(timers, BATCH):
+            target.escalations.insert_stored(kept)
+            timers = kept[-1].number
         after: tuple[str, str] | None = None
         while remembered := source.idempotency.stored(after, BATCH):
             for each in remembered:
@@ -200,6 +208,12 @@ def copy(source: Storage, target: Storage, progress: Progress | None = None) -> 
                     each.owner, each.key, each.request, each.ticket, each.created_at
                 )
             after = (remembered[-1].owner, remembered[-1].key)
+        # Webhooks: the subscriptions and the outbox, pending deliveries with their
+        # schedule and sent ones with their keys (an occurrence announced again after
+        # the copy is still delivered once).
+        for subscription in source.webhooks.subscriptions():
+            target.webhooks.subscribe(subscription)
+        target.webhooks.insert_stored(source.webhooks.stored())
         target.tickets.restore_indexes()
         target.tickets.analyze()
 

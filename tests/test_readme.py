@@ -33,7 +33,7 @@ def test_the_readme_python_examples_run_in_order_and_hold(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     blocks = python_blocks()
-    assert len(blocks) == 7
+    assert len(blocks) == 8
     scope: dict[str, Any] = {}
     for block in blocks:
         exec(block.replace("engine.close()", ""), scope)
@@ -52,6 +52,14 @@ def test_the_readme_python_examples_run_in_order_and_hold(
     assert capsys.readouterr().out == "409 ticket_already_closed\n"
     assert (scope["response"].status, scope["response"].json["data"]["number"]) == (201, "TICK-3")
     assert engine.sla.policy.name == "berlin-business-hours"
+    desk, urgent = scope["desk"], scope["urgent"]  # the escalation example
+    assert (scope["at_risk"], scope["missed"]) == (1, 2)
+    assert [
+        (e.data["level"], e.data["action"])
+        for e in desk.tickets.events(urgent.id)
+        if e.type == "escalated"
+    ] == [(1, "add_tag"), (1, "notify"), (2, "raise_priority"), (1, "reassign")]
+    assert desk.tickets.get(urgent.id).assigned_to == "user_lead"
     weekly = scope["weekly"]  # the notebook: five demo days of 36 tickets
     assert repr(weekly).splitlines()[2:5] == [
         "  created / resolved / closed: 180 / 118 / 88",

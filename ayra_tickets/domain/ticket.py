@@ -47,11 +47,13 @@ class Event:
     """One entry of a ticket's history.
 
     ``type`` is one of ``created``, ``field_changed``, ``status_changed``, ``closed``,
-    ``reopened``, ``note_added``, or an SLA event: ``sla_applied``, ``sla_paused``,
-    ``sla_resumed``, ``sla_fulfilled``, ``sla_breached``. A change of one field names it in ``field`` with its
-    ``old`` and ``new`` values; ``data`` holds the other fields the change set (for a
-    status change: ``resolved_at``, ``closed_at``, ...; for ``created``: the whole new
-    ticket) or, for a note, its text. Values are as on the wire.
+    ``reopened``, ``note_added``, an SLA event (``sla_applied``, ``sla_paused``,
+    ``sla_resumed``, ``sla_fulfilled``, ``sla_breached``), ``assigned`` (routing or an
+    escalation) or ``escalated`` (one action of an escalation level). A change of one
+    field names it in ``field`` with its ``old`` and ``new`` values; ``data`` holds the
+    other fields the change set (for a status change: ``resolved_at``, ``closed_at``,
+    ...; for ``created``: the whole new ticket; for ``assigned`` and ``escalated``: why)
+    or, for a note, its text. Values are as on the wire.
     """
 
     type: str
@@ -415,13 +417,18 @@ def _sla_events(before: Ticket | None, after: Ticket, now: datetime) -> list[Eve
     ]
 
 
+_NOT_REPLAYED = frozenset({"note_added", "escalated"})
+"""Events that change no field (an escalation's record; its changes have events of
+their own)."""
+
+
 def replay(events: Sequence[Event]) -> dict[str, Any]:
     """Rebuild a ticket's persistent fields, ``version`` and ``updated_at`` from its log."""
     if not events or events[0].type != "created" or events[0].data is None:
         raise ValueError("a ticket's history starts with its 'created' event")
     state: dict[str, Any] = dict(events[0].data)
     for event in events[1:]:
-        if event.type == "note_added" or event.type.startswith("sla_"):
+        if event.type in _NOT_REPLAYED or event.type.startswith("sla_"):
             continue
         if event.field is not None:
             state[event.field] = event.new
@@ -442,7 +449,7 @@ def unlinked(events: Sequence[Event]) -> list[tuple[Event, Any]]:
     state: dict[str, Any] = dict(events[0].data)
     found: list[tuple[Event, Any]] = []
     for event in events[1:]:
-        if event.type == "note_added" or event.type.startswith("sla_"):
+        if event.type in _NOT_REPLAYED or event.type.startswith("sla_"):
             continue
         if event.field is not None:
             if event.old != state.get(event.field):

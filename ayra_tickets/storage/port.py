@@ -24,12 +24,15 @@ from typing import Protocol, TypeVar
 
 import attrs
 
+from ..domain.escalation import EscalationLevel
+from ..domain.escalation import Policy as EscalationPolicy
 from ..domain.keys import ApiKey
 from ..domain.metrics import Metrics
 from ..domain.routing import Agent, RoutingRule
 from ..domain.sla import Calendar, Sla, SlaClock, SlaPolicy
 from ..domain.ticket import Event, Ticket
 from ..domain.validation import ListQuery
+from ..domain.webhooks import Delivery, Subscription
 from .consistency import Stretch
 from .findings import Progress, Report
 
@@ -55,6 +58,27 @@ class StoredTicket:
     ticket: Ticket
     events: tuple[Event, ...]
     states: tuple[Stretch, ...]
+
+
+@attrs.frozen
+class Timer:
+    """A ticket's escalation timer: the next instant something is due for it (``None``:
+    nothing), the version it was computed from, and the instant through which its SLA
+    breaches were announced."""
+
+    due_at: datetime | None
+    version: int
+    announced_through: datetime | None
+
+
+@attrs.frozen
+class StoredTimer:
+    """A ticket's timer as stored, and the levels that fired for it: (run, priority,
+    level, when), in that order."""
+
+    number: int
+    timer: Timer
+    fired: tuple[tuple[int, int, int, datetime], ...]
 
 
 @attrs.frozen
@@ -372,6 +396,65 @@ class PolicyRepository(Protocol):
         ...
 
 
+class EscalationRepository(Protocol):
+    """The escalation policy (levels per priority), each ticket's next due instant (its
+    timer), and the levels that fired (:mod:`ayra_tickets.domain.escalation`)."""
+
+    def put_policy(self, policy: EscalationPolicy) -> None:
+        """Store ``policy`` in place of the one stored (an empty one: none)."""
+        ...
+
+    def load_policy(self) -> dict[int, tuple[EscalationLevel, ...]]:
+        """The stored policy (empty: none)."""
+        ...
+
+    def timer(self, number: int) -> Timer | None:
+        """The timer of the ticket with this number."""
+        ...
+
+    def set_timer(self, number: int, due_at: datetime | None, version: int) -> None:
+        """Set the ticket's next due instant (``None``: nothing due), computed from its
+        ``version``; what was announced through stays."""
+        ...
+
+    def announced(self, number: int, through: datetime) -> None:
+        """Record that the ticket's breaches up to ``through`` are announced."""
+        ...
+
+    def due(
+        self, now: datetime, after: tuple[datetime, int] | None, limit: int
+    ) -> list[tuple[datetime, int]]:
+        """Up to ``limit`` timers due at ``now`` (their instant and ticket number), soonest
+        first, after ``after`` in that order (from the first when ``None``)."""
+        ...
+
+    def claim(self, number: int, now: datetime) -> Timer | None:
+        """The ticket's timer, if still due at ``now`` and no other transaction holds it
+        (held then until this one ends)."""
+        ...
+
+    def fired(self, number: int) -> set[tuple[int, int, int]]:
+        """The levels that fired for the ticket: (run, priority, level)."""
+        ...
+
+    def record(self, number: int, run: int, priority: int, level: int, at: datetime) -> None:
+        """Record that a level fired."""
+        ...
+
+    def open_numbers(self) -> list[int]:
+        """The numbers of the tickets neither resolved nor closed, in order."""
+        ...
+
+    def stored(self, after: int, limit: int) -> list[StoredTimer]:
+        """Up to ``limit`` timers of tickets numbered above ``after``, in number order,
+        each with the levels fired for its ticket (a copy's steps)."""
+        ...
+
+    def insert_stored(self, batch: Sequence[StoredTimer]) -> None:
+        """Write timers and fired levels as they were stored elsewhere."""
+        ...
+
+
 class MetricsQueries(Protocol):
     """The support figures of :mod:`ayra_tickets.domain.metrics`, computed where the data
     is."""
@@ -393,6 +476,113 @@ class MetricsQueries(Protocol):
 
     def backlog(self, query: ListQuery, at: datetime, now: datetime) -> dict[str, dict[int, int]]:
         """The matching tickets by status, then priority, as they stood at ``at``."""
+        ...
+
+
+@attrs.frozen
+class NewDelivery:
+    """A delivery to write to the outbox: its id, its subscription, the event's name, the
+    ticket it is about, the body to post (JSON), and for an event that may be announced
+    again, the key that names it for good (one delivery a key and subscription)."""
+
+    id: str
+    subscription: str
+    event: str
+    ticket_id: str
+    body: str
+    key: str | None = None
+
+
+@attrs.frozen
+class Claimed:
+    """A delivery claimed for an attempt: where it goes, the secret that signs it, its
+    body, and how many attempts it had before this one."""
+
+    id: str
+    url: str
+    secret: str
+    body: str
+    attempts: int
+
+
+@attrs.frozen
+class Attempt:
+    """What came of one attempt of a delivery: when it was made, the delivery's status
+    after it (``delivered``, ``pending`` again, or ``dead``), when the next attempt is
+    due, and the receiver's answer (its HTTP status, or what went wrong)."""
+
+    at: datetime
+    status: str
+    next_attempt_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+
+
+@attrs.frozen
+class DeliveryQuery:
+    """Which deliveries a listing wants: of one subscription, in one status, about one
+    ticket (``None``: any), and how many at most."""
+
+    subscription: str | None
+    status: str | None
+    ticket_id: str | None
+    limit: int
+
+
+class WebhookRepository(Protocol):
+    """Webhook subscriptions and the outbox of their deliveries. A subscription's change
+    must be seen by every other engine's next transaction (see :meth:`Storage.changed`)."""
+
+    def subscribe(self, subscription: Subscription) -> None:
+        """Store a subscription (with its secret)."""
+        ...
+
+    def unsubscribe(self, subscription_id: str) -> bool:
+        """Remove a subscription and its deliveries; whether there was one."""
+        ...
+
+    def subscriptions(self) -> builtins.list[Subscription]:
+        """Every subscription, with its secret, oldest first."""
+        ...
+
+    def enqueue(self, deliveries: Sequence[NewDelivery], now: datetime) -> int:
+        """Write deliveries, pending and due at ``now``, in this order (their sequence
+        grows with it); one whose key its subscription already has is left out. How
+        many were written."""
+        ...
+
+    def claim(
+        self, now: datetime, until: datetime, token: str, limit: int
+    ) -> builtins.list[Claimed]:
+        """Up to ``limit`` pending deliveries due at ``now`` and not held by another
+        claim (or held by one that lapsed), each the earliest pending delivery of its
+        ticket and subscription, held under ``token`` until ``until``: in sequence order."""
+        ...
+
+    def record(self, delivery_id: str, token: str, attempt: Attempt) -> bool:
+        """The outcome of an attempt made under ``token``: one more attempt, the new
+        status and next attempt, the answer; released. Nothing if another claim holds
+        the delivery now (this one lapsed). Whether it was recorded."""
+        ...
+
+    def deliveries(self, query: DeliveryQuery) -> builtins.list[Delivery]:
+        """Up to ``query.limit`` deliveries matching what it gives, newest first."""
+        ...
+
+    def delivery(self, delivery_id: str) -> Delivery | None: ...
+
+    def redeliver(self, delivery_id: str, now: datetime) -> bool:
+        """Make a delivery pending again, due at ``now``, with a new series of attempts;
+        whether there was one."""
+        ...
+
+    def stored(self) -> builtins.list[Delivery]:
+        """Every delivery, with its body and key, in sequence order: a copy's."""
+        ...
+
+    def insert_stored(self, deliveries: Sequence[Delivery]) -> None:
+        """Write deliveries as they were stored elsewhere, in this order (their sequence
+        numbers are this database's, in the same order), unclaimed."""
         ...
 
 
@@ -425,6 +615,12 @@ class Storage(Protocol):
 
     @property
     def metrics(self) -> MetricsQueries: ...
+
+    @property
+    def escalations(self) -> EscalationRepository: ...
+
+    @property
+    def webhooks(self) -> WebhookRepository: ...
 
     def atomic(self, work: Callable[[], T], *, write: bool = False) -> T:
         """Run ``work`` as one transaction and return what it returns: committed if it

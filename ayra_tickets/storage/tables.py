@@ -14,7 +14,7 @@ from ..domain.lifecycle import Status
 from ..domain.routing import CLOSED_STATUSES, Agent
 from ..domain.ticket import Event, Ticket
 from .consistency import Stretch
-from .port import COUNTED, Built, StoredTicket
+from .port import COUNTED, Built, StoredTicket, StoredTimer, Timer
 
 Row = tuple[Any, ...]
 Rows = tuple[list[Ticket], list[Row], list[Row]]
@@ -137,3 +137,22 @@ def agent_of(row: Sequence[Any], decode: Callable[[Any], Any]) -> Agent:
         None if calendar is None else BusinessCalendar.from_dict(decode(calendar)),
         bool(available),
     )
+
+
+def stored_timers(
+    timers: Sequence[Sequence[Any]],
+    fired: Iterable[Sequence[Any]],
+    instant: Callable[[Any], Any],
+) -> list[StoredTimer]:
+    """Escalation timers as stored, from their rows (number, due_at, version,
+    announced_through) and their tickets' fired levels' rows (number, run, priority,
+    level, fired_at), each adapter's instants read by ``instant``."""
+    levels = by_ticket(fired)
+    return [
+        StoredTimer(
+            number,
+            Timer(instant(due_at), version, instant(through)),
+            tuple((r, p, lv, instant(at)) for _, r, p, lv, at in levels.get(number, ())),
+        )
+        for number, due_at, version, through in timers
+    ]

@@ -614,3 +614,29 @@ def test_a_writer_killed_mid_run_leaves_queues_that_match_its_tickets(tmp_path: 
         engine.agents.add("alice", "Alice", groups=["support"], capacity=5)
         assert [holder(engine, t.id) for t in order[:6]] == ["alice"] * 5 + [None]
         assert engine.routing.queued() == [t.id for t in order[5:]]
+
+
+def test_an_escalations_reassign_to_a_group_goes_through_routing(engine: Engine) -> None:
+    from ayra_tickets import EscalationLevel, Reassign
+
+    engine.agents.add("tier2_ann", "Ann", groups=["tier2"])
+    engine.escalations.configure(
+        {
+            3: [
+                EscalationLevel(
+                    on="response_due", after=timedelta(0), actions=[Reassign(group="tier2")]
+                )
+            ]
+        }
+    )
+    ticket = create(engine, assigned_to="first_line")
+    engine.clock.advance(timedelta(days=3))  # type: ignore[attr-defined]
+    engine.run_due()
+    assert holder(engine, ticket.id) == "tier2_ann"
+    (event,) = assigned_events(engine, ticket.id)
+    assert (event.old, event.data["group"], event.data["strategy"]) == (
+        "first_line",
+        "tier2",
+        "least_loaded",
+    )
+    assert engine.check().clean

@@ -71,7 +71,7 @@ def sqlite_schema_version() -> int:
 def test_a_new_database_starts_at_the_sqlite_schema_version_in_one_migration(
     tickets_db: psycopg.Connection[Any],
 ) -> None:
-    # The baseline, then each migration numbered after it (as SQLite's).
+    # the baseline, then the migrations numbered after it on both backends
     assert schema.applied_migrations(tickets_db) == schema.known_migrations()
     assert schema.known_migrations()[0] == "0014_postgres_baseline"
     assert sqlite_schema_version() == schema.SCHEMA_VERSION

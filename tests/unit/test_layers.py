@@ -45,7 +45,10 @@ def modules_of(*parts: str) -> list[Path]:
 
 
 DOMAIN = modules_of("domain")
-SERVICES = modules_of("service.py", "wire.py", "transfer.py", "routing.py")
+SERVICES = modules_of("service.py", "wire.py", "transfer.py")
+SERVICES += modules_of("webhooks.py")
+SERVICES += modules_of("escalation.py")
+SERVICES += modules_of("routing.py")
 NEUTRAL_STORAGE = modules_of("storage/__init__.py", "storage/port.py", "storage/errors.py")
 NEUTRAL_STORAGE += modules_of("storage/findings.py")
 

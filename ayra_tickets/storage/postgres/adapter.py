@@ -37,12 +37,14 @@ from ..tables import COUNT_ALL, counted
 from .accounts import SALT_SETTING, AgentStore, KeyStore
 from .check import check_address
 from .errors import RETRIED, translated
+from .escalation import EscalationStore
 from .idempotency import IdempotencyStore
 from .metrics import MetricsStore
 from .policies import ACTIVE, BUMP_VERSION, VERSION, PolicyStore
 from .routing import RoutingStore
 from .schema import applied_migrations, upgrade
 from .tickets import TicketStore
+from .webhooks import WebhookStore
 
 T = TypeVar("T")
 Connection = psycopg.Connection[Any]
@@ -61,6 +63,9 @@ _EMPTIED = (
     "routing_queue",
     "routing_turns",
     "routing_rules",
+    "escalations_fired",
+    "escalation_timers",
+    "escalation_policies",
     "ticket_states",
     "ticket_events",
     "ticket_tags",
@@ -69,6 +74,8 @@ _EMPTIED = (
     "api_keys",
     "idempotency_keys",  # a replay must not answer a ticket that is gone
     "sla_policies",
+    "webhook_deliveries",
+    "webhook_subscriptions",
 )
 """The tables :meth:`PostgresStorage.reset` empties, in an order the foreign keys allow."""
 _KEPT_SETTINGS = ("created_in_number_order", SALT_SETTING, VERSION)
@@ -179,6 +186,8 @@ class PostgresStorage:
         self.policies = PolicyStore(self.connections)
         self.metrics = MetricsStore(self.connections)
         self.routing = RoutingStore(self.connections)
+        self.webhooks = WebhookStore(self.connections)
+        self.escalations = EscalationStore(self.connections)
         self._seen_version: int | None = None
         self._seen_lock = threading.Lock()
         self.backoff = Backoff(RETRY_WAIT)

@@ -35,7 +35,7 @@ from ..errors import NewerSchema, NotATicketDatabase
 Connection = psycopg.Connection[Any]
 Migration = Callable[[Connection], None]
 
-SCHEMA_VERSION = 15
+SCHEMA_VERSION = 17
 """The number of the latest migration, as on SQLite; a database past it is from a newer
 release."""
 
@@ -339,6 +339,85 @@ def _routing(conn: Connection) -> None:
         " rule text)"
     )
     conn.execute("CREATE INDEX routing_queue_by_group ON routing_queue (grp, ticket_number)")
+
+
+@migration("0016_escalations")
+def _escalations(conn: Connection) -> None:
+    # As SQLite's 0016: the policy, each ticket's next due instant, the levels fired.
+    conn.execute(
+        "CREATE TABLE escalation_policies ("
+        " priority integer PRIMARY KEY CHECK (priority BETWEEN 1 AND 4),"
+        " levels jsonb NOT NULL)"
+    )
+    conn.execute(
+        "CREATE TABLE escalation_timers ("
+        " ticket_number bigint PRIMARY KEY,"
+        " due_at timestamptz,"
+        " version integer NOT NULL,"
+        " announced_through timestamptz)"
+    )
+    conn.execute(
+        "CREATE INDEX escalation_timers_by_due_at ON escalation_timers (due_at)"
+        " WHERE due_at IS NOT NULL"
+    )
+    conn.execute(
+        "CREATE TABLE escalations_fired ("
+        " ticket_number bigint NOT NULL,"
+        " run integer NOT NULL,"
+        " priority integer NOT NULL,"
+        " level integer NOT NULL,"
+        " fired_at timestamptz NOT NULL,"
+        " PRIMARY KEY (ticket_number, run, priority, level))"
+    )
+
+
+@migration("0017_webhooks")
+def _webhooks(conn: Connection) -> None:
+    # As SQLite's 0017: subscriptions, and the outbox in the order of the commits that
+    # wrote it (a ticket's writes take its row's lock, so its deliveries' sequence
+    # numbers follow its commits).
+    conn.execute(
+        """
+        CREATE TABLE webhook_subscriptions (
+            id text PRIMARY KEY,
+            url text NOT NULL,
+            events text[] NOT NULL,
+            secret text NOT NULL,
+            created_at timestamptz NOT NULL
+        )
+        """
+    )
+    conn.execute(
+        """
+        CREATE TABLE webhook_deliveries (
+            sequence bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            id text NOT NULL UNIQUE,
+            subscription text NOT NULL,
+            event text NOT NULL,
+            ticket_id text NOT NULL,
+            key text,
+            body text NOT NULL,
+            status text NOT NULL CHECK (status IN ('pending', 'delivered', 'dead')),
+            attempts integer NOT NULL DEFAULT 0,
+            next_attempt_at timestamptz,
+            claim text,
+            attempting_until timestamptz,
+            created_at timestamptz NOT NULL,
+            delivered_at timestamptz,
+            last_status integer,
+            last_error text
+        )
+        """
+    )
+    # An announced event's key, once a subscription (most deliveries have none).
+    conn.execute(
+        "CREATE UNIQUE INDEX webhook_deliveries_by_key ON webhook_deliveries"
+        " (subscription, key) WHERE key IS NOT NULL"
+    )
+    conn.execute(
+        "CREATE INDEX webhook_deliveries_in_line"
+        " ON webhook_deliveries (subscription, ticket_id, sequence) WHERE status = 'pending'"
+    )  # also what a claim scans: pending deliveries are few
 
 
 NEXT_NUMBER = (

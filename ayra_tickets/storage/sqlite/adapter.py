@@ -24,11 +24,13 @@ from . import locking
 from .accounts import AgentStore, KeyStore
 from .database import FileIdentity, let_go_of_wal, open_database
 from .errors import translated
+from .escalation import EscalationStore
 from .idempotency import IdempotencyStore
 from .metrics import MetricsStore
 from .policies import PolicyStore
 from .routing import RoutingStore
 from .tickets import TicketStore
+from .webhooks import WebhookStore
 
 T = TypeVar("T")
 
@@ -36,6 +38,9 @@ _EMPTIED = (
     "routing_queue",
     "routing_turns",
     "routing_rules",
+    "escalations_fired",
+    "escalation_timers",
+    "escalation_policies",
     "ticket_states",
     "ticket_events",
     "ticket_tags",
@@ -44,6 +49,8 @@ _EMPTIED = (
     "api_keys",
     "idempotency_keys",  # a replay must not answer a ticket that is gone
     "sla_policies",
+    "webhook_deliveries",
+    "webhook_subscriptions",
 )
 """The tables :meth:`SqliteStorage.reset` empties, in an order the foreign keys allow."""
 
@@ -70,6 +77,8 @@ class SqliteStorage:
         self.policies = PolicyStore(db)
         self.metrics = MetricsStore(db)
         self.routing = RoutingStore(db)
+        self.webhooks = WebhookStore(db)
+        self.escalations = EscalationStore(db)
         self._seen_version: int | None = None
 
     @classmethod

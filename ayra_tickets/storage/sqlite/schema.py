@@ -18,7 +18,7 @@ from ..errors import NewerSchema
 
 migrations = Migrations("ayra_tickets")
 
-SCHEMA_VERSION = 15
+SCHEMA_VERSION = 17
 """The number of the latest migration; a database past it is from a newer release."""
 
 
@@ -482,6 +482,89 @@ def _routing(db: Database) -> None:
         " rule TEXT)"
     )
     db.execute("CREATE INDEX routing_queue_by_group ON routing_queue (grp, ticket_number)")
+
+
+@migrations(name="0016_escalations")
+def _escalations(db: Database) -> None:
+    # The policy: each priority's levels as a JSON list (see domain.escalation).
+    db.execute(
+        "CREATE TABLE escalation_policies ("
+        " priority INTEGER PRIMARY KEY CHECK (priority BETWEEN 1 AND 4),"
+        " levels TEXT NOT NULL)"
+    )
+    # Per ticket, the next instant something is due for it (a level, a breach to
+    # announce): run_due reads the due ones off the index.
+    db.execute(
+        "CREATE TABLE escalation_timers ("
+        " ticket_number INTEGER PRIMARY KEY,"
+        " due_at TEXT,"
+        " version INTEGER NOT NULL,"
+        " announced_through TEXT)"
+    )
+    db.execute(
+        "CREATE INDEX escalation_timers_by_due_at ON escalation_timers (due_at)"
+        " WHERE due_at IS NOT NULL"
+    )
+    # Each level that fired, once per ticket, clock run and priority.
+    db.execute(
+        "CREATE TABLE escalations_fired ("
+        " ticket_number INTEGER NOT NULL,"
+        " run INTEGER NOT NULL,"
+        " priority INTEGER NOT NULL,"
+        " level INTEGER NOT NULL,"
+        " fired_at TEXT NOT NULL,"
+        " PRIMARY KEY (ticket_number, run, priority, level)) WITHOUT ROWID"
+    )
+
+
+@migrations(name="0017_webhooks")
+def _webhooks(db: Database) -> None:
+    # Subscriptions, and the outbox: one row an event and subscription, written in the
+    # transaction of the change that made it. ``sequence`` orders a ticket's deliveries
+    # as their changes committed; ``claim`` and ``attempting_until`` hold one that a
+    # sender is attempting (a lapsed hold is claimed again).
+    db.execute(
+        """
+        CREATE TABLE webhook_subscriptions (
+            id TEXT PRIMARY KEY,
+            url TEXT NOT NULL,
+            events TEXT NOT NULL,
+            secret TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE webhook_deliveries (
+            sequence INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            subscription TEXT NOT NULL,
+            event TEXT NOT NULL,
+            ticket_id TEXT NOT NULL,
+            key TEXT,
+            body TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'dead')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT,
+            claim TEXT,
+            attempting_until TEXT,
+            created_at TEXT NOT NULL,
+            delivered_at TEXT,
+            last_status INTEGER,
+            last_error TEXT
+        )
+        """
+    )
+    # An announced event's key, once a subscription (most deliveries have none).
+    db.execute(
+        "CREATE UNIQUE INDEX webhook_deliveries_by_key ON webhook_deliveries"
+        " (subscription, key) WHERE key IS NOT NULL"
+    )
+    db.execute(
+        "CREATE INDEX webhook_deliveries_in_line"
+        " ON webhook_deliveries (subscription, ticket_id, sequence) WHERE status = 'pending'"
+    )  # also what a claim scans: pending deliveries are few
 
 
 def known_migrations() -> list[str]:
