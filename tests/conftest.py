@@ -70,15 +70,20 @@ def backend() -> str:
 
 
 @pytest.fixture
-def engine(backend: str, request: pytest.FixtureRequest, clock: ManualClock) -> Iterator[Engine]:
-    """An engine on a fresh database: a SQLite file, or a new PostgreSQL schema."""
+def engine_address(backend: str, request: pytest.FixtureRequest) -> str:
+    """The address of the fresh database the ``engine`` fixture opens: a SQLite file, or
+    a new PostgreSQL schema (so that a test may open a second engine on it)."""
     if backend == "postgres":
-        address = schema_address(
+        return schema_address(
             request.getfixturevalue("postgres_url"), request.getfixturevalue("pg_schema")
         )
-    else:
-        address = request.getfixturevalue("db_path")
-    with Engine.open(address, clock=clock) as opened:
+    return str(request.getfixturevalue("db_path"))
+
+
+@pytest.fixture
+def engine(engine_address: str, clock: ManualClock) -> Iterator[Engine]:
+    """An engine on a fresh database: a SQLite file, or a new PostgreSQL schema."""
+    with Engine.open(engine_address, clock=clock) as opened:
         yield opened
 
 

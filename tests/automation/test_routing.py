@@ -13,7 +13,7 @@ import pytest
 
 from ayra_tickets import Agent, BusinessCalendar, Engine, RoutingRule, TicketError
 from ayra_tickets.transfer import copy_database
-from tests.backends import schema_address, table_counts
+from tests.backends import table_counts
 from tests.conftest import START
 
 pytestmark = pytest.mark.both_backends  # the contract suite, on SQLite and PostgreSQL
@@ -23,19 +23,9 @@ ANYTHING = RoutingRule("rest", match={}, group="support", strategy="round_robin"
 
 
 @pytest.fixture
-def address(backend: str, request: pytest.FixtureRequest) -> str:
-    """The address of the database the ``engine`` fixture opens."""
-    if backend == "postgres":
-        return schema_address(
-            request.getfixturevalue("postgres_url"), request.getfixturevalue("pg_schema")
-        )
-    return str(request.getfixturevalue("db_path"))
-
-
-@pytest.fixture
-def other(engine: Engine, address: str) -> Iterator[Engine]:
+def other(engine: Engine, engine_address: str) -> Iterator[Engine]:
     """A second engine on the same database (another process, as far as caches go)."""
-    with Engine.open(address, clock=engine.clock) as second:
+    with Engine.open(engine_address, clock=engine.clock) as second:
         yield second
 
 
