@@ -129,11 +129,15 @@ def occurrences(ticket_id: str, events: Sequence[Event]) -> list[Occurrence]:
 
 def event_data(events: Iterable[Event]) -> list[dict[str, Any]]:
     """Ticket events as a payload shows them: as the API's event objects, without the id
-    the log gives them (a delivery is made before the log numbers them)."""
+    the log gives them (a delivery is made before the log numbers them), and a
+    ``created`` event without its ``data``, which is the new ticket: the payload's
+    ``ticket`` gives it whole (half a create's delivery, written twice, otherwise)."""
     shown = []
     for event in events:
         data = event.to_dict()
         del data["id"]
+        if event.type == "created":
+            data["data"] = None
         shown.append(data)
     return shown
 

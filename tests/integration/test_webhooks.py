@@ -71,6 +71,7 @@ def test_a_delivery_is_signed_with_the_secret_and_a_wrong_secret_fails(
     assert body["type"] == "ticket.created"
     assert body["data"]["ticket"] == made.to_dict()
     assert [event["type"] for event in body["data"]["events"]] == ["created"]
+    assert body["data"]["events"][0]["data"] is None  # the ticket is data.ticket, whole
     (delivery,) = engine.webhooks.deliveries()
     assert (delivery.id, delivery.status, delivery.attempts, delivery.last_status) == (
         got.id,
