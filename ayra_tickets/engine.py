@@ -29,6 +29,9 @@ from .webhooks import Listener, Webhooks
 from .wire import Response, dispatch
 
 SERVER_SCHEMES = ("postgresql://", "postgres://")
+
+DUE_ORDER = ("assignments", "escalations", "webhooks")
+"""The parts of ``engine.run_due()``, in the order they run."""
 """The addresses of server databases: PostgreSQL's URLs."""
 
 _KEYWORD_STRING = re.compile(
@@ -164,6 +167,9 @@ class Engine:
         self.routing = Routing(self._uow)  # its due part goes first: queued assignments
         self.escalations.routing = self.routing  # where a Reassign(group=...) hands tickets
         self.agents = Agents(self._uow, self.routing)
+        # run_due: queued assignments, then escalations, then the sends (those of the
+        # escalations just fired included).
+        self._uow.due.sort(key=lambda part: DUE_ORDER.index(part[0]))
 
     @classmethod
     def open(

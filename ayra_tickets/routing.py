@@ -181,7 +181,7 @@ class Routing:
         self._local = threading.local()  # this thread is writing agents: no caching
         uow.shapes.append(self._shape)
         uow.reactions.append(self._react)
-        uow.due.insert(0, ("assignments", self._due))  # first: then escalations, sends
+        uow.due.append(("assignments", self._due))
         uow.loaders.append(self._load)
 
     # -- configuration ---------------------------------------------------------------

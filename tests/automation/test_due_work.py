@@ -147,3 +147,24 @@ def test_a_failing_callback_after_a_commit_stops_no_other(
     uow.write(work)
     assert seen == ["second"]
     assert "a callback after a commit failed" in caplog.text
+
+
+def test_run_due_assigns_then_escalates_then_sends(engine: Engine) -> None:
+    assert [name for name, _ in engine._uow.due] == ["assignments", "escalations", "webhooks"]
+    assert list(engine.run_due()) == ["assignments", "escalations", "webhooks"]
+
+
+def test_one_run_due_sends_what_its_escalations_announced(engine: Engine) -> None:
+    from ayra_tickets import EscalationLevel, Notify
+    from tests.receiver import receiving
+
+    for receiver in receiving():
+        engine.webhooks.subscribe(receiver.url, events=["ticket.at_risk"])
+        engine.escalations.configure(
+            {2: [EscalationLevel(on="response_due", after=timedelta(0),
+                                 actions=[Notify("ticket.at_risk")])]}
+        )  # fmt: skip
+        engine.tickets.create(subject="Checkout down", description="500s", priority=2)
+        engine.clock.advance(timedelta(hours=8))  # type: ignore[attr-defined]
+        assert engine.run_due() == {"assignments": 0, "escalations": 1, "webhooks": 1}
+        assert [each.json["type"] for each in receiver.received] == ["ticket.at_risk"]
