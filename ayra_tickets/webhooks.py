@@ -17,7 +17,6 @@ header (the delivery's id, the same on every attempt).
 from __future__ import annotations
 
 import builtins
-import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -35,7 +34,9 @@ from .domain.webhooks import (
     Delivery,
     SignatureInvalid,
     Subscription,
+    body,
     breach_key,
+    encoded,
     new_delivery_id,
     new_secret,
     new_subscription_id,
@@ -205,6 +206,7 @@ class Webhooks:
         if not self._subscriptions and not self._listeners:
             return
         ticket: dict[str, Any] | None = None
+        text: str | None = None
         rows: builtins.list[NewDelivery] = []
         for occurrence in occurrences(written.after.id, written.events):
             targets = [s for s in self._subscriptions if s.wants(occurrence.name)]
@@ -213,10 +215,13 @@ class Webhooks:
                 continue
             if ticket is None:  # the ticket as answered, once a write at most
                 ticket = self._uow.answered(written.after, written.now).to_dict()
+            if targets and text is None:  # and encoded, once too
+                text = encoded(ticket)
             rows += self._out(
                 occurrence.name,
-                written.after.id,
+                written.after,
                 ticket,
+                text or "",
                 occurrence_data(occurrence),
                 occurrence.key,
                 targets,
@@ -243,32 +248,32 @@ class Webhooks:
         if name == "sla.breached":
             key = breach_key(ticket.id, data) or key
         shown = self._uow.answered(ticket, now).to_dict()
-        rows = self._out(name, ticket.id, shown, dict(data or {}), key, targets, listeners, now)
+        text = encoded(shown) if targets else ""
+        rows = self._out(name, ticket, shown, text, dict(data or {}), key, targets, listeners, now)
         if rows:
             self._store.enqueue(rows, now)
 
     def _out(
         self,
         name: str,
-        ticket_id: str,
+        about: Ticket,
         ticket: dict[str, Any],
+        text: str,
         extra: dict[str, Any],
         key: str | None,
         targets: Sequence[Subscription],
         listeners: Sequence[Listener],
         now: datetime,
     ) -> builtins.list[NewDelivery]:
-        """The outbox rows of one event, one a subscription; the listeners are called
-        after the commit."""
+        """The outbox rows of one event, one a subscription (``text``: the ticket
+        encoded); the listeners are called after the commit."""
         rows = []
         for subscription in targets:
-            delivery_id = new_delivery_id()
-            body = json.dumps(
-                payload(delivery_id, name, now, ticket, extra),
-                ensure_ascii=False,
-                separators=(",", ":"),
+            delivery_id = new_delivery_id(about.number)
+            sent = body(delivery_id, name, now, text, extra)
+            rows.append(
+                NewDelivery(delivery_id, subscription.id, name, about.id, about.number, sent, key)
             )
-            rows.append(NewDelivery(delivery_id, subscription.id, name, ticket_id, body, key))
         if listeners:
             told = payload("evt_" + random_token(24), name, now, ticket, extra)
             self._uow.after_commit(lambda: self._tell(listeners, name, told))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -166,6 +167,24 @@ def payload(
     }
 
 
+def encoded(value: Any) -> str:
+    """JSON as a delivery's body holds it: compact, UTF-8 kept as it is."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def body(delivery_id: str, name: str, now: datetime, ticket: str, extra: Mapping[str, Any]) -> str:
+    """:func:`payload` encoded (:func:`encoded`), given the ticket encoded already: a
+    write's deliveries encode their ticket once."""
+    if "ticket" in extra:  # the event's own data names a ticket: the plain way
+        return encoded(payload(delivery_id, name, now, json.loads(ticket), extra))
+    rest = encoded(extra)
+    return (
+        f'{{"id":{encoded(delivery_id)},"type":{encoded(name)},'
+        f'"created_at":{encoded(format_time(now))},"data":{{"ticket":{ticket}'
+        f"{',' + rest[1:-1] if len(rest) > 2 else ''}}}}}"
+    )
+
+
 # -- subscriptions ----------------------------------------------------------------------
 
 
@@ -173,8 +192,11 @@ def new_subscription_id() -> str:
     return SUBSCRIPTION_PREFIX + random_token(24)
 
 
-def new_delivery_id() -> str:
-    return DELIVERY_PREFIX + random_token(24)
+def new_delivery_id(ticket_number: int) -> str:
+    """A delivery's id: its ticket's number (fixed-width hex, so that a new ticket's ids
+    sort after every other's and are stored at the end of their index), then 20 random
+    characters."""
+    return f"{DELIVERY_PREFIX}{ticket_number:010x}{random_token(20)}"
 
 
 def new_secret() -> str:

@@ -36,9 +36,10 @@ DROP_DELIVERIES = "DELETE FROM webhook_deliveries WHERE subscription = %(id)s"
 UNSUBSCRIBE = "DELETE FROM webhook_subscriptions WHERE id = %(id)s"
 
 ENQUEUE = (
-    "INSERT INTO webhook_deliveries (id, subscription, event, ticket_id, key, body, status,"
-    " next_attempt_at, created_at) VALUES (%(id)s, %(subscription)s, %(event)s,"
-    " %(ticket_id)s, %(key)s, %(body)s, 'pending', %(now)s, %(now)s)"
+    "INSERT INTO webhook_deliveries (id, subscription, event, ticket_id, ticket_number, key,"
+    " body, status, next_attempt_at, created_at) VALUES (%(id)s, %(subscription)s,"
+    " %(event)s, %(ticket_id)s, %(ticket_number)s, %(key)s, %(body)s, 'pending', %(now)s,"
+    " %(now)s)"
     " ON CONFLICT (subscription, key) WHERE key IS NOT NULL DO NOTHING"
 )
 
@@ -50,7 +51,7 @@ WHERE d.status = 'pending' AND d.next_attempt_at <= %(now)s
   AND NOT EXISTS (
     SELECT 1 FROM webhook_deliveries AS e
     WHERE e.status = 'pending' AND e.subscription = d.subscription
-      AND e.ticket_id = d.ticket_id AND e.sequence < d.sequence
+      AND e.ticket_number = d.ticket_number AND e.sequence < d.sequence
   )
 ORDER BY d.sequence
 LIMIT %(limit)s
@@ -83,9 +84,10 @@ REDELIVER = (
     " attempting_until = NULL WHERE id = %(id)s"
 )
 INSERT_STORED = (
-    "INSERT INTO webhook_deliveries (id, subscription, event, ticket_id, status, attempts,"
-    " next_attempt_at, created_at, delivered_at, last_status, last_error, body, key)"
-    " VALUES (%(id)s, %(subscription)s, %(event)s, %(ticket_id)s, %(status)s,"
+    "INSERT INTO webhook_deliveries (id, subscription, event, ticket_id, ticket_number,"
+    " status, attempts, next_attempt_at, created_at, delivered_at, last_status, last_error,"
+    " body, key) VALUES (%(id)s, %(subscription)s, %(event)s, %(ticket_id)s,"
+    " coalesce((SELECT number FROM tickets WHERE id = %(ticket_id)s), 0), %(status)s,"
     " %(attempts)s, %(next_attempt_at)s, %(created_at)s, %(delivered_at)s,"
     " %(last_status)s, %(last_error)s, %(body)s, %(key)s)"
 )

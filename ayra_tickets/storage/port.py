@@ -482,13 +482,15 @@ class MetricsQueries(Protocol):
 @attrs.frozen
 class NewDelivery:
     """A delivery to write to the outbox: its id, its subscription, the event's name, the
-    ticket it is about, the body to post (JSON), and for an event that may be announced
-    again, the key that names it for good (one delivery a key and subscription)."""
+    ticket it is about (its id and number), the body to post (JSON), and for an event
+    that may be announced again, the key that names it for good (one delivery a key and
+    subscription)."""
 
     id: str
     subscription: str
     event: str
     ticket_id: str
+    ticket_number: int
     body: str
     key: str | None = None
 
