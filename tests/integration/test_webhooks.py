@@ -437,6 +437,22 @@ def test_a_copy_carries_the_subscriptions_and_the_outbox_and_sends_on_from_there
         )
 
 
+def test_a_copy_keeps_each_ticket_in_its_own_line(
+    engine: Engine, address: str, clock: ManualClock, receiver: Receiver, tmp_path: Path
+) -> None:
+    engine.webhooks.subscribe(receiver.url, events=["ticket.created"], secret=SECRET)
+    receiver.default = 503
+    engine.tickets.create(subject="a", description="d")
+    engine.run_due()  # a's delivery: failed once, waiting for its retry
+    later = engine.tickets.create(subject="b", description="d")  # due now, another ticket
+    target = str(tmp_path / "copy.db")
+    assert copy_database(address, target, clock=clock).identical
+    receiver.default = 200
+    with Engine.open(target, clock=clock) as copied:
+        assert copied.webhooks.send_due() == 1  # b's is not held behind a's
+    assert receiver.received[-1].json["data"]["ticket"]["id"] == later.id
+
+
 def test_a_replayed_create_makes_no_second_delivery(engine: Engine, receiver: Receiver) -> None:
     engine.webhooks.subscribe(receiver.url, events=["ticket.created"])
     first = engine.tickets.create(subject="s", description="d", idempotency_key="k-1")

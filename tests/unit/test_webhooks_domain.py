@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import itertools
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,9 +22,13 @@ from ayra_tickets.domain.webhooks import (
     MAX_ATTEMPTS,
     RETRY_SPAN,
     SignatureInvalid,
+    body,
     breach_key,
+    encoded,
+    new_delivery_id,
     occurrence_data,
     occurrences,
+    payload,
     retry_delay,
     signature_header,
     validate_events,
@@ -172,3 +177,31 @@ def test_event_names_are_the_built_in_ones_all_or_dotted_lower_case_words() -> N
     for bad in (["ticket"], ["ticket..x"], ["Ticket.created"], [1], None, "*"):
         with pytest.raises(ParameterInvalid):
             validate_events(bad)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(
+    ticket=st.dictionaries(st.text(), _JSON, max_size=4),
+    extra=st.dictionaries(st.sampled_from(["events", "ticket", "level", "ünï", ""]), _JSON),
+    name=st.text(),
+)
+def test_a_body_built_from_the_encoded_ticket_is_the_payload_encoded(
+    ticket: dict[str, object], extra: dict[str, object], name: str
+) -> None:
+    expected = json.dumps(
+        payload("whd_x", name, AT, ticket, extra), ensure_ascii=False, separators=(",", ":")
+    )
+    assert body("whd_x", name, AT, encoded(ticket), extra) == expected
+
+
+def test_delivery_ids_sort_by_their_tickets_number_and_differ_within_one() -> None:
+    ids = [new_delivery_id(number) for number in (1, 9, 10, 255, 256, 70_000, 10**11)]
+    assert ids == sorted(ids)
+    assert all(each.startswith("whd_") and len(each) == 34 for each in ids)
+    assert new_delivery_id(5) != new_delivery_id(5)
