@@ -123,7 +123,7 @@ def occurrences(ticket_id: str, events: Sequence[Event]) -> list[Occurrence]:
             if data.get("action") == "notify" and isinstance(data.get("event"), str):
                 out.append(Occurrence(data["event"], (event,)))
     return [
-        attrs.evolve(each, events=tuple(found[each.name])) if each.name in found else each
+        Occurrence(each.name, tuple(found[each.name])) if each.name in found else each
         for each in out
     ]
 
@@ -177,12 +177,9 @@ def body(delivery_id: str, name: str, now: datetime, ticket: str, extra: Mapping
     write's deliveries encode their ticket once."""
     if "ticket" in extra:  # the event's own data names a ticket: the plain way
         return encoded(payload(delivery_id, name, now, json.loads(ticket), extra))
+    head = encoded({"id": delivery_id, "type": name, "created_at": format_time(now)})
     rest = encoded(extra)
-    return (
-        f'{{"id":{encoded(delivery_id)},"type":{encoded(name)},'
-        f'"created_at":{encoded(format_time(now))},"data":{{"ticket":{ticket}'
-        f"{',' + rest[1:-1] if len(rest) > 2 else ''}}}}}"
-    )
+    return f'{head[:-1]},"data":{{"ticket":{ticket}{"," + rest[1:-1] if extra else ""}}}}}'
 
 
 # -- subscriptions ----------------------------------------------------------------------

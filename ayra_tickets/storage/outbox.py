@@ -101,8 +101,18 @@ def for_sqlite(sql: str) -> str:
 
 
 def enqueued(delivery: NewDelivery, now: Any) -> dict[str, Any]:
-    """The parameters of :data:`ENQUEUE` for a new delivery, due at ``now`` (stored)."""
-    return {**attrs.asdict(delivery), "now": now}
+    """The parameters of :data:`ENQUEUE` for a new delivery, due at ``now`` (stored);
+    field by field, as a create writes one or more a subscription."""
+    return {
+        "id": delivery.id,
+        "subscription": delivery.subscription,
+        "event": delivery.event,
+        "ticket_id": delivery.ticket_id,
+        "ticket_number": delivery.ticket_number,
+        "body": delivery.body,
+        "key": delivery.key,
+        "now": now,
+    }
 
 
 def recorded(delivery_id: str, token: str, attempt: Attempt, instant: Instant) -> dict[str, Any]:
