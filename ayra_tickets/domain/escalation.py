@@ -165,8 +165,7 @@ def _after(value: Any) -> timedelta | float:
             raise _invalid(f"a level's after must be whole seconds, not {value}")
         if abs(value) > MAX_SHIFT:
             raise _invalid(
-                f"a level's after must be within {MAX_SHIFT.days} days of the deadline,"
-                f" not {value}"
+                f"a level's after must be within {MAX_SHIFT.days} days of the deadline, not {value}"
             )
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
