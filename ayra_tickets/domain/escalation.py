@@ -27,6 +27,7 @@ keeps each ticket's next due instant, and writes what fires.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -51,6 +52,8 @@ ON = (RESPONSE_DUE, RESOLUTION_DUE)
 """What a level is measured against: a ticket's response or resolution deadline."""
 
 MAX_FRACTION = 10.0
+MAX_LEVELS = 20
+"""The most levels one priority's escalation has."""
 MAX_SHIFT = timedelta(days=366)
 """The farthest a level's ``after`` may shift it from its deadline, either way: a
 year's shift is past any support desk's use, and an unbounded one would put the level's
@@ -244,7 +247,9 @@ def validate_policy(value: Any) -> dict[int, tuple[EscalationLevel, ...]]:
             raise _invalid(f"a priority is 1, 2, 3 or 4, not {key!r}")
         if isinstance(levels, str | bytes | Mapping) or not isinstance(levels, Iterable):
             raise _invalid(f"priority {int(key)}'s levels must be a list, not {levels!r}")
-        listed = tuple(levels)
+        listed = tuple(itertools.islice(levels, MAX_LEVELS + 1))
+        if len(listed) > MAX_LEVELS:
+            raise _invalid(f"priority {int(key)} may have at most {MAX_LEVELS} levels")
         for n, level in enumerate(listed, 1):
             if not isinstance(level, EscalationLevel):
                 raise _invalid(
