@@ -29,6 +29,7 @@ from .domain.webhooks import (
     ALL,
     EVENT_NAMES,
     IDEMPOTENCY_HEADER,
+    MAX_SUBSCRIPTIONS,
     SIGNATURE_HEADER,
     STATUSES,
     Delivery,
@@ -106,6 +107,12 @@ class Webhooks:
         subscription_id = new_subscription_id()
 
         def subscribe() -> Subscription:
+            if len(self._store.subscriptions()) >= MAX_SUBSCRIPTIONS:
+                raise ParameterInvalid(
+                    f"there may be at most {MAX_SUBSCRIPTIONS} subscriptions: unsubscribe one"
+                    " first",
+                    param="url",
+                )
             made = Subscription(subscription_id, clean_url, names, uow.now(), key)
             self._store.subscribe(made)
             self._load()
@@ -136,6 +143,10 @@ class Webhooks:
         deliveries; the others go. Returns them all, with the secrets of the new ones."""
         if isinstance(wanted, str | bytes | Mapping) or not isinstance(wanted, Sequence):
             raise ParameterInvalid("the webhooks must be a list of objects", param="webhooks")
+        if len(wanted) > MAX_SUBSCRIPTIONS:
+            raise ParameterInvalid(
+                f"there may be at most {MAX_SUBSCRIPTIONS} subscriptions", param="webhooks"
+            )
         specs = [_spec(index, each) for index, each in enumerate(wanted)]
         uow = self._uow
 

@@ -33,7 +33,7 @@ def test_the_readme_python_examples_run_in_order_and_hold(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     blocks = python_blocks()
-    assert len(blocks) == 8
+    assert len(blocks) == 9
     scope: dict[str, Any] = {}
     for block in blocks:
         exec(block.replace("engine.close()", ""), scope)
@@ -60,6 +60,20 @@ def test_the_readme_python_examples_run_in_order_and_hold(
         if e.type == "escalated"
     ] == [(1, "add_tag"), (1, "notify"), (2, "raise_priority"), (1, "reassign")]
     assert desk.tickets.get(urgent.id).assigned_to == "user_lead"
+    support, outage = scope["support"], scope["outage"]  # routing, escalation, webhooks
+    assert scope["routed"] == ("bea", "oli")
+    assert [kind for kind, number in scope["heard"] if number == "TICK-2"] == [
+        "ticket.created", "ticket.assigned", "ticket.at_risk", "ticket.assigned",
+    ]  # fmt: skip
+    assert sorted(scope["heard"]) == sorted(
+        [("ticket.created", "TICK-1"), ("ticket.assigned", "TICK-1"),
+         ("ticket.created", "TICK-2"), ("ticket.assigned", "TICK-2"),
+         ("ticket.at_risk", "TICK-2"), ("ticket.assigned", "TICK-2")]
+    )  # fmt: skip
+    escalated = support.tickets.get(outage.id)
+    assert (escalated.assigned_to, escalated.tags) == ("ona", ("at-risk",))
+    delivered = support.webhooks.deliveries(status="delivered", limit=1000)
+    assert len(delivered) == 6  # every one verified by the receiver (else a 400, a retry)
     weekly = scope["weekly"]  # the notebook: five demo days of 36 tickets
     assert repr(weekly).splitlines()[2:5] == [
         "  created / resolved / closed: 180 / 118 / 88",

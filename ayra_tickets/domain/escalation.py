@@ -27,6 +27,7 @@ keeps each ticket's next due instant, and writes what fires.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -51,6 +52,12 @@ ON = (RESPONSE_DUE, RESOLUTION_DUE)
 """What a level is measured against: a ticket's response or resolution deadline."""
 
 MAX_FRACTION = 10.0
+MAX_LEVELS = 20
+"""The most levels one priority's escalation has."""
+MAX_SHIFT = timedelta(days=366)
+"""The farthest a level's ``after`` may shift it from its deadline, either way: a
+year's shift is past any support desk's use, and an unbounded one would put the level's
+instant past the calendar's last date."""
 """The largest fraction of a target a level may wait for (ten times the target)."""
 
 BUILT_IN_EVENTS = EVENT_NAMES
@@ -159,6 +166,10 @@ def _after(value: Any) -> timedelta | float:
     if isinstance(value, timedelta):
         if value % _SECOND:
             raise _invalid(f"a level's after must be whole seconds, not {value}")
+        if abs(value) > MAX_SHIFT:
+            raise _invalid(
+                f"a level's after must be within {MAX_SHIFT.days} days of the deadline, not {value}"
+            )
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         if not (math.isfinite(value) and 0 < value <= MAX_FRACTION):
@@ -236,7 +247,9 @@ def validate_policy(value: Any) -> dict[int, tuple[EscalationLevel, ...]]:
             raise _invalid(f"a priority is 1, 2, 3 or 4, not {key!r}")
         if isinstance(levels, str | bytes | Mapping) or not isinstance(levels, Iterable):
             raise _invalid(f"priority {int(key)}'s levels must be a list, not {levels!r}")
-        listed = tuple(levels)
+        listed = tuple(itertools.islice(levels, MAX_LEVELS + 1))
+        if len(listed) > MAX_LEVELS:
+            raise _invalid(f"priority {int(key)} may have at most {MAX_LEVELS} levels")
         for n, level in enumerate(listed, 1):
             if not isinstance(level, EscalationLevel):
                 raise _invalid(
@@ -275,6 +288,11 @@ def _level_from_dict(data: Any, priority: str, n: int) -> EscalationLevel:
         seconds = after["seconds"]
         if isinstance(seconds, bool) or not isinstance(seconds, int):
             raise _invalid(f"{where}'s after.seconds must be a whole number, not {seconds!r}")
+        if abs(seconds) > MAX_SHIFT.total_seconds():
+            raise _invalid(
+                f"{where}'s after.seconds must be within {MAX_SHIFT.days} days of the"
+                f" deadline, not {seconds}"
+            )
         shift: Any = timedelta(seconds=seconds)
     elif isinstance(after, Mapping) and set(after) == {"fraction"}:
         shift = after["fraction"]

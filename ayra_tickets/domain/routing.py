@@ -11,6 +11,7 @@ read them and write what is decided.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -254,11 +255,19 @@ def validate_rule(rule: Any, param: str) -> RoutingRule:
     return RoutingRule(name, _match(rule.match, f"{param}.match"), group, rule.strategy, skills)
 
 
+MAX_RULES = 200
+"""The most routing rules a database holds: every new ticket is tested against them in
+turn."""
+
+
 def validate_rules(rules: Any) -> tuple[RoutingRule, ...]:
     """A whole list of rules, validated: each rule, and no two with one name."""
     if isinstance(rules, str | Mapping) or not isinstance(rules, Iterable):
         raise ParameterInvalid("rules must be a list of RoutingRule", param="rules")
-    clean = tuple(validate_rule(rule, f"rules[{n}]") for n, rule in enumerate(rules))
+    listed = list(itertools.islice(rules, MAX_RULES + 1))
+    if len(listed) > MAX_RULES:
+        raise ParameterInvalid(f"rules may be at most {MAX_RULES}", param="rules")
+    clean = tuple(validate_rule(rule, f"rules[{n}]") for n, rule in enumerate(listed))
     seen: set[str] = set()
     for n, rule in enumerate(clean):
         if rule.name in seen:

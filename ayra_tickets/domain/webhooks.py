@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import re
 import time
@@ -46,6 +47,11 @@ DELIVERY_PREFIX = "whd_"
 SECRET_PREFIX = "whsec_"
 MAX_URL = 2_000
 MAX_SECRET = 200
+MAX_EVENTS = 100
+"""The most event names one subscription lists."""
+MAX_SUBSCRIPTIONS = 100
+"""The most subscriptions a database holds: a change writes a delivery for each that
+wants its event, in its own transaction."""
 MIN_SECRET = 16
 
 SIGNATURE_HEADER = "Ayra-Signature"
@@ -234,7 +240,9 @@ def validate_events(events: object) -> tuple[str, ...]:
     listed = () if isinstance(events, str | bytes) else events
     if not isinstance(listed, Iterable):
         raise ParameterInvalid("events must be a list of event names", param="events")
-    names = tuple(listed)
+    names = tuple(itertools.islice(listed, MAX_EVENTS + 1))
+    if len(names) > MAX_EVENTS:
+        raise ParameterInvalid(f"events may name at most {MAX_EVENTS}", param="events")
     if not names:
         raise ParameterInvalid(
             "events must name at least one event (or '*' for all)", param="events"

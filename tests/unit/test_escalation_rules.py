@@ -177,6 +177,10 @@ def test_a_policy_reads_back_from_its_json_form_unchanged() -> None:
         ({"1": [{"on": "response_due"}]}, "on, after and actions"),
         ({"1": [{"on": "response_due", "after": 5, "actions": []}]}, "seconds"),
         ({"1": [{"on": "response_due", "after": {"seconds": 1.5}, "actions": []}]}, "whole number"),
+        (  # past the calendar's last date, else every create of that priority would fail
+            {"1": [{"on": "response_due", "after": {"seconds": 10**20}, "actions": []}]},
+            "within 366 days",
+        ),
         (
             {"1": [{"on": "response_due", "after": {"seconds": 0}, "actions": {}}]},
             "actions must be a list",
@@ -220,6 +224,18 @@ def test_a_bad_json_policy_says_what_is_wrong(data: Any, says: str) -> None:
                 on="response_due", after=timedelta(seconds=1.5), actions=[RaisePriority()]
             ),
             "whole seconds",
+        ),
+        (
+            lambda: EscalationLevel(
+                on="response_due", after=timedelta(days=999_999_999), actions=[RaisePriority()]
+            ),
+            "within 366 days",
+        ),
+        (
+            lambda: EscalationLevel(
+                on="resolution_due", after=-timedelta(days=367), actions=[RaisePriority()]
+            ),
+            "within 366 days",
         ),
         (lambda: EscalationLevel(on="response_due", after=0, actions=[RaisePriority()]), "above 0"),
         (
