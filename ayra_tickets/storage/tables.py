@@ -23,6 +23,27 @@ the rows of their states and the rows of their events."""
 EventRows = Callable[..., list[Row]]
 """An adapter's ``event_rows``: ``(number, event)`` pairs as rows (``with_id=``)."""
 
+EMPTIED = (
+    "routing_queue",
+    "routing_turns",
+    "routing_rules",
+    "escalations_fired",
+    "escalation_timers",
+    "escalation_policies",
+    "ticket_states",
+    "ticket_events",
+    "ticket_tags",
+    "tickets",
+    "agents",
+    "api_keys",
+    "idempotency_keys",  # a replay must not answer a ticket that is gone
+    "sla_policies",
+    "webhook_deliveries",
+    "webhook_subscriptions",
+)
+"""What a reset empties, in an order that no foreign key minds: everything but what
+describes the database itself (its schema, its key salt, its counters)."""
+
 TABLES: dict[str, str] = dict(
     zip(
         COUNTED,

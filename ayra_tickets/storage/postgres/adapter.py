@@ -33,7 +33,7 @@ from ..errors import (
     WriteConflict,
 )
 from ..findings import Progress, Report
-from ..tables import COUNT_ALL, counted
+from ..tables import COUNT_ALL, EMPTIED, counted
 from .accounts import SALT_SETTING, AgentStore, KeyStore
 from .check import check_address
 from .errors import RETRIED, translated
@@ -59,24 +59,6 @@ POOL_SIZE = 10
 """The most connections an engine holds for reads, and as many for writes (a server's
 threads each use one at a time)."""
 
-_EMPTIED = (
-    "routing_queue",
-    "routing_turns",
-    "routing_rules",
-    "escalations_fired",
-    "escalation_timers",
-    "escalation_policies",
-    "ticket_states",
-    "ticket_events",
-    "ticket_tags",
-    "tickets",
-    "agents",
-    "api_keys",
-    "idempotency_keys",  # a replay must not answer a ticket that is gone
-    "sla_policies",
-    "webhook_deliveries",
-    "webhook_subscriptions",
-)
 """The tables :meth:`PostgresStorage.reset` empties, in an order the foreign keys allow."""
 _KEPT_SETTINGS = ("created_in_number_order", SALT_SETTING, VERSION)
 """What describes the database, not its data, stays through a reset (the keys' salt, and
@@ -348,7 +330,7 @@ class PostgresStorage:
         would make every reader wait), the counter first, as every write locks it."""
         conn = self.connections.conn
         conn.execute("UPDATE ticket_counter SET last_number = 0, last_created_at = NULL")
-        for table in _EMPTIED:
+        for table in EMPTIED:
             conn.execute(f"DELETE FROM {table}")
         conn.execute("DELETE FROM settings WHERE key <> ALL(%s)", (list(_KEPT_SETTINGS),))
         conn.execute(BUMP_VERSION)

@@ -18,7 +18,7 @@ from sqlite_utils import Database
 
 from ..errors import DatabaseGone
 from ..findings import Progress, Report
-from ..tables import COUNT_ALL, counted
+from ..tables import COUNT_ALL, EMPTIED, counted
 from . import check as checking
 from . import locking
 from .accounts import AgentStore, KeyStore
@@ -34,24 +34,6 @@ from .webhooks import WebhookStore
 
 T = TypeVar("T")
 
-_EMPTIED = (
-    "routing_queue",
-    "routing_turns",
-    "routing_rules",
-    "escalations_fired",
-    "escalation_timers",
-    "escalation_policies",
-    "ticket_states",
-    "ticket_events",
-    "ticket_tags",
-    "tickets",
-    "agents",
-    "api_keys",
-    "idempotency_keys",  # a replay must not answer a ticket that is gone
-    "sla_policies",
-    "webhook_deliveries",
-    "webhook_subscriptions",
-)
 """The tables :meth:`SqliteStorage.reset` empties, in an order the foreign keys allow."""
 
 _KEPT_SETTINGS = ("created_in_number_order", "deferred_indexes", "api_key_salt")
@@ -134,7 +116,7 @@ class SqliteStorage:
         return True
 
     def reset(self) -> None:
-        for table in _EMPTIED:
+        for table in EMPTIED:
             self.db.execute(f"DELETE FROM {table}")
         self.db.execute("INSERT INTO tickets_fts (tickets_fts) VALUES ('delete-all')")
         marks = ", ".join("?" for _ in _KEPT_SETTINGS)
