@@ -137,3 +137,26 @@ def test_the_copy_benchmark_copies_to_postgres_and_back_identically(
     assert figures["counts"]["tickets"] == 150 + 20
     for name in ("file_to_postgres", "postgres_to_file"):
         assert set(figures[name]) == {"write_s", "check_s", "total_s"}
+
+
+def test_the_automation_benchmark_measures_every_side_and_drains_the_outbox(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "automation.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.automation", "--tickets", "120", "--repeat", "1",
+         "--json", out],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parent.parent,
+    )  # fmt: skip
+    assert "/ create (nothing configured)" in done.stdout
+    figures = json.loads(out.read_text())
+    sides = ("nothing configured", "routing", "routing + outbox",
+             "routing + outbox + escalation", "ORM peer", "minimal raw")  # fmt: skip
+    assert set(figures["table"]) == {f"create ({side})" for side in sides}
+    assert all(row["ops_per_s"] > 0 and row["p99_us"] > 0 for row in figures["table"].values())
+    pages = figures["pages_per_create"]
+    assert pages["routing + outbox"] > pages["nothing configured"] >= 1  # the outbox's rows
+    assert figures["deliveries_per_s"] > 0  # the receiver got what run_due sent
