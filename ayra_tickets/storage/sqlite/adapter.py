@@ -29,6 +29,7 @@ from .idempotency import IdempotencyStore
 from .metrics import MetricsStore
 from .policies import PolicyStore
 from .routing import RoutingStore
+from .sync import SyncStore
 from .tickets import TicketStore
 from .webhooks import WebhookStore
 
@@ -61,6 +62,7 @@ class SqliteStorage:
         self.routing = RoutingStore(db)
         self.webhooks = WebhookStore(db)
         self.escalations = EscalationStore(db)
+        self.sync = SyncStore(db)
         self._seen_version: int | None = None
 
     @classmethod
