@@ -200,15 +200,19 @@ class Sync:
                 break
             report.tickets += len(claimed)
             pushing = _Pushing(self, config, key, report, counted)
+            attempted = report.attempted
             with ThreadPoolExecutor(max_workers=max(1, min(self.workers, len(claimed)))) as pool:
                 for done in [pool.submit(pushing.ticket, each) for each in claimed]:
                     done.result()
+            if report.attempted == attempted:
+                break  # nothing claimed could be sent: the next claim would find the same
         report.finished_at = uow.now()
 
         def finish() -> int:
-            self._store.rounds(uow.now(), report.succeeded)
+            figures = self._store.figures()
+            self._store.rounds(uow.now(), report.succeeded(figures.retrying))
             self._load()
-            return self._store.figures().pending
+            return figures.pending
 
         report.pending = uow.write(finish)
         return report
@@ -230,6 +234,7 @@ class Sync:
                 configured=config is not None,
                 remote=None if config is None else config.remote,
                 pending=figures.pending,
+                retrying=figures.retrying,
                 oldest_pending_age=None if oldest is None else max(timedelta(0), now - oldest),
                 dead=figures.dead,
                 conflicts=figures.conflicts,

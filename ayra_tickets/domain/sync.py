@@ -390,11 +390,11 @@ class SyncReport:
     finished_at: datetime | None = None
     pending: int = 0
 
-    @property
-    def succeeded(self) -> bool:
-        """Whether the remote answered every attempt (none kept for a retry, none
-        refused)."""
-        return self.refused is None and self.retried == 0
+    def succeeded(self, retrying: int) -> bool:
+        """Whether the round leaves sync whole: the remote answered every attempt (none
+        kept for a retry, none refused) and no command waits for another attempt
+        (``retrying``: how many do)."""
+        return self.refused is None and self.retried == 0 and retrying == 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -414,24 +414,28 @@ class SyncReport:
 
 @attrs.frozen
 class Figures:
-    """The outbox's counts, as storage reads them."""
+    """The outbox's counts, as storage reads them (``retrying``: pending commands
+    attempted before, waiting for another attempt)."""
 
     pending: int
     oldest_pending_at: datetime | None
     dead: int
     conflicts: int
     blocked: int
+    retrying: int
 
 
 @attrs.frozen
 class SyncStatus:
     """Where sync stands: whether it is configured (and where to), the pending commands
-    and how long the oldest has waited, the dead letters, the open conflicts (and the
-    tickets they hold), and the last round and the last one the remote answered whole."""
+    (those waiting for another attempt among them) and how long the oldest has waited,
+    the dead letters, the open conflicts (and the tickets they hold), and the last round
+    and the last one that left sync whole (see :meth:`SyncReport.succeeded`)."""
 
     configured: bool
     remote: str | None
     pending: int
+    retrying: int
     oldest_pending_age: timedelta | None
     dead: int
     conflicts: int
@@ -445,6 +449,7 @@ class SyncStatus:
             "configured": self.configured,
             "remote": self.remote,
             "pending": self.pending,
+            "retrying": self.retrying,
             "oldest_pending_age": None if age is None else int(age.total_seconds()),
             "dead": self.dead,
             "conflicts": self.conflicts,

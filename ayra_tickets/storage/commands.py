@@ -114,7 +114,8 @@ FIGURES = (
     " (SELECT min(created_at) FROM sync_commands WHERE status = 'pending'),"
     " (SELECT count(*) FROM sync_commands WHERE status = 'dead'),"
     " (SELECT count(*) FROM sync_conflicts WHERE resolved_at IS NULL),"
-    " (SELECT count(*) FROM sync_tickets WHERE blocked_by IS NOT NULL)"
+    " (SELECT count(*) FROM sync_tickets WHERE blocked_by IS NOT NULL),"
+    " (SELECT count(*) FROM sync_commands WHERE status = 'pending' AND attempts > 0)"
 )
 LISTED = (
     f"SELECT {COMMAND_COLUMNS} FROM sync_commands"
@@ -340,8 +341,8 @@ class CommandStore:
         self.run(self._sql["RELEASE"], {"token": token})
 
     def figures(self) -> Figures:
-        pending, oldest, dead, conflicts, blocked = self._one("FIGURES", {})
-        return Figures(pending, self.read_instant(oldest), dead, conflicts, blocked)
+        pending, oldest, dead, conflicts, blocked, retrying = self._one("FIGURES", {})
+        return Figures(pending, self.read_instant(oldest), dead, conflicts, blocked, retrying)
 
     def commands(
         self, status: str | None, ticket_number: int | None, limit: int
