@@ -140,10 +140,10 @@ class FaultProxy:
         with self._lock:
             self.faults.append(Fault(matching, action))
 
-    def wait_for(self, count: int, timeout: float = 30) -> bool:
-        """Whether ``count`` requests have been seen within ``timeout`` seconds."""
+    def wait_until(self, condition: Callable[[list[Seen]], bool], timeout: float = 30) -> bool:
+        """Whether the requests seen meet ``condition`` within ``timeout`` seconds."""
         with self._lock:
-            return self._lock.wait_for(lambda: len(self.seen) >= count, timeout)
+            return self._lock.wait_for(lambda: condition(self.seen), timeout)
 
     def release(self) -> None:
         self._released.set()
