@@ -391,8 +391,9 @@ class _Pushing:
                 return _done(at, reply, data)
             reply = Reply(reply.status, reply.headers, reply.body, "an answer without a ticket")
         elif judged == CONFLICT:
-            if command.attempts > 0 and command.kind != "create":
-                # An earlier attempt may have been applied and its answer lost.
+            if command.kind != "create":
+                # An earlier attempt (or this request, delivered twice) may have been
+                # applied, and its answer lost.
                 applied, seen = self._applied(command, link)
                 if applied is None:
                     judged = "retry"  # the check itself went unanswered: later

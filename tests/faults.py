@@ -22,6 +22,8 @@ DROP_REQUEST = "drop_request"
 """Close the connection without forwarding: the remote never sees the request."""
 DROP_ANSWER = "drop_answer"
 """Forward, let the remote commit and answer, then close the connection unanswered."""
+DUPLICATE = "duplicate"
+"""Forward the request twice (a replay), and answer with the second answer."""
 HOLD = "hold"
 """Forward, then hold the answer until :meth:`FaultProxy.release` (and then drop it)."""
 
@@ -82,6 +84,8 @@ class FaultProxy:
                               payload)  # fmt: skip
                 elif action != DROP_REQUEST:
                     answer = proxy._forward(self.command, self.path, headers, body)
+                    if action == DUPLICATE:
+                        answer = proxy._forward(self.command, self.path, headers, body)
                     status = answer[0]
                 proxy._saw(Seen(self.command, self.path, headers, _loaded(body),
                                 action if isinstance(action, str) else "answered", status))  # fmt: skip

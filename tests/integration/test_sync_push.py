@@ -22,7 +22,7 @@ from ayra_tickets.server import LocalServer
 from ayra_tickets.storage.sqlite.schema import SCHEMA_VERSION
 from tests.backends import rows
 from tests.conftest import START
-from tests.faults import DROP_ANSWER, DROP_REQUEST, FaultProxy, proxying, writes
+from tests.faults import DROP_ANSWER, DROP_REQUEST, DUPLICATE, FaultProxy, proxying, writes
 
 pytestmark = pytest.mark.both_backends
 
@@ -370,6 +370,66 @@ def test_a_change_made_on_the_remote_meanwhile_is_a_conflict_that_holds_only_its
     assert synced.sync.run().attempted == 0  # the held ticket's queue waits for the merge
     contested_remote = remote.tickets.get(synced.sync.remote_id(contested.id))  # type: ignore[arg-type]
     assert (contested_remote.priority, contested_remote.subject) == (1, "Contested")
+
+
+def test_a_replayed_request_makes_no_second_ticket_and_no_second_change(
+    synced: Engine, remote: Engine, proxy: FaultProxy
+) -> None:
+    ticket = synced.tickets.create(subject="Replayed", description="by a proxy")
+    synced.tickets.update(ticket.id, priority=1)
+    synced.tickets.close(ticket.id)
+    for _ in range(3):
+        proxy.add(DUPLICATE, lambda method, path, headers: method != "GET")
+    report = synced.sync.run()
+    # The remote saw each request twice: the create's replay answered its first ticket,
+    # and the update's and close's were refused (412), then found applied.
+    assert (report.acknowledged, report.recovered, report.conflicts) == (3, 2, 0)
+    (made,) = remote_tickets(remote)
+    assert (made["priority"], made["status"], made["version"]) == (1, "closed", 3)
+    assert [kind for kind, _ in changes(remote, made["id"])] == [
+        "created", "field_changed", "closed",
+    ]  # fmt: skip
+
+
+def test_a_2xx_without_a_ticket_is_kept_and_sent_again(
+    synced: Engine, remote: Engine, proxy: FaultProxy, clock: ManualClock
+) -> None:
+    ticket = synced.tickets.create(subject="Odd answer", description="from a gateway")
+    proxy.add((200, {}))
+    assert synced.sync.run().retried == 1
+    (command,) = synced.sync.commands(ticket=ticket.id)
+    assert (command.status, command.last_status) == ("pending", 200)
+    clock.advance(timedelta(seconds=2))
+    assert synced.sync.run().acknowledged == 1
+    assert len(remote_tickets(remote)) == 1
+
+
+@pytest.mark.sqlite_only
+def test_the_changes_escalation_and_routing_make_are_queued_too(
+    synced: Engine, clock: ManualClock
+) -> None:
+    from ayra_tickets import EscalationLevel, RaisePriority
+
+    synced.agents.add("ana", "Ana", groups=["desk"])
+    synced.escalations.configure(
+        {3: [EscalationLevel(on="response_due", after=timedelta(0), actions=[RaisePriority()])]}
+    )
+    ticket = synced.tickets.create(subject="Waits", description="unanswered")
+    clock.advance(timedelta(days=3))
+    assert synced.run_due()["escalations"] == 1
+    synced.tickets.update(ticket.id, assigned_to="ana")
+    queued = [(c.kind, dict(c.patch)) for c in synced.sync.commands(ticket=ticket.id)]
+    assert queued[1:] == [("update", {"priority": 2}), ("update", {"assigned_to": "ana"})]
+
+
+def test_listing_commands_refuses_what_is_wrong_naming_it(synced: Engine) -> None:
+    for given, param in (({"status": "sent"}, "status"), ({"limit": 0}, "limit"),
+                         ({"limit": True}, "limit"), ({"ticket": 7}, "ticket")):  # fmt: skip
+        with pytest.raises(ParameterInvalid) as refused:
+            synced.sync.commands(**given)
+        assert refused.value.param == param
+    assert synced.sync.commands(ticket="ticket_nobody") == []
+    assert synced.sync.remote_id("TICK-99") is None
 
 
 # -- refusals ----------------------------------------------------------------------------
