@@ -25,6 +25,7 @@ from __future__ import annotations
 import builtins
 import json
 import os
+import re
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -80,6 +81,8 @@ IN_LINE = 100
 MAX_ANSWER = 1024 * 1024
 """The most of a remote's answer that is read."""
 MAX_LISTED = 1_000
+API_KEY = re.compile(r"[\x21-\x7e]{1,1000}")
+"""What an API key read from the environment may be (it goes into a header)."""
 
 
 class Sync:
@@ -183,6 +186,11 @@ class Sync:
             raise SyncUnavailable(
                 f"the environment variable {config.key_env} that holds the remote's API key"
                 " is not set"
+            )
+        if not API_KEY.fullmatch(key):
+            raise SyncUnavailable(
+                f"the environment variable {config.key_env} does not hold an API key (it must"
+                " be printable ASCII without spaces)"
             )
         report = SyncReport(started_at=uow.now())
         moment = report.started_at

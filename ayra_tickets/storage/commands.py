@@ -265,7 +265,8 @@ class CommandStore:
         return link_of(self._one("LINK_OF_REMOTE", {"id": remote_id}))
 
     def enqueue(self, number: int, commands: Sequence[NewCommand], now: datetime) -> None:
-        last, ticket_id = self._one("NEXT_SEQS", {"number": number, "count": len(commands)})
+        taken = {"number": number, "count": len(commands)}
+        ((last, ticket_id),) = self.run(self._sql["NEXT_SEQS"], taken).fetchall()
         first = last - len(commands) + 1
         at = self.instant(now)
         for n, command in enumerate(commands):  # one by one: their ids follow this order

@@ -442,6 +442,9 @@ def test_a_push_without_its_key_is_refused_and_sends_nothing(
     monkeypatch.delenv(KEY_ENV)
     with pytest.raises(SyncUnavailable, match=KEY_ENV):
         synced.sync.run()
+    monkeypatch.setenv(KEY_ENV, "sk_test_two words\r\nX-Injected: 1")
+    with pytest.raises(SyncUnavailable, match="printable ASCII"):
+        synced.sync.run()
     assert proxy.seen == []
     assert synced.sync.status().pending == 1
 
