@@ -156,10 +156,8 @@ class Sync:
         after = written.after
         if written.before is None:
             self._store.track(after.id, after.number)
-        elif self._store.link(after.number) is None:
-            return
         made = commands_of(written.before, after, written.events)
-        if made:
+        if made:  # one statement tells whether the ticket is synced, and numbers them
             self._store.enqueue(after.number, made, written.now)
 
     # -- pushing --------------------------------------------------------------------------

@@ -264,9 +264,12 @@ class CommandStore:
             return link_of(self._one("LINK_OF_LOCAL", {"id": ticket_id}))
         return link_of(self._one("LINK_OF_REMOTE", {"id": remote_id}))
 
-    def enqueue(self, number: int, commands: Sequence[NewCommand], now: datetime) -> None:
+    def enqueue(self, number: int, commands: Sequence[NewCommand], now: datetime) -> bool:
         taken = {"number": number, "count": len(commands)}
-        ((last, ticket_id),) = self.run(self._sql["NEXT_SEQS"], taken).fetchall()
+        rows = self.run(self._sql["NEXT_SEQS"], taken).fetchall()
+        if not rows:
+            return False  # not a synced ticket
+        ((last, ticket_id),) = rows
         first = last - len(commands) + 1
         at = self.instant(now)
         for n, command in enumerate(commands):  # one by one: their ids follow this order
@@ -283,6 +286,7 @@ class CommandStore:
                 "now": at,
             }
             self.run(self._sql["ENQUEUE"], values)
+        return True
 
     def claim(
         self, now: datetime, until: datetime, token: str, tickets: int, each: int

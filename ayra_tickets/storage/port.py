@@ -651,10 +651,10 @@ class SyncRepository(Protocol):
         """The link of a local ticket id, or of a remote ticket id."""
         ...
 
-    def enqueue(self, number: int, commands: Sequence[NewCommand], now: datetime) -> None:
+    def enqueue(self, number: int, commands: Sequence[NewCommand], now: datetime) -> bool:
         """Queue the ticket's commands, pending and due at ``now``, after its others
         (each the ticket's next ``seq``), stamped with this release's API and schema
-        versions."""
+        versions, if the ticket is synced (:meth:`track`); whether it is."""
         ...
 
     def claim(
