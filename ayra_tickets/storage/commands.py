@@ -36,18 +36,17 @@ TRACK = (
 LINK = f"SELECT {LINK_COLUMNS} FROM sync_tickets WHERE ticket_number = %(number)s"
 LINK_OF_LOCAL = f"SELECT {LINK_COLUMNS} FROM sync_tickets WHERE ticket_id = %(id)s"
 LINK_OF_REMOTE = f"SELECT {LINK_COLUMNS} FROM sync_tickets WHERE remote_id = %(id)s"
-NEXT_SEQS = (
-    "UPDATE sync_tickets SET last_seq = last_seq + %(count)s WHERE ticket_number = %(number)s"
-    " RETURNING last_seq, ticket_id"
-)
-"""Take a ticket's next sequence numbers (the row stays locked until the transaction
-ends, so a ticket's commands are numbered in the order of their commits)."""
 ENQUEUE = (
     "INSERT INTO sync_commands (ticket_id, ticket_number, seq, kind, patch, base_version,"
     " idempotency_key, api_version, schema_version, status, next_attempt_at, created_at)"
-    " VALUES (%(ticket_id)s, %(number)s, %(seq)s, %(kind)s, %(patch)s, %(base_version)s,"
-    " %(idempotency_key)s, %(api_version)s, %(schema_version)s, 'pending', %(now)s, %(now)s)"
+    " SELECT t.ticket_id, t.ticket_number, coalesce((SELECT max(c.seq) FROM sync_commands AS c"
+    " WHERE c.ticket_number = t.ticket_number), 0) + 1, %(kind)s, %(patch)s, %(base_version)s,"
+    " %(idempotency_key)s, %(api_version)s, %(schema_version)s, 'pending', %(now)s, %(now)s"
+    " FROM sync_tickets AS t WHERE t.ticket_number = %(number)s"
 )
+"""Queue a command of a synced ticket (nothing, for a ticket that is not), next in its
+line: one statement tells both. A ticket's writes take its row's lock first, so its
+commands are numbered in the order of their commits."""
 
 COMMAND_COLUMNS = (
     "id, ticket_id, ticket_number, seq, kind, patch, base_version, idempotency_key,"
@@ -176,7 +175,6 @@ STATEMENTS = (
     "LINK",
     "LINK_OF_LOCAL",
     "LINK_OF_REMOTE",
-    "NEXT_SEQS",
     "ENQUEUE",
     "CLAIMABLE",
     "IN_LINE",
@@ -265,18 +263,10 @@ class CommandStore:
         return link_of(self._one("LINK_OF_REMOTE", {"id": remote_id}))
 
     def enqueue(self, number: int, commands: Sequence[NewCommand], now: datetime) -> bool:
-        taken = {"number": number, "count": len(commands)}
-        rows = self.run(self._sql["NEXT_SEQS"], taken).fetchall()
-        if not rows:
-            return False  # not a synced ticket
-        ((last, ticket_id),) = rows
-        first = last - len(commands) + 1
         at = self.instant(now)
-        for n, command in enumerate(commands):  # one by one: their ids follow this order
+        for command in commands:  # one by one: each is the next in its ticket's line
             values = {
-                "ticket_id": ticket_id,
                 "number": number,
-                "seq": first + n,
                 "kind": command.kind,
                 "patch": self.json(command.patch),
                 "base_version": command.base_version,
@@ -285,7 +275,8 @@ class CommandStore:
                 "schema_version": self.schema_version,
                 "now": at,
             }
-            self.run(self._sql["ENQUEUE"], values)
+            if self.run(self._sql["ENQUEUE"], values).rowcount == 0:
+                return False  # not a synced ticket
         return True
 
     def claim(

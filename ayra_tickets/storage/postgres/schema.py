@@ -447,8 +447,7 @@ def _sync(conn: Connection) -> None:
             remote_id text UNIQUE,
             remote_number text,
             remote_version integer,
-            blocked_by bigint,
-            last_seq integer NOT NULL DEFAULT 0
+            blocked_by bigint
         )
         """
     )
@@ -462,7 +461,7 @@ def _sync(conn: Connection) -> None:
             kind text NOT NULL CHECK (kind IN ('create', 'update', 'close')),
             patch json NOT NULL,
             base_version integer NOT NULL,
-            idempotency_key text NOT NULL UNIQUE,
+            idempotency_key text NOT NULL,
             api_version text NOT NULL,
             schema_version integer NOT NULL,
             status text NOT NULL CHECK (status IN ('pending', 'done', 'dead', 'conflict')),
@@ -479,11 +478,8 @@ def _sync(conn: Connection) -> None:
         )
         """
     )
-    conn.execute(
-        "CREATE INDEX sync_commands_in_line ON sync_commands (ticket_number, seq)"
-        " WHERE status = 'pending'"
-    )
     conn.execute("CREATE INDEX sync_commands_by_status ON sync_commands (status, id)")
+    # as SQLite's: the claim's scan and the counts; no index of the random keys
     conn.execute(
         """
         CREATE TABLE sync_conflicts (
