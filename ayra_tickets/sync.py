@@ -233,7 +233,7 @@ class Sync:
 
         def status() -> SyncStatus:
             now = uow.now()
-            config = self._config
+            config = self._store.config()  # its rounds as any process recorded them
             figures = self._store.figures()
             oldest = figures.oldest_pending_at
             return SyncStatus(
