@@ -63,6 +63,8 @@ class SqliteStorage:
         self.escalations = EscalationStore(db)
         self._seen_version: int | None = None
 
+    sees_every_commit = True  # data_version moves for any other connection's commit
+
     @classmethod
     def open(
         cls, path: str | Path, *, durability: str = "normal", existing: bool = False
