@@ -10,17 +10,15 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from ayra_tickets import Engine, ManualClock
-from ayra_tickets.server import LocalServer
 from ayra_tickets.sync import LEASE
 from tests.conftest import START
-from tests.faults import HOLD, FaultProxy, proxying
+from tests.faults import HOLD, FaultProxy
 
 pytestmark = pytest.mark.both_backends
 
@@ -44,18 +42,6 @@ engine.sync.run()
 print("pushed", flush=True)
 """
 """A process that queues three commands a ticket, then (``wait``: once told to) pushes."""
-
-
-@pytest.fixture
-def remote() -> Iterator[Engine]:
-    with Engine.open(":memory:", clock=ManualClock(START)) as engine:
-        yield engine
-
-
-@pytest.fixture
-def proxy(remote: Engine) -> Iterator[FaultProxy]:
-    with LocalServer(remote, port=0) as server:
-        yield from proxying(server.url)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ second ticket or applies a change twice."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,34 +17,15 @@ import pytest
 from ayra_tickets import Engine, ManualClock, TicketError
 from ayra_tickets.domain.errors import ParameterInvalid
 from ayra_tickets.domain.sync import API_VERSION, SyncUnavailable
-from ayra_tickets.server import LocalServer
 from ayra_tickets.storage.sqlite.schema import SCHEMA_VERSION
 from tests.backends import rows
 from tests.conftest import START
-from tests.faults import DROP_ANSWER, DROP_REQUEST, DUPLICATE, FaultProxy, proxying, writes
+from tests.faults import DROP_ANSWER, DROP_REQUEST, DUPLICATE, FaultProxy, writes
 
 pytestmark = pytest.mark.both_backends
 
 KEY_ENV = "AYRA_TEST_REMOTE_KEY"
 SYNC_TABLES = ("sync_settings", "sync_tickets", "sync_commands", "sync_conflicts")
-
-
-@pytest.fixture
-def remote() -> Iterator[Engine]:
-    """The remote API's engine (its own clock): what ``serve`` answers from."""
-    with Engine.open(":memory:", clock=ManualClock(START)) as engine:
-        yield engine
-
-
-@pytest.fixture
-def server(remote: Engine) -> Iterator[LocalServer]:
-    with LocalServer(remote, port=0) as served:
-        yield served
-
-
-@pytest.fixture
-def proxy(server: LocalServer) -> Iterator[FaultProxy]:
-    yield from proxying(server.url)
 
 
 @pytest.fixture
@@ -56,6 +36,13 @@ def synced(
     monkeypatch.setenv(KEY_ENV, remote.keys.create())
     engine.sync.configure(remote=proxy.url, key_env=KEY_ENV)
     return engine
+
+
+def pushed(synced: Engine, *subjects: str) -> list[Any]:
+    """Tickets made and pushed (the remote has them)."""
+    made = [synced.tickets.create(subject=subject, description="d") for subject in subjects]
+    assert synced.sync.run().pending == 0
+    return made
 
 
 def remote_tickets(remote: Engine) -> list[dict[str, Any]]:
@@ -216,8 +203,7 @@ def test_an_answer_lost_after_the_remote_made_the_ticket_makes_no_second_one(
 def test_an_answer_lost_after_the_remote_applied_an_update_is_not_applied_twice(
     synced: Engine, remote: Engine, proxy: FaultProxy, clock: ManualClock
 ) -> None:
-    ticket = synced.tickets.create(subject="Invoice", description="Twice")
-    synced.sync.run()
+    (ticket,) = pushed(synced, "Invoice")
     remote_id = synced.sync.remote_id(ticket.id)
     assert remote_id is not None
     synced.tickets.update(ticket.id, tags=["refund"], internal_note="Asked finance")
@@ -323,9 +309,7 @@ def test_commands_go_in_order_per_ticket_and_tickets_side_by_side(
 def test_a_dead_letter_does_not_block_another_ticket_nor_its_own_later_commands(
     synced: Engine, remote: Engine, proxy: FaultProxy
 ) -> None:
-    refused = synced.tickets.create(subject="Refused", description="d")
-    other = synced.tickets.create(subject="Other", description="d")
-    synced.sync.run()
+    refused, other = pushed(synced, "Refused", "Other")
     synced.tickets.update(refused.id, category="billing")
     synced.tickets.update(refused.id, priority=1)
     synced.tickets.update(other.id, priority=2)
@@ -349,9 +333,7 @@ def test_a_dead_letter_does_not_block_another_ticket_nor_its_own_later_commands(
 def test_a_change_made_on_the_remote_meanwhile_is_a_conflict_that_holds_only_its_ticket(
     synced: Engine, remote: Engine, proxy: FaultProxy
 ) -> None:
-    contested = synced.tickets.create(subject="Contested", description="d")
-    calm = synced.tickets.create(subject="Calm", description="d")
-    synced.sync.run()
+    contested, calm = pushed(synced, "Contested", "Calm")
     remote.tickets.update(synced.sync.remote_id(contested.id), priority=1)  # type: ignore[arg-type]
     synced.tickets.update(contested.id, priority=4)
     synced.tickets.update(contested.id, subject="Held behind the conflict")
