@@ -345,6 +345,8 @@ class _Pushing:
                     return
                 if command.kind != "create" and link.remote_id is None:
                     return  # its create is dead: the rest wait for it
+                if self._uow.now() + timedelta(seconds=self._sync.timeout) >= claimed.until:
+                    return  # the hold may lapse before an answer: the rest, claimed anew
                 result = self._attempt(command, link)
                 if result is None:
                     return

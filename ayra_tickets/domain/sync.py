@@ -375,8 +375,10 @@ def etag_version(etag: str | None) -> int | None:
 @attrs.define
 class SyncReport:
     """What one round did: commands sent and acknowledged, kept for a retry, moved to
-    the dead letters, recorded as conflicts, found applied already (a lost answer), and
-    what stopped it, if anything (``refused``: the remote refused the key)."""
+    the dead letters, recorded as conflicts, found applied already (a lost answer); the
+    tickets' lines it claimed (a line claimed again in the round counts again); what
+    stopped it, if anything (``refused``: the remote refused the key); and the commands
+    pending after it."""
 
     attempted: int = 0
     acknowledged: int = 0

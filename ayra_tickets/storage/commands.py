@@ -294,7 +294,7 @@ class CommandStore:
             own = f"{token}.{number}"
             for command in line:
                 self.run(self._sql["CLAIM"], {"token": own, "until": held, "id": command.id})
-            claimed.append(ClaimedTicket(link, line, own))
+            claimed.append(ClaimedTicket(link, line, own, until))
         return claimed
 
     def record(self, command: Command, token: str, result: CommandResult) -> bool:

@@ -595,11 +595,13 @@ class WebhookRepository(Protocol):
 @attrs.frozen
 class ClaimedTicket:
     """A ticket's commands claimed for a push: its link to the remote as it stands, and
-    its pending commands in order, held under ``token`` (the ticket's own)."""
+    its pending commands in order, held under ``token`` (the ticket's own) until
+    ``until``."""
 
     link: Link
     commands: tuple[Command, ...]
     token: str
+    until: datetime
 
 
 @attrs.frozen

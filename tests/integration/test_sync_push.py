@@ -414,6 +414,27 @@ def test_listing_commands_refuses_what_is_wrong_naming_it(synced: Engine) -> Non
     assert synced.sync.remote_id("TICK-99") is None
 
 
+def test_a_line_whose_hold_may_lapse_mid_push_is_let_go_and_claimed_anew(
+    synced: Engine, remote: Engine, clock: ManualClock
+) -> None:
+    ticket = synced.tickets.create(subject="Slow remote", description="4 minutes a request")
+    synced.tickets.update(ticket.id, priority=1)
+    synced.tickets.update(ticket.id, priority=2)
+    send = synced.sync._send
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        clock.advance(timedelta(minutes=4))
+        return send(*args, **kwargs)
+
+    synced.sync._send = slow  # type: ignore[method-assign]
+    report = synced.sync.run()
+    # A hold lasts 5 minutes: once too little of it was left for an answer (8 minutes
+    # in), the rest of the line was let go, so that no other process could take it
+    # while this one was still sending, and claimed anew.
+    assert (report.acknowledged, report.tickets, report.pending) == (3, 2, 0)
+    assert remote.tickets.get(synced.sync.remote_id(ticket.id)).priority == 2  # type: ignore[arg-type]
+
+
 # -- refusals ----------------------------------------------------------------------------
 
 
