@@ -226,9 +226,9 @@ class Sync:
     # -- where sync stands ----------------------------------------------------------------
 
     def status(self) -> SyncStatus:
-        """Pending commands and the age of the oldest, dead letters, open conflicts (and
-        the tickets they hold), the last round and the last one the remote answered
-        whole."""
+        """Pending commands (and those waiting for another attempt) and the age of the
+        oldest, dead letters, open conflicts (and the tickets they hold), the last round
+        and the last successful one (see :meth:`SyncReport.succeeded`)."""
         uow = self._uow
 
         def status() -> SyncStatus:
