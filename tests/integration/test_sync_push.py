@@ -330,6 +330,23 @@ def test_a_dead_letter_does_not_block_another_ticket_nor_its_own_later_commands(
     assert remote.tickets.get(gone).subject == "Queued after the dead letter"
 
 
+def test_a_dead_create_holds_its_tickets_later_commands_and_an_import_queues_nothing(
+    synced: Engine, remote: Engine, proxy: FaultProxy
+) -> None:
+    ticket = synced.tickets.create(subject="Refused", description="by the remote")
+    synced.tickets.update(ticket.id, priority=1)
+    proxy.add((400, {}), lambda method, path, headers: method == "POST")
+    report = synced.sync.run()
+    assert (report.dead, report.attempted, report.pending) == (1, 1, 1)
+    assert synced.sync.run().attempted == 0  # no remote id: the update waits
+    assert [c.status for c in synced.sync.commands(ticket=ticket.id)] == ["dead", "pending"]
+    assert synced.sync.remote_id(ticket.id) is None
+    imported = synced.tickets.import_many([{"subject": "Imported", "description": "bulk"}])
+    assert imported.imported == 1
+    assert synced.sync.status().pending == 1
+    assert remote_tickets(remote) == []
+
+
 def test_a_change_made_on_the_remote_meanwhile_is_a_conflict_that_holds_only_its_ticket(
     synced: Engine, remote: Engine, proxy: FaultProxy
 ) -> None:
