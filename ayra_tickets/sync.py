@@ -39,6 +39,7 @@ from .domain.sync import (
     CONFLICT,
     DEAD,
     REFUSED,
+    RETRY,
     SENDABLE_APIS,
     STATUSES,
     Command,
@@ -404,7 +405,7 @@ class _Pushing:
                 # applied, and its answer lost.
                 applied, seen = self._applied(command, link)
                 if applied is None:
-                    judged = "retry"  # the check itself went unanswered: later
+                    judged = RETRY  # the check itself went unanswered: later
                 elif applied:
                     self._count(recovered=1, acknowledged=1)
                     return _done(at, Reply(200), seen)

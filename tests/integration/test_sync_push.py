@@ -223,6 +223,23 @@ def test_an_answer_lost_after_the_remote_applied_an_update_is_not_applied_twice(
     assert synced.sync.status().conflicts == 0
 
 
+def test_a_412_whose_check_goes_unanswered_is_tried_again_not_taken_for_a_conflict(
+    synced: Engine, remote: Engine, proxy: FaultProxy, clock: ManualClock
+) -> None:
+    (ticket,) = pushed(synced, "Checked")
+    synced.tickets.update(ticket.id, priority=1)
+    proxy.add(DROP_ANSWER, lambda method, path, headers: method == "PUT")
+    proxy.add(DROP_REQUEST, lambda method, path, headers: method == "GET")
+    assert synced.sync.run().retried == 1  # the answer lost
+    clock.advance(timedelta(seconds=2))
+    second = synced.sync.run()  # 412, and the read of the remote ticket lost
+    assert (second.retried, second.conflicts) == (1, 0)
+    clock.advance(timedelta(seconds=5))
+    third = synced.sync.run()
+    assert (third.recovered, third.pending, third.conflicts) == (1, 0, 0)
+    assert remote.tickets.get(synced.sync.remote_id(ticket.id)).version == 2  # type: ignore[arg-type]
+
+
 def test_a_request_dropped_before_it_arrives_is_sent_again_after_a_growing_backoff(
     synced: Engine, remote: Engine, proxy: FaultProxy, clock: ManualClock
 ) -> None:
