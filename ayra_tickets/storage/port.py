@@ -111,7 +111,24 @@ class Remembered:
     created_at: datetime
 
 
-COUNTED = ("tickets", "events", "states", "tags", "keys", "agents", "policies", "idempotency_keys")
+COUNTED = (
+    "tickets",
+    "events",
+    "states",
+    "tags",
+    "keys",
+    "agents",
+    "policies",
+    "idempotency_keys",
+    "routing_rules",
+    "routing_turns",
+    "routing_queue",
+    "escalation_policies",
+    "escalation_timers",
+    "escalations_fired",
+    "webhook_subscriptions",
+    "webhook_deliveries",
+)
 """The kinds of record :meth:`Storage.counts` counts, in the order reports show them."""
 
 
