@@ -17,6 +17,7 @@ header (the delivery's id, the same on every attempt).
 from __future__ import annotations
 
 import builtins
+import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -296,29 +297,43 @@ class Webhooks:
         """Attempt every delivery due by ``now`` (default: the engine's clock), each
         after the earlier ones of its ticket (a ticket's events arrive in the order
         their changes committed). How many attempts were made. Several processes may
-        run it at once: each attempt is claimed by one."""
+        run it at once: each attempt is claimed by one.
+
+        A receiver that gives no answer (refused, unreachable, past the timeout) is
+        passed over for the rest of the run once one attempt at it has failed so: its
+        other deliveries are let go unattempted, due as they were, and the run goes on
+        with every other receiver's, waiting on a dead one for one timeout at most."""
         uow = self._uow
         moment = uow.now() if now is None else now
         if not uow.read(lambda: bool(self._subscriptions)):
             return 0
         attempted = 0
+        silent: set[str] = set()  # the URLs that gave no answer in this run
         while True:
             token = random_token(24)
 
-            def claim(token: str = token) -> builtins.list[Claimed]:
+            def claim(
+                token: str = token, passed: Sequence[str] = sorted(silent)
+            ) -> builtins.list[Claimed]:
                 until = max(moment, uow.now()) + LEASE
-                return self._store.claim(moment, until, token, BATCH)
+                return self._store.claim(moment, until, token, BATCH, passed)
 
             claimed = uow.write(claim)
             if not claimed:
                 return attempted
             for delivery in claimed:
-                self._attempt(delivery, token)
+                if delivery.url in silent:
+                    uow.write(functools.partial(self._store.release, delivery.id, token))
+                    continue
+                if not self._attempt(delivery, token):
+                    silent.add(delivery.url)
                 attempted += 1
 
-    def _attempt(self, delivery: Claimed, token: str) -> None:
+    def _attempt(self, delivery: Claimed, token: str) -> bool:
         """Post one claimed delivery (outside any transaction), then record what came of
-        it: delivered, or the next attempt on the schedule, or dead."""
+        it: delivered, or the next attempt on the schedule, or dead. False if the
+        receiver gave no answer at all (a sender that raised is not the receiver's
+        silence)."""
         uow = self._uow
         at = uow.now()
         body = delivery.body.encode("utf-8")
@@ -329,9 +344,11 @@ class Webhooks:
         }
         try:
             outcome = self._send(delivery.url, body, headers, self.timeout)
+            heard = outcome.status is not None
         except Exception as error:  # a sender's failure is one attempt's, not the run's
             log.exception("sending %s failed", delivery.id)
             outcome = Outcome(None, f"{type(error).__name__}: {error}"[:500])
+            heard = True
         attempt = delivery.attempts + 1
         delay = None if outcome.delivered else retry_delay(delivery.id, attempt)
         if outcome.delivered:
@@ -342,6 +359,7 @@ class Webhooks:
             status, next_at = "pending", at + delay
         result = Attempt(at, status, next_at, outcome.status, outcome.error)
         uow.write(lambda: self._store.record(delivery.id, token, result))
+        return heard
 
     # -- deliveries -----------------------------------------------------------------------
 

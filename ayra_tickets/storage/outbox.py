@@ -53,12 +53,20 @@ WHERE d.status = 'pending' AND d.next_attempt_at <= %(now)s
     WHERE e.status = 'pending' AND e.subscription = d.subscription
       AND e.ticket_number = d.ticket_number AND e.sequence < d.sequence
   )
+  {passed_over}
 ORDER BY d.sequence
 LIMIT %(limit)s
 """
 """The deliveries due and free (not held, or held by a claim that lapsed), each the first
 pending one of its ticket for its subscription: a later one waits while an earlier one
-is pending, so that a ticket's events arrive in the order their changes committed."""
+is pending, so that a ticket's events arrive in the order their changes committed.
+``{passed_over}``: an adapter's test leaving out the URLs of ``%(passed_over)s``, or
+nothing."""
+RELEASE = (
+    "UPDATE webhook_deliveries SET claim = NULL, attempting_until = NULL"
+    " WHERE id = %(id)s AND claim = %(token)s"
+)
+"""A claimed delivery let go unattempted (its attempts as they were)."""
 CLAIM = (
     "UPDATE webhook_deliveries SET claim = %(token)s, attempting_until = %(until)s"
     " WHERE id = %(id)s"

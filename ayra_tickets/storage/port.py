@@ -572,11 +572,21 @@ class WebhookRepository(Protocol):
         ...
 
     def claim(
-        self, now: datetime, until: datetime, token: str, limit: int
+        self,
+        now: datetime,
+        until: datetime,
+        token: str,
+        limit: int,
+        passed_over: Sequence[str] = (),
     ) -> builtins.list[Claimed]:
         """Up to ``limit`` pending deliveries due at ``now`` and not held by another
         claim (or held by one that lapsed), each the earliest pending delivery of its
-        ticket and subscription, held under ``token`` until ``until``: in sequence order."""
+        ticket and subscription, held under ``token`` until ``until``: in sequence order.
+        None to the URLs ``passed_over``."""
+        ...
+
+    def release(self, delivery_id: str, token: str) -> None:
+        """Let go of a delivery claimed under ``token`` without attempting it."""
         ...
 
     def record(self, delivery_id: str, token: str, attempt: Attempt) -> bool:

@@ -4,6 +4,7 @@ clock, in commit order per ticket; dead ones listed and redelivered; ``engine.on
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -19,7 +20,7 @@ from ayra_tickets.domain.webhooks import MAX_ATTEMPTS, RETRY_SPAN, retry_delay
 from ayra_tickets.storage.postgres.schema import schema_address
 from ayra_tickets.transfer import copy_database
 from tests.conftest import table_counts
-from tests.receiver import Receiver, receiving
+from tests.receiver import HOLD, Receiver, receiving
 
 pytestmark = pytest.mark.both_backends
 
@@ -150,6 +151,28 @@ def test_a_timeout_is_recorded_as_one(
         None,
         "no answer within 0.5 s",
     )
+
+
+def test_a_silent_receiver_is_passed_over_for_the_rest_of_the_run(
+    engine: Engine, clock: ManualClock, receiver: Receiver
+) -> None:
+    engine.webhooks.timeout = 0.5
+    with contextlib.closing(Receiver(default=HOLD)) as silent:  # never answers
+        engine.webhooks.subscribe(silent.url, events=["ticket.created"])
+        engine.webhooks.subscribe(receiver.url, events=["ticket.created"])
+        made = [engine.tickets.create(subject=f"s{n}", description="d") for n in range(3)]
+        assert engine.webhooks.send_due() == 4  # one at the silent one, then the others
+        assert len(silent.received) == 1  # one timeout waited for, not three
+        assert sorted(r.json["data"]["ticket"]["id"] for r in receiver.received) == sorted(
+            ticket.id for ticket in made
+        )
+        waiting = engine.webhooks.deliveries(status="pending")
+        assert sorted(d.attempts for d in waiting) == [0, 0, 1]  # let go unattempted
+        assert all(d.next_attempt_at == clock.now() for d in waiting if d.attempts == 0)
+        silent.release()
+        silent.default = 200
+        assert engine.webhooks.send_due() == 2  # the next run tries them again
+        assert len(silent.received) == 3
 
 
 def test_a_delivery_failing_every_attempt_dies_after_a_day_and_is_redelivered_with_its_id(

@@ -70,15 +70,26 @@ class WebhookStore:
         return sum(self._run(outbox.ENQUEUE, outbox.enqueued(d, now)) for d in deliveries)
 
     def claim(
-        self, now: datetime, until: datetime, token: str, limit: int
+        self,
+        now: datetime,
+        until: datetime,
+        token: str,
+        limit: int,
+        passed_over: Sequence[str] = (),
     ) -> builtins.list[Claimed]:
         conn = self._connections.conn
+        test = "AND s.url <> ALL(%(passed_over)s)" if passed_over else ""
+        values = {"now": now, "limit": limit, "passed_over": list(passed_over)}
         found = [
-            Claimed(*row) for row in conn.execute(outbox.CLAIMABLE, {"now": now, "limit": limit})
+            Claimed(*row)
+            for row in conn.execute(outbox.CLAIMABLE.replace("{passed_over}", test), values)
         ]
         for each in found:
             self._run(outbox.CLAIM, {"token": token, "until": until, "id": each.id})
         return found
+
+    def release(self, delivery_id: str, token: str) -> None:
+        self._run(outbox.RELEASE, {"id": delivery_id, "token": token})
 
     def record(self, delivery_id: str, token: str, attempt: Attempt) -> bool:
         return self._run(outbox.RECORD, outbox.recorded(delivery_id, token, attempt, _as_is)) > 0

@@ -31,6 +31,7 @@ _SQL = {
         "CLAIMABLE",
         "CLAIM",
         "RECORD",
+        "RELEASE",
         "LISTED",
         "ONE",
         "ALL",
@@ -85,19 +86,27 @@ class WebhookStore:
         return int(self._conn.total_changes - before)
 
     def claim(
-        self, now: datetime, until: datetime, token: str, limit: int
+        self,
+        now: datetime,
+        until: datetime,
+        token: str,
+        limit: int,
+        passed_over: Sequence[str] = (),
     ) -> builtins.list[Claimed]:
+        test = "AND s.url NOT IN (SELECT value FROM json_each(:passed_over))" if passed_over else ""
+        values = {"now": format_time(now), "limit": limit, "passed_over": json.dumps(passed_over)}
         found = [
             Claimed(*row)
-            for row in self._conn.execute(
-                _SQL["CLAIMABLE"], {"now": format_time(now), "limit": limit}
-            )
+            for row in self._conn.execute(_SQL["CLAIMABLE"].replace("{passed_over}", test), values)
         ]
         held = format_time(until)
         self._conn.executemany(
             _SQL["CLAIM"], [{"token": token, "until": held, "id": each.id} for each in found]
         )
         return found
+
+    def release(self, delivery_id: str, token: str) -> None:
+        self._conn.execute(_SQL["RELEASE"], {"id": delivery_id, "token": token})
 
     def record(self, delivery_id: str, token: str, attempt: Attempt) -> bool:
         values = outbox.recorded(delivery_id, token, attempt, format_optional)
