@@ -67,7 +67,13 @@ def where_clause(
             match += f" AND facets : ({tokens})"
     if query.priority:
         any_of("priority", [int(p) for p in query.priority])
+    dated = False
     for column, op, value in query.comparisons():
+        if column == "due_date" and not walk and not dated:
+            # a due range is a range of the due order's index, whose first column is
+            # whether the ticket has a due date (it does, to fall in a range)
+            clauses.append("(t.due_date IS NULL) = 0")
+            dated = True
         clauses.append(f"{t}{column} {op} ?")
         params.append(format_time(value) if isinstance(value, datetime) else value)
     for tag in query.tags:
@@ -112,10 +118,15 @@ def after_cursor(query: ListQuery, cursor: Cursor) -> tuple[str, list[Any]]:
     ]
 
 
-def order_by(query: ListQuery, *, text_driven: bool = False) -> str:
+def order_by(query: ListQuery, *, text_driven: bool = False, sorted_after: bool = False) -> str:
+    """The ORDER BY of ``query``'s page; ``sorted_after`` keeps it from matching any
+    index (a unary ``+``), so that the matches are gathered from the filters' indexes
+    and then sorted, where SQLite would rather walk an index in the page's order."""
     direction = "ASC" if query.sort_order == "asc" else "DESC"
     if text_driven:  # creation order is number order (TicketStore.by_number)
         return f"tickets_fts.rowid {direction}"
     column = SORT_COLUMNS[query.sort_by]
+    if sorted_after:
+        column = "+" + column
     nulls_last = f"{column} IS NULL, " if query.sort_by == "due_date" else ""
     return f"{nulls_last}{column} {direction}, t.number {direction}"

@@ -8,6 +8,7 @@ as a readable JSON list on the ticket and in ``ticket_tags``, one indexed row pe
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import attrs
@@ -18,7 +19,7 @@ from ..errors import NewerSchema
 
 migrations = Migrations("ayra_tickets")
 
-SCHEMA_VERSION = 17
+SCHEMA_VERSION = 18
 """The number of the latest migration; a database past it is from a newer release."""
 
 
@@ -568,6 +569,91 @@ def _webhooks(db: Database) -> None:
         " WHERE status = 'pending'"
     )  # also what a claim scans: pending deliveries are few. By the ticket's number, not
     # its (random) id, so that a new ticket's deliveries go to the index's end.
+
+
+FEWER_INDEXES_DROPPED = (
+    "tickets_by_status_priority_created",
+    "tickets_by_status_sla_breach_at",
+    "tickets_by_due_date",
+    "tickets_by_status_due_order",
+)
+"""The tickets' indexes migration 18 drops: each is served by another (see there)."""
+
+FEWER_INDEXES_REDEFINED = {
+    "tickets_by_status_created": "tickets (status, created_at, number, priority)",
+    "tickets_by_sla_breach_at": "tickets (sla_breach_at, status)",
+}
+"""The tickets' indexes migration 18 widens to hold what a dropped one answered."""
+
+
+@migrations(name="0018_fewer_indexes")
+def _fewer_indexes(db: Database) -> None:
+    # Every index of a table is a page (or more) written by every commit that adds a
+    # row, so an index that another already serves is dropped:
+    # - status and priority: the status index carries the priority (a count reads it
+    #   alone; a page walks the status in creation order);
+    # - breached with a status: the breach index carries the status;
+    # - a due-date range: the due order's index ((due_date IS NULL) = 0 comes with the
+    #   range, see query.where_clause);
+    # - a status in due order: the due order's index, walked, or the status's, sorted.
+    for name in FEWER_INDEXES_DROPPED:
+        db.execute(f"DROP INDEX IF EXISTS {name}")
+    for name, target in FEWER_INDEXES_REDEFINED.items():
+        db.execute(f"DROP INDEX IF EXISTS {name}")
+        db.execute(f"CREATE INDEX {name} ON {target}")
+    _forget_deferred(db)
+    # A ticket's tags are kept in its order (ticket, tag): the probe of one tag of one
+    # ticket and a ticket's rewrite read the table itself, and a new ticket's tags go at
+    # its end. By tag (and status), the one index.
+    db.execute(
+        """
+        CREATE TABLE ticket_tags_by_ticket_order (
+            tag TEXT NOT NULL,
+            ticket_number INTEGER NOT NULL REFERENCES tickets(number),
+            status TEXT,
+            PRIMARY KEY (ticket_number, tag)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        "INSERT INTO ticket_tags_by_ticket_order (tag, ticket_number, status)"
+        " SELECT tag, ticket_number, status FROM ticket_tags ORDER BY ticket_number, tag"
+    )
+    db.execute("DROP TABLE ticket_tags")
+    db.execute("ALTER TABLE ticket_tags_by_ticket_order RENAME TO ticket_tags")
+    db.execute("CREATE INDEX ticket_tags_by_tag_status ON ticket_tags (tag, status, ticket_number)")
+    # The search index without its documents' sizes (columnsize=0): they serve ranking,
+    # which searches do not do, and cost a row a ticket.
+    db.execute("DROP TABLE tickets_fts")
+    db.execute(
+        "CREATE VIRTUAL TABLE tickets_fts USING fts5(subject, description, facets,"
+        " content='', detail=column, columnsize=0, tokenize='unicode61')"
+    )
+    db.execute(
+        "INSERT INTO tickets_fts (rowid, subject, description, facets)"
+        " SELECT number, subject, description, 's' || replace(status, '_', '') FROM tickets"
+    )
+    db.execute("PRAGMA analysis_limit = 1000")
+    db.execute("ANALYZE tickets")
+    db.execute("ANALYZE ticket_tags")
+    db.execute("PRAGMA analysis_limit = 0")
+
+
+def _forget_deferred(db: Database) -> None:
+    """An import that dropped the tickets' indexes and has not rebuilt them yet (see
+    tickets.restore_deferred_indexes) rebuilds migration 18's, not those it replaced."""
+    row = db.execute("SELECT value FROM settings WHERE key = 'deferred_indexes'").fetchone()
+    if row is None:
+        return
+    pending = [
+        (name, sql)
+        for name, sql in json.loads(row[0])
+        if name not in FEWER_INDEXES_DROPPED and name not in FEWER_INDEXES_REDEFINED
+    ]
+    db.execute(
+        "UPDATE settings SET value = ? WHERE key = 'deferred_indexes'",
+        (json.dumps(pending),),
+    )
 
 
 def known_migrations() -> list[str]:
