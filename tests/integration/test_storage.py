@@ -208,6 +208,44 @@ def test_a_database_whose_old_tickets_break_creation_order_still_lists_searches_
         assert walked == newest
 
 
+def test_a_database_whose_old_tickets_break_creation_order_lists_by_creation_time(
+    db_path: str, clock: ManualClock
+) -> None:
+    # Where creation times follow numbers, pages in creation order are read in number
+    # order; where they do not, by the creation time itself, filtered or not, by page
+    # and by cursor.
+    from sqlite_utils import Database
+
+    with Engine.open(db_path, clock=clock) as engine:
+        for i in range(6):
+            engine.tickets.create(subject=f"t{i}", description="x", priority=2 + i % 2)
+            clock.advance(hours=1)
+    old = Database(db_path)
+    old.execute("UPDATE tickets SET created_at = '2025-01-01T00:00:00Z' WHERE number = 6")
+    old.execute("UPDATE settings SET value = '0' WHERE key = 'created_in_number_order'")
+    old.conn.commit()
+    old.close()
+    with Engine.open(db_path, clock=clock) as engine:
+        assert not engine.storage.tickets.by_number
+        for filters, expected in (
+            ({}, ["t5", "t0", "t1", "t2", "t3", "t4"]),
+            ({"priority": 3}, ["t5", "t1", "t3"]),
+        ):
+            for order in ("asc", "desc"):
+                wanted = expected if order == "asc" else expected[::-1]
+                listed = engine.tickets.list(sort_order=order, per_page=50, **filters).data
+                assert [t.subject for t in listed] == wanted
+                walked, page = [], engine.tickets.list(sort_order=order, per_page=2, **filters)
+                while True:
+                    walked += [t.subject for t in page.data]
+                    if page.meta["next_cursor"] is None:
+                        break
+                    page = engine.tickets.list(
+                        sort_order=order, per_page=2, cursor=page.meta["next_cursor"], **filters
+                    )
+                assert walked == wanted
+
+
 def test_a_database_from_the_first_schema_opens_and_upgrades_in_place(
     db_path: str, clock: ManualClock
 ) -> None:

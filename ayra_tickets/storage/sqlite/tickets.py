@@ -26,7 +26,7 @@ from ...domain.words import search_words
 from ..errors import WriteConflict
 from ..port import SlaView, StoredTicket
 from ..tables import assembled, built_rows, stored_rows
-from .query import after_cursor, fts_query, order_by, where_clause
+from .query import after_cursor, fts_query, in_number_order, order_by, where_clause
 from .rows import (
     END_STATE,
     INDEX_TEXT,
@@ -286,9 +286,10 @@ class TicketStore:
             args = [*params, query.cursor.number, query.per_page + 1]
         else:
             where, params = where_clause(query, now)
-            beyond, keys = after_cursor(query, query.cursor)
+            numbered = in_number_order(query, self.by_number)
+            beyond, keys = after_cursor(query, query.cursor, numbered=numbered)
             where = f"{where} AND {beyond}" if where else f" WHERE {beyond}"
-            sql = f"{SELECT}{where} ORDER BY {order_by(query)} LIMIT ?"
+            sql = f"{SELECT}{where} ORDER BY {order_by(query, numbered=numbered)} LIMIT ?"
             args = [*params, *keys, query.per_page + 1]
         rows = self._conn.execute(sql, args).fetchall()
         found = [ticket_from_row(row, view) for row in rows[: query.per_page]]
@@ -359,7 +360,8 @@ class TicketStore:
             return [ticket_from_row(by_number[number], view) for number in chosen], total
         rows = self._conn.execute(
             f"{SELECT} WHERE t.number IN (SELECT value FROM json_each(?))"
-            f" ORDER BY {order_by(query)} LIMIT ? OFFSET ?",
+            f" ORDER BY {order_by(query, numbered=in_number_order(query, self.by_number))}"
+            " LIMIT ? OFFSET ?",
             (json.dumps(numbers), query.per_page, offset),
         )
         return [ticket_from_row(row, view) for row in rows], total
@@ -394,9 +396,11 @@ class TicketStore:
         else:
             count = (f"SELECT COUNT(*) FROM tickets t{where}", params)
 
+        numbered = in_number_order(query, self.by_number)
+
         def page(total: int) -> Statement:
             def statement(where: str, sorted_after: bool = False) -> str:
-                order = order_by(query, sorted_after=sorted_after)
+                order = order_by(query, sorted_after=sorted_after, numbered=numbered)
                 return f"{SELECT}{where} ORDER BY {order} LIMIT ? OFFSET ?"
 
             many = total * WALK_SHARE >= self._size()
