@@ -651,10 +651,11 @@ def _fewer_indexes(db: Database) -> None:
         "INSERT INTO tickets_fts (rowid, subject, description, facets)"
         " SELECT number, subject, description, 's' || replace(status, '_', '') FROM tickets"
     )
-    db.execute("PRAGMA analysis_limit = 1000")
+    (limit,) = db.execute("PRAGMA analysis_limit").fetchone()
+    db.execute("PRAGMA analysis_limit = 1000")  # a sample is enough for the planner
     db.execute("ANALYZE tickets")
     db.execute("ANALYZE ticket_tags")
-    db.execute("PRAGMA analysis_limit = 0")
+    db.execute(f"PRAGMA analysis_limit = {int(limit)}")
 
 
 def _forget_deferred(db: Database) -> None:
