@@ -588,7 +588,8 @@ FEWER_INDEXES_DROPPED = (
 """The tickets' indexes migration 18 drops."""
 
 FEWER_INDEXES: dict[str, str] = {
-    "tickets_by_status": "status, number, priority",
+    "tickets_by_status": "status",
+    "tickets_by_status_priority": "status, priority",
     "tickets_by_priority": "priority",
     "tickets_by_assignee": "assigned_to",
     "tickets_by_assignee_status": "assigned_to, status, number, priority",
@@ -607,8 +608,8 @@ def _fewer_indexes(db: Database) -> None:
     # - a filter in creation order: creation order is number order (migration 7; see
     #   query.in_number_order), which an index on the filter alone gives, so the
     #   filters' indexes drop the creation time, and priority's serves its order too;
-    # - status and priority, or an agent, a status and a priority: the status's index
-    #   carries the priority, so a count reads it alone;
+    # - an agent, a status and a priority: the agent and status's index carries the
+    #   priority, so a count reads it alone;
     # - breached with a status: the breach index carries the status;
     # - a due-date range: the due order's index ((due_date IS NULL) = 0 comes with the
     #   range, see query.where_clause);
