@@ -170,6 +170,69 @@ def _listed(value: Any) -> Any:
     return tuple(value)
 
 
+class OpenLoads:
+    """How many open tickets each agent holds, as routing reads them: counted once and
+    kept up to date with the engine's own writes of tickets, where the storage reports
+    every other connection's commit (:attr:`~.storage.port.Storage.sees_every_commit`);
+    read afresh in every transaction elsewhere. A routed create then reads no count.
+
+    What is kept is exact as of the last commit this engine made, or made by its own
+    transaction: a transaction's writes change it at once (its own later reads see
+    them), and it is forgotten by the next transaction unless that one committed (a
+    rollback, a retry, a failed write inside it) and whenever the unit of work reloads
+    (another connection committed; an import or a reset wrote past the reactions)."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self._kept: dict[str, int] = {}
+        self._owner: object | None = None  # the transaction that changed it, uncommitted
+
+    def forget(self) -> None:
+        self._kept = {}
+        self._owner = None
+
+    def _own(self) -> object | None:
+        """The current transaction, having forgotten what another one left unconfirmed;
+        ``None`` where nothing is kept across transactions."""
+        attempt = self._uow.attempt()
+        if attempt is None or not self._uow.storage.sees_every_commit:
+            self.forget()
+            return None
+        if self._owner is not None and self._owner is not attempt:
+            self.forget()
+        return attempt
+
+    def read(self, agent_ids: Sequence[str]) -> dict[str, int]:
+        """The open loads of these agents, in the caller's transaction."""
+        self._own()
+        unread = [agent for agent in agent_ids if agent not in self._kept]
+        if unread:
+            self._kept.update(dict.fromkeys(unread, 0))
+            self._kept.update(self._uow.storage.routing.loads(unread))
+        return {agent: self._kept[agent] for agent in agent_ids}
+
+    def react(self, written: Written) -> None:
+        """A ticket written: its agents' loads moved, if they are kept."""
+        before, after = written.before, written.after
+        was = None if before is None or not is_open(before) else before.assigned_to
+        now = after.assigned_to if is_open(after) else None
+        if was == now or not self._kept:
+            return
+        attempt = self._own()
+        if attempt is None:
+            return
+        for agent, step in ((was, -1), (now, 1)):
+            if agent in self._kept:
+                self._kept[agent] += step
+        if self._owner is None:
+            self._owner = attempt
+            self._uow.after_commit(lambda: self._committed(attempt))
+
+    def _committed(self, attempt: object) -> None:
+        if self._owner is attempt:
+            self._owner = None
+
+
 class Routing:
     """``engine.routing``: the routing rules, and the queues of tickets waiting for an
     agent of their group."""
@@ -179,7 +242,9 @@ class Routing:
         self._rules: tuple[RoutingRule, ...] = ()
         self._agents: tuple[Agent, ...] | None = None  # the directory, read when needed
         self._local = threading.local()  # this thread is writing agents: no caching
+        self._loads = OpenLoads(uow)
         uow.shapes.append(self._shape)
+        uow.reactions.append(self._loads.react)
         uow.reactions.append(self._react)
         uow.due.append(("assignments", self._due))
         uow.loaders.append(self._load)
@@ -229,6 +294,7 @@ class Routing:
     def _load(self) -> None:
         self._rules = tuple(self._uow.storage.routing.rules())
         self._agents = None
+        self._loads.forget()
 
     def directory(self) -> tuple[Agent, ...]:
         """Every agent, by id, in the caller's transaction: cached until another
@@ -323,8 +389,7 @@ class Routing:
         counted = (a for a in members if strategy != "round_robin" or a.capacity is not None)
         unread = [agent.id for agent in counted if agent.id not in loads]
         if unread:
-            loads.update(dict.fromkeys(unread, 0))
-            loads.update(self._uow.storage.routing.loads(unread))
+            loads.update(self._loads.read(unread))
         turn = "" if rule is None else rule.name
         routing = self._uow.storage.routing
         last = routing.last_turn(group, turn) if strategy == "round_robin" else None

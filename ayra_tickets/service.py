@@ -169,12 +169,14 @@ class UnitOfWork:
                 return self.storage.atomic(self._fresh(work), write=True)
             except BaseException:
                 del pending[mark:]  # the savepoint rolled back: so does its work
+                self._local.attempt = object()  # and what was known of its state
                 raise
         queued: list[Callable[[], None]] = []
 
         def attempt() -> T:
             queued.clear()  # a retried transaction queues afresh
             self._local.answered = None  # and reads its tickets afresh
+            self._local.attempt = object()
             return work()
 
         self._local.pending = queued
@@ -182,12 +184,21 @@ class UnitOfWork:
             result = self.storage.atomic(self._fresh(attempt), write=True)
         finally:
             self._local.pending = None
+            self._local.attempt = None
         for callback in queued:
             try:
                 callback()
             except Exception:  # committed already: one failing callback stops no other
                 log.exception("a callback after a commit failed")
         return result
+
+    def attempt(self) -> object | None:
+        """The current write transaction's state, as a token: a new object each time a
+        write transaction begins or is run again, and after a write inside it rolls
+        back; ``None`` outside a write. A cache kept up to date with a transaction's
+        writes tells by it whether they are its own, or those of a transaction that
+        has ended, committed or not."""
+        return getattr(self._local, "attempt", None)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the current write transaction commits (see
@@ -237,8 +248,7 @@ class UnitOfWork:
         def fresh() -> T:
             if self.storage.changed():
                 self.policies, self.policy = self.storage.policies.load()
-                for load in self.loaders:
-                    load()
+                self.reload()
             return work()
 
         return fresh
@@ -250,10 +260,16 @@ class UnitOfWork:
             self.storage.reset()
             self.policies = {DEFAULT_POLICY.name: DEFAULT_POLICY}
             self.policy = DEFAULT_POLICY
-            for load in self.loaders:
-                load()
+            self.reload()
 
         self.write(empty)
+
+    def reload(self) -> None:
+        """Have every cache of what the database holds (see :attr:`loaders`) read it
+        afresh, in the caller's transaction: another connection may have changed it, or
+        this transaction has written past the reactions (a reset, an import)."""
+        for load in self.loaders:
+            load()
 
 
 @attrs.frozen
@@ -582,6 +598,8 @@ class Tickets:
             for (ticket, _), row in zip(built, accepted, strict=True):
                 if row.status is not None:
                     self._carry_status(ticket, row, now)
+            if accepted:
+                uow.reload()  # tickets written without the reactions
             return start, len(accepted), refused, skipped
 
         start, made, refused, skipped = uow.write(create)

@@ -11,7 +11,10 @@ every side alike:
 - the same, plus a webhook subscription to every event (an outbox row a create);
 - the same, plus an escalation policy for every priority (a deadline timer a create);
 - the ORM peer (:mod:`benchmarks.orm_peer`) and the minimal raw store
-  (:mod:`benchmarks.minimal_raw`) creating the same tickets, for scale.
+  (:mod:`benchmarks.minimal_raw`) creating the same tickets, for scale;
+- with ``--before REV``, the engine as it was at commit ``REV`` of this repository (its
+  package taken from git and imported beside today's): what a create cost before
+  automation was written (``f4bbbe0`` is the last commit without it).
 
 Webhooks are not sent during the timed creates (the outbox is written; a sender drains
 it later, as ``serve``'s timer or ``run_due`` would): a create's cost is what is measured.
@@ -23,13 +26,19 @@ from __future__ import annotations
 
 import argparse
 import http.server
+import importlib.util
+import io
 import json
+import subprocess
+import sys
+import tarfile
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from ayra_tickets import (
@@ -80,6 +89,32 @@ def configure(engine: Engine, level: int, url: str) -> None:
         engine.escalations.configure({priority: levels for priority in (1, 2, 3, 4)})
 
 
+def package_at(revision: str, folder: Path) -> ModuleType:
+    """The ``ayra_tickets`` package as it was at ``revision`` of this repository,
+    imported as ``ayra_tickets_REVISION`` (its imports are relative)."""
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", revision, "ayra_tickets"],
+        capture_output=True,
+        check=True,
+        cwd=Path(__file__).parent.parent,
+    ).stdout
+    where = folder / f"at-{revision}"
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+        tar.extractall(where, **safe)  # type: ignore[arg-type]
+    name = f"ayra_tickets_{revision}"
+    spec = importlib.util.spec_from_file_location(
+        name, where / "ayra_tickets" / "__init__.py",
+        submodule_search_locations=[str(where / "ayra_tickets")],
+    )  # fmt: skip
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def engine_at(folder: Path, name: str, level: int, url: str) -> Engine:
     engine = Engine.open(folder / f"{name}.db", clock=ManualClock(START))
     configure(engine, level, url)
@@ -113,17 +148,19 @@ def receiver() -> Iterator[tuple[str, list[int]]]:
 
 
 def run_once(
-    folder: Path, work: list[dict[str, Any]], run: int, url: str
+    folder: Path, work: list[dict[str, Any]], run: int, url: str, before: ModuleType | None
 ) -> dict[str, list[float]]:
     """One run: every side creates ``work``, interleaved."""
     engines = [engine_at(folder, f"level{level}-{run}", level, url) for level in range(4)]
+    if before is not None:
+        engines.append(before.Engine.open(folder / f"before{run}.db", clock=ManualClock(START)))
     peer = OrmPeer(folder / f"peer{run}.db", clock=lambda: START)
     least = MinimalRaw(folder / f"least{run}.db", START)
     sides: dict[str, list[Callable[[], Any]]] = {
         f"create ({name})": [
             (lambda engine=engine, body=body: engine.tickets.create(**body)) for body in work
         ]
-        for name, engine in zip(SIDES, engines, strict=True)
+        for name, engine in zip(sides_of(before), engines, strict=True)
     }
     sides["create (ORM peer)"] = [(lambda body=body: peer.create(body)) for body in work]
     sides["create (minimal raw)"] = [(lambda body=body: least.create(body)) for body in work]
@@ -136,12 +173,26 @@ def run_once(
         least.close_connection()
 
 
-def pages(folder: Path, work: list[dict[str, Any]], url: str) -> dict[str, float]:
+def sides_of(before: ModuleType | None) -> tuple[str, ...]:
+    """The engine sides: the four levels, and the engine before automation if asked."""
+    return SIDES if before is None else (*SIDES, before_side(before))
+
+
+def before_side(before: ModuleType) -> str:
+    return f"before automation, {before.__name__.rsplit('_', 1)[-1]}"
+
+
+def pages(
+    folder: Path, work: list[dict[str, Any]], url: str, before: ModuleType | None
+) -> dict[str, float]:
     """Pages written to SQLite's log per create, by engine side."""
     found = {}
-    for level, name in enumerate(SIDES):
+    for level, name in enumerate(sides_of(before)):
         path = folder / f"pages{level}.db"
-        engine = engine_at(folder, f"pages{level}", level, url)
+        if level < len(SIDES):
+            engine = engine_at(folder, f"pages{level}", level, url)
+        else:
+            engine = before.Engine.open(path, clock=ManualClock(START))  # type: ignore[union-attr]
         engine.tickets.create(**work[0])
         empty_log(path)
         for body in work[:PROBE]:
@@ -172,17 +223,21 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=2_000, help="creates per side and run")
     parser.add_argument("--repeat", type=int, default=3, help="runs")
     parser.add_argument("--json", type=Path, help="write the results here as JSON")
+    parser.add_argument(
+        "--before", metavar="REV", help="also the engine at this git commit (e.g. f4bbbe0)"
+    )
     args = parser.parse_args()
 
     work = [{k: v for k, v in body.items() if k != "assigned_to"} for body in bodies(args.tickets)]
     runs: dict[str, list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory() as name, receiver() as (url, received):
         folder = Path(name)
+        before = None if args.before is None else package_at(args.before, folder)
         for run in range(args.repeat):
             print(f"run {run + 1} of {args.repeat} ...", flush=True)
-            for side, samples in run_once(folder, work, run, url).items():
+            for side, samples in run_once(folder, work, run, url, before).items():
                 runs.setdefault(side, []).append(summary(samples))
-        written = pages(folder, work, url)
+        written = pages(folder, work, url, before)
         sent = drain(folder, work[: min(len(work), 1_000)], url, received)
 
     table = {}
@@ -202,13 +257,19 @@ def main() -> None:
     print()
     for side, ratio in ratios.items():
         print(f"{side} / create (nothing configured): {ratio:.2f}x")
+    if before is not None:
+        then = table[f"create ({before_side(before)})"]["ops_per_s"]
+        ratios_before = {side: figures["ops_per_s"] / then for side, figures in table.items()}
+        for side, ratio in ratios_before.items():
+            print(f"{side} / create ({before_side(before)}): {ratio:.2f}x")
     print("\npages written per create:", ", ".join(f"{k} {v:.1f}" for k, v in written.items()))
     print(f"outbox drained by run_due to a loopback receiver: {sent:.0f} deliveries/s")
     if args.json:
         args.json.write_text(
             json.dumps(
                 {"tickets": args.tickets, "repeat": args.repeat, "table": table,
-                 "ratios": ratios, "pages_per_create": written, "deliveries_per_s": sent},
+                 "ratios": ratios, "pages_per_create": written, "deliveries_per_s": sent}
+                | ({} if before is None else {"ratios_to_before": ratios_before}),
                 indent=2,
             )
         )  # fmt: skip

@@ -145,7 +145,7 @@ def test_the_automation_benchmark_measures_every_side_and_drains_the_outbox(
     out = tmp_path / "automation.json"
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.automation", "--tickets", "120", "--repeat", "1",
-         "--json", out],
+         "--json", out, "--before", "HEAD"],
         capture_output=True,
         text=True,
         check=True,
@@ -154,8 +154,13 @@ def test_the_automation_benchmark_measures_every_side_and_drains_the_outbox(
     assert "/ create (nothing configured)" in done.stdout
     figures = json.loads(out.read_text())
     sides = ("nothing configured", "routing", "routing + outbox",
-             "routing + outbox + escalation", "ORM peer", "minimal raw")  # fmt: skip
+             "routing + outbox + escalation", "before automation, HEAD", "ORM peer",
+             "minimal raw")  # fmt: skip
     assert set(figures["table"]) == {f"create ({side})" for side in sides}
+    # The engine of a commit taken from git, imported beside today's, is a side of its own.
+    assert set(figures["ratios_to_before"]) == set(figures["table"])
+    assert figures["ratios_to_before"]["create (before automation, HEAD)"] == 1.0
+    assert figures["pages_per_create"]["before automation, HEAD"] >= 1
     assert all(row["ops_per_s"] > 0 and row["p99_us"] > 0 for row in figures["table"].values())
     pages = figures["pages_per_create"]
     assert pages["routing + outbox"] > pages["nothing configured"] >= 1  # the outbox's rows

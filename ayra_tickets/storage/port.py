@@ -657,6 +657,14 @@ class Storage(Protocol):
         a change committed by another connection, engine or process."""
         ...
 
+    @property
+    def sees_every_commit(self) -> bool:
+        """Whether :meth:`changed` is true after every commit of another connection,
+        whatever it wrote (SQLite's ``data_version``): then what this connection last
+        read of any table, kept up to date with its own writes, is still exact while
+        ``changed`` stays false."""
+        ...
+
     def reset(self) -> None:
         """Empty the database in the caller's transaction: tickets and everything kept
         with them, keys, agents, policies, idempotency keys. What describes the database

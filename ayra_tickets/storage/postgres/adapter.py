@@ -302,6 +302,8 @@ class PostgresStorage:
             finally:
                 self.connections.leave()
 
+    sees_every_commit = False  # the version moves for the policies only
+
     def changed(self) -> bool:
         """Whether the SLA policies (what the services cache) have changed since the last
         call, by this process or another: a version in ``settings`` that every change of

@@ -22,6 +22,7 @@ from ..tables import COUNT_ALL, EMPTIED, counted
 from . import check as checking
 from . import locking
 from .accounts import AgentStore, KeyStore
+from .checkpoint import Checkpointer
 from .database import FileIdentity, let_go_of_wal, open_database
 from .errors import translated
 from .escalation import EscalationStore
@@ -62,6 +63,9 @@ class SqliteStorage:
         self.webhooks = WebhookStore(db)
         self.escalations = EscalationStore(db)
         self._seen_version: int | None = None
+        self._checkpoints = None if file is None else Checkpointer(db.conn, file, self.lock)
+
+    sees_every_commit = True  # data_version moves for any other connection's commit
 
     @classmethod
     def open(
@@ -96,7 +100,10 @@ class SqliteStorage:
             with locking.transaction(self.db, write=write, guard=self.lock):
                 if write and self.file is not None:
                     self.file.verify()
-                return work()
+                result = work()
+            if write and self._checkpoints is not None:
+                self._checkpoints.committed()
+            return result
         except DatabaseGone:
             with self.lock:
                 let_go_of_wal(self.db.conn)
@@ -152,6 +159,8 @@ class SqliteStorage:
     def close(self) -> None:
         """Close the file, first letting SQLite refresh any planner statistics that this
         connection's queries showed to be stale (``PRAGMA optimize``)."""
+        if self._checkpoints is not None:
+            self._checkpoints.close()
         with self.lock:
             try:
                 if self.file is not None:
