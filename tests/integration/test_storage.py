@@ -197,15 +197,17 @@ def test_a_database_whose_old_tickets_break_creation_order_still_lists_searches_
         assert not engine.storage.tickets.by_number
         newest = [t.subject for t in engine.tickets.list(search="printer").data]
         assert newest == ["printer 3", "printer 1", "printer 0", "printer 2"]
-        walked, page = [], engine.tickets.list(search="printer", per_page=1)
-        while True:
-            walked += [t.subject for t in page.data]
-            if page.meta["next_cursor"] is None:
-                break
-            page = engine.tickets.list(
-                search="printer", per_page=1, cursor=page.meta["next_cursor"]
-            )
-        assert walked == newest
+        assert walked_subjects(engine, search="printer", per_page=1) == newest
+
+
+def walked_subjects(engine: Engine, **params: Any) -> list[str]:
+    """The subjects of every page of a list, read by cursor."""
+    walked, page = [], engine.tickets.list(**params)
+    while True:
+        walked += [t.subject for t in page.data]
+        if page.meta["next_cursor"] is None:
+            return walked
+        page = engine.tickets.list(cursor=page.meta["next_cursor"], **params)
 
 
 def test_a_database_whose_old_tickets_break_creation_order_lists_by_creation_time(
@@ -235,15 +237,7 @@ def test_a_database_whose_old_tickets_break_creation_order_lists_by_creation_tim
                 wanted = expected if order == "asc" else expected[::-1]
                 listed = engine.tickets.list(sort_order=order, per_page=50, **filters).data
                 assert [t.subject for t in listed] == wanted
-                walked, page = [], engine.tickets.list(sort_order=order, per_page=2, **filters)
-                while True:
-                    walked += [t.subject for t in page.data]
-                    if page.meta["next_cursor"] is None:
-                        break
-                    page = engine.tickets.list(
-                        sort_order=order, per_page=2, cursor=page.meta["next_cursor"], **filters
-                    )
-                assert walked == wanted
+                assert walked_subjects(engine, sort_order=order, per_page=2, **filters) == wanted
 
 
 def test_a_database_from_the_first_schema_opens_and_upgrades_in_place(
