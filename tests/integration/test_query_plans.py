@@ -217,3 +217,21 @@ def test_a_search_with_few_matches_and_one_with_many_list_the_same_as_a_plain_fi
                 break
             page = engine.tickets.list(per_page=7, cursor=page.meta["next_cursor"], **params)
         assert walked == expected
+
+
+def test_a_status_few_tickets_have_is_gathered_and_sorted_not_looked_for_along_an_order(
+    engine: Engine,
+) -> None:
+    # No index holds a status in due order: many tickets of a status are read along the
+    # due order's index, a few are looked up by their status and sorted (a walk along
+    # the order would read every ticket to find none).
+    for params in (
+        {"status": "waiting_on_third_party", "sort_by": "due_date", "sort_order": "asc"},
+        {"status": "reopened", "sort_by": "updated_at"},
+    ):
+        page = plans(engine, params)["page"]
+        assert page[0].startswith("SEARCH t USING INDEX tickets_by_status"), page
+        assert page[0].endswith("(status=?)"), page
+        assert not any(step.startswith("SCAN t") for step in page), page
+    common = plans(engine, {"status": "open", "sort_by": "due_date", "sort_order": "asc"})
+    assert common["page"][0] == "SCAN t USING INDEX tickets_by_due_order", common["page"]
