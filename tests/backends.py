@@ -181,14 +181,4 @@ def table_counts(engine: Engine) -> dict[str, int]:
         return {str(name): int(count) for name, count in counts}
     conn = engine.db.conn
     names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-    return {name: conn.execute(count_of(name)).fetchone()[0] for name in names}
-
-
-SEARCH_ENTRIES = "SELECT COUNT(*) FROM tickets_fts WHERE tickets_fts MATCH 'facets : s*'"
-"""How many entries the SQLite search index holds: it keeps no list of its documents, but
-each has a status token (``s`` and the status, see storage.sqlite.rows.facets)."""
-
-
-def count_of(table: str) -> str:
-    """SQL for the number of rows of a SQLite table (the search index's entries)."""
-    return SEARCH_ENTRIES if table == "tickets_fts" else f'SELECT COUNT(*) FROM "{table}"'
+    return {name: conn.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0] for name in names}

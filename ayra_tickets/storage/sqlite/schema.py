@@ -641,17 +641,9 @@ def _fewer_indexes(db: Database) -> None:
     db.execute("DROP TABLE ticket_tags")
     db.execute("ALTER TABLE ticket_tags_by_ticket_order RENAME TO ticket_tags")
     db.execute("CREATE INDEX ticket_tags_by_tag_status ON ticket_tags (tag, status, ticket_number)")
-    # The search index without its documents' sizes (columnsize=0): they serve ranking,
-    # which searches do not do, and cost a row a ticket.
-    db.execute("DROP TABLE tickets_fts")
-    db.execute(
-        "CREATE VIRTUAL TABLE tickets_fts USING fts5(subject, description, facets,"
-        " content='', detail=column, columnsize=0, tokenize='unicode61')"
-    )
-    db.execute(
-        "INSERT INTO tickets_fts (rowid, subject, description, facets)"
-        " SELECT number, subject, description, 's' || replace(status, '_', '') FROM tickets"
-    )
+    # The search index keeps its documents' sizes (a row a ticket, a page a create),
+    # though nothing is ranked: without them (columnsize=0) a contentless index cannot be
+    # read from end to end, which a dump of the file (Python's iterdump) does.
     (limit,) = db.execute("PRAGMA analysis_limit").fetchone()
     db.execute("PRAGMA analysis_limit = 1000")  # a sample is enough for the planner
     db.execute("ANALYZE tickets")
