@@ -235,3 +235,30 @@ def test_a_status_few_tickets_have_is_gathered_and_sorted_not_looked_for_along_a
         assert not any(step.startswith("SCAN t") for step in page), page
     common = plans(engine, {"status": "open", "sort_by": "due_date", "sort_order": "asc"})
     assert common["page"][0] == "SCAN t USING INDEX tickets_by_due_order", common["page"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"status": "open"},
+        {"priority": 3},
+        {"assigned_to": "user_1"},
+        {"contact_id": "contact_1"},
+        {"category": "billing"},
+        {"status": "open", "priority": 2},
+        {"status": "open", "assigned_to": "user_1"},
+        {"sort_by": "priority"},
+        {"sort_by": "updated_at"},
+        {"sort_by": "due_date", "sort_order": "asc"},
+    ],
+    ids=str,
+)
+def test_a_filter_or_an_order_with_an_index_of_its_own_reads_it_in_order(
+    engine: Engine, params: dict[str, Any]
+) -> None:
+    # Each has an index in the page's order (creation order is number order, which
+    # every index ends in): the first page is read from it, neither walked along the
+    # table nor sorted.
+    page = plans(engine, params)["page"]
+    assert page[0].startswith(("SEARCH t USING INDEX", "SCAN t USING INDEX")), page
+    assert not any("TEMP B-TREE" in step for step in page), page
