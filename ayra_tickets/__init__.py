@@ -26,6 +26,7 @@ from .storage.errors import (
     StorageFull,
     StorageUnavailable,
 )
+from .sync import SyncReport, SyncStatus, SyncUnavailable
 from .webhooks import SignatureInvalid, verify
 from .wire import Response
 
@@ -57,6 +58,9 @@ __all__ = [
     "Status",
     "StorageFull",
     "StorageUnavailable",
+    "SyncReport",
+    "SyncStatus",
+    "SyncUnavailable",
     "SystemClock",
     "Targets",
     "Ticket",

@@ -31,6 +31,8 @@ from .domain.errors import ParameterInvalid, TicketError
 from .domain.escalation import policy_from_dict, policy_to_dict
 from .domain.lifecycle import Status
 from .domain.routing import RoutingRule
+from .domain.sync import STATUSES as SYNC_STATUSES
+from .domain.sync import SyncUnavailable
 from .domain.ticket import Ticket
 from .domain.times import format_time, in_range
 from .domain.validation import OBJECT_MAX_DEPTH
@@ -1164,6 +1166,71 @@ def webhooks_send(db: str) -> None:
     with _engine(db) as engine:
         attempted = engine.webhooks.send_due()
     emit({"attempted": attempted})
+
+
+@main.group()
+def sync() -> None:
+    """Sync with the remote Ticket API: its configuration, the outbox of commands, and
+    push (pull and the merge of conflicts are not built yet)."""
+
+
+@sync.command(name="configure")
+@click.option("--remote", required=True, help="The remote API's base URL (https://api.ayra.ai).")
+@click.option(
+    "--key-env",
+    required=True,
+    help="The environment variable holding its key (only the name is stored).",
+)
+@click.pass_obj
+def sync_configure(db: str, /, remote: str, key_env: str) -> None:
+    """Queue every later create, update and close as a command for the remote."""
+    with _engine(db) as engine:
+        emit(engine.sync.configure(remote=remote, key_env=key_env).to_dict())
+
+
+@sync.command(name="run")
+@click.pass_obj
+def sync_run(db: str) -> None:
+    """Run one round (a push of every command due) and print its report; exit 1 if
+    the remote refused the key."""
+    with _engine(db) as engine:
+        try:
+            report = engine.sync.run()
+        except SyncUnavailable as error:
+            raise click.ClickException(str(error)) from error
+    emit(report.to_dict())
+    if report.refused is not None:
+        raise click.exceptions.Exit(1)
+
+
+@sync.command(name="status")
+@click.pass_obj
+def sync_status(db: str) -> None:
+    """Print where sync stands: pending commands, the oldest's age in seconds, dead
+    letters, conflicts, the last round and the last successful one."""
+    with _engine(db) as engine:
+        emit(engine.sync.status().to_dict())
+
+
+@sync.command(name="commands")
+@click.option("--status", type=click.Choice(SYNC_STATUSES))
+@click.option("--ticket", help="Only this ticket's (its local id or TICK-N).")
+@click.option("--limit", type=int, default=100, show_default=True)
+@click.pass_obj
+def sync_commands(db: str, /, status: str | None, ticket: str | None, limit: int) -> None:
+    """Print the outbox's commands, in the order queued."""
+    with _engine(db) as engine:
+        found = engine.sync.commands(status=status, ticket=ticket, limit=limit)
+    _emit_all(found)
+
+
+@sync.command(name="conflicts")
+@click.pass_obj
+def sync_conflicts(db: str) -> None:
+    """Print the open conflicts: each command the remote refused with 409 or 412."""
+    with _engine(db) as engine:
+        found = engine.sync.conflicts()
+    _emit_all(found)
 
 
 @main.command()

@@ -25,6 +25,7 @@ from .storage.findings import Progress, Report
 from .storage.port import Storage
 from .storage.sqlite import SqliteStorage
 from .storage.sqlite.check import check_file
+from .sync import Sync
 from .webhooks import Listener, Webhooks
 from .wire import Response, dispatch
 
@@ -170,6 +171,8 @@ class Engine:
         # run_due: queued assignments, then escalations, then the sends (those of the
         # escalations just fired included).
         self._uow.due.sort(key=lambda part: DUE_ORDER.index(part[0]))
+        # Sync with the remote API: a command for every write once configured (push).
+        self.sync = Sync(self._uow)
 
     @classmethod
     def open(

@@ -165,3 +165,22 @@ def test_the_automation_benchmark_measures_every_side_and_drains_the_outbox(
     pages = figures["pages_per_create"]
     assert pages["routing + outbox"] > pages["nothing configured"] >= 1  # the outbox's rows
     assert figures["deliveries_per_s"] > 0  # the receiver got what run_due sent
+
+
+def test_the_sync_benchmark_pushes_every_offline_edit_once(tmp_path: Path) -> None:
+    out = tmp_path / "sync.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.sync", "--tickets", "20", "--edits", "3",
+         "--json", out],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parent.parent,
+    )  # fmt: skip
+    assert "commands/s" in done.stdout
+    figures = json.loads(out.read_text())
+    assert figures["commands"] == 80
+    assert (figures["report"]["acknowledged"], figures["report"]["pending"]) == (80, 0)
+    assert (figures["remote_tickets"], figures["remote_versions"]) == (20, [4])
+    assert figures["push_commands_per_s"] > 0
+    assert all(rate > 0 for rate in figures["writes_per_s"].values())

@@ -33,7 +33,7 @@ def test_the_readme_python_examples_run_in_order_and_hold(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     blocks = python_blocks()
-    assert len(blocks) == 9
+    assert len(blocks) == 10
     scope: dict[str, Any] = {}
     for block in blocks:
         exec(block.replace("engine.close()", ""), scope)
@@ -60,6 +60,11 @@ def test_the_readme_python_examples_run_in_order_and_hold(
         if e.type == "escalated"
     ] == [(1, "add_tag"), (1, "notify"), (2, "raise_priority"), (1, "reassign")]
     assert desk.tickets.get(urgent.id).assigned_to == "user_lead"
+    pushed, laptop = scope["pushed"], scope["laptop"]  # sync (push)
+    assert (pushed.acknowledged, pushed.pending) == (2, 0)
+    assert scope["head_office"].tickets.get(scope["there"]).priority == 1
+    assert laptop.sync.local_id(scope["there"]) == scope["offline"].id
+    assert laptop.sync.status().to_dict()["last_success_at"] == "2025-01-15T09:00:00Z"
     support, outage = scope["support"], scope["outage"]  # routing, escalation, webhooks
     assert scope["routed"] == ("bea", "oli")
     assert [kind for kind, number in scope["heard"] if number == "TICK-2"] == [

@@ -30,6 +30,7 @@ from ..domain.keys import ApiKey
 from ..domain.metrics import Metrics
 from ..domain.routing import Agent, RoutingRule
 from ..domain.sla import Calendar, Sla, SlaClock, SlaPolicy
+from ..domain.sync import Command, Conflict, Figures, Link, NewCommand, SyncConfig
 from ..domain.ticket import Event, Ticket
 from ..domain.validation import ListQuery
 from ..domain.webhooks import Delivery, Subscription
@@ -110,7 +111,24 @@ class Remembered:
     created_at: datetime
 
 
-COUNTED = ("tickets", "events", "states", "tags", "keys", "agents", "policies", "idempotency_keys")
+COUNTED = (
+    "tickets",
+    "events",
+    "states",
+    "tags",
+    "keys",
+    "agents",
+    "policies",
+    "idempotency_keys",
+    "routing_rules",
+    "routing_turns",
+    "routing_queue",
+    "escalation_policies",
+    "escalation_timers",
+    "escalations_fired",
+    "webhook_subscriptions",
+    "webhook_deliveries",
+)
 """The kinds of record :meth:`Storage.counts` counts, in the order reports show them."""
 
 
@@ -588,6 +606,113 @@ class WebhookRepository(Protocol):
         ...
 
 
+# -- sync: the outbox of commands to the remote ----------------------------------------
+
+
+@attrs.frozen
+class ClaimedTicket:
+    """A ticket's commands claimed for a push: its link to the remote as it stands, and
+    its pending commands in order, held under ``token`` (the ticket's own) until
+    ``until``."""
+
+    link: Link
+    commands: tuple[Command, ...]
+    token: str
+    until: datetime
+
+
+@attrs.frozen
+class CommandResult:
+    """What came of one attempt of a command: when, its status after it (``done``,
+    ``pending`` again, ``dead`` or ``conflict``), the next attempt (pending), the
+    remote's answer (its HTTP status, or what went wrong), and for an acknowledged one
+    the remote ticket's id, number and version; for a conflict, the remote's answer."""
+
+    at: datetime
+    status: str
+    next_attempt_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+    remote_id: str | None = None
+    remote_number: str | None = None
+    remote_version: int | None = None
+    answer: object = None
+
+
+class SyncRepository(Protocol):
+    """Sync's configuration, each synced ticket's link to the remote, the outbox of
+    commands and the conflicts (:mod:`ayra_tickets.domain.sync`). A change of the
+    configuration must be seen by every other engine's next transaction (see
+    :meth:`Storage.changed`)."""
+
+    def config(self) -> SyncConfig | None:
+        """The configuration, if sync is configured."""
+        ...
+
+    def configure(self, config: SyncConfig) -> None:
+        """Store the configuration in place of any."""
+        ...
+
+    def rounds(self, at: datetime, succeeded: bool) -> None:
+        """Record a round that ended at ``at`` (and whether the remote answered it
+        whole)."""
+        ...
+
+    def track(self, ticket_id: str, number: int) -> None:
+        """Start a link for a ticket just created (no remote counterpart yet)."""
+        ...
+
+    def link(self, number: int) -> Link | None:
+        """The link of the local ticket with this number (``None``: not synced)."""
+        ...
+
+    def link_of(self, ticket_id: str | None = None, remote_id: str | None = None) -> Link | None:
+        """The link of a local ticket id, or of a remote ticket id."""
+        ...
+
+    def enqueue(self, number: int, commands: Sequence[NewCommand], now: datetime) -> bool:
+        """Queue the ticket's commands, pending and due at ``now``, after its others
+        (each the ticket's next ``seq``), stamped with this release's API and schema
+        versions, if the ticket is synced (:meth:`track`); whether it is."""
+        ...
+
+    def claim(
+        self, now: datetime, until: datetime, token: str, tickets: int, each: int
+    ) -> builtins.list[ClaimedTicket]:
+        """Up to ``tickets`` tickets whose first pending command is due at ``now``,
+        not held by another claim (or held by one that lapsed), in no conflict, and
+        sendable (a create, or the remote id known), each with up to ``each`` of its
+        pending commands in order, held until ``until``: oldest first."""
+        ...
+
+    def record(self, command: Command, token: str, result: CommandResult) -> bool:
+        """The outcome of an attempt under ``token``: the command's status, attempts
+        and answer; an acknowledged one moves the link to the remote's id, number and
+        version; a conflict is recorded and holds the ticket's queue. Nothing if another
+        claim holds the command now. Whether it was recorded."""
+        ...
+
+    def release(self, token: str) -> None:
+        """Let go of the commands still held under ``token`` (not attempted)."""
+        ...
+
+    def figures(self) -> Figures:
+        """Pending commands (and the oldest's queuing time), dead letters, open
+        conflicts and the tickets they hold."""
+        ...
+
+    def commands(
+        self, status: str | None, ticket_number: int | None, limit: int
+    ) -> builtins.list[Command]:
+        """Up to ``limit`` commands in one status, of one ticket (``None``: any), in
+        the order queued."""
+        ...
+
+    def conflicts(self) -> builtins.list[Conflict]:
+        """The open conflicts, oldest first."""
+        ...
+
+
 class Storage(Protocol):
     """One database behind an engine: its repositories, and transactions over them."""
 
@@ -623,6 +748,9 @@ class Storage(Protocol):
 
     @property
     def webhooks(self) -> WebhookRepository: ...
+
+    @property
+    def sync(self) -> SyncRepository: ...
 
     def atomic(self, work: Callable[[], T], *, write: bool = False) -> T:
         """Run ``work`` as one transaction and return what it returns: committed if it

@@ -40,6 +40,10 @@ EMPTIED = (
     "sla_policies",
     "webhook_deliveries",
     "webhook_subscriptions",
+    "sync_conflicts",
+    "sync_commands",
+    "sync_tickets",
+    "sync_settings",
 )
 """What a reset empties, in an order that no foreign key minds: everything but what
 describes the database itself (its schema, its key salt, its counters)."""
@@ -56,6 +60,14 @@ TABLES: dict[str, str] = dict(
             "agents",
             "sla_policies",
             "idempotency_keys",
+            "routing_rules",
+            "routing_turns",
+            "routing_queue",
+            "escalation_policies",
+            "escalation_timers",
+            "escalations_fired",
+            "webhook_subscriptions",
+            "webhook_deliveries",
         ),
         strict=True,
     )

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ayra_tickets import Engine, ManualClock, SignatureInvalid, TicketError, verify
+from ayra_tickets import Engine, ManualClock, RoutingRule, SignatureInvalid, TicketError, verify
 from ayra_tickets.domain.webhooks import MAX_ATTEMPTS, RETRY_SPAN, retry_delay
 from ayra_tickets.storage.postgres.schema import schema_address
 from ayra_tickets.transfer import copy_database
@@ -435,6 +435,31 @@ def test_a_copy_carries_the_subscriptions_and_the_outbox_and_sends_on_from_there
             SECRET,
             now=stamp(clock),
         )
+
+
+def test_a_copy_that_lost_automation_rows_is_not_called_identical(
+    engine: Engine, address: str, clock: ManualClock, receiver: Receiver, tmp_path: Path
+) -> None:
+    engine.agents.add("ann", "Ann", groups=["desk"])
+    engine.routing.configure([RoutingRule("all", match={}, group="desk")])
+    engine.webhooks.subscribe(receiver.url, events=["*"], secret=SECRET)
+    engine.tickets.create(subject="s", description="d")  # routed: two deliveries
+    counted = engine._uow.storage.atomic(engine._uow.storage.counts)
+    assert counted["webhook_deliveries"] == 2
+    assert counted["routing_rules"] == counted["webhook_subscriptions"] == 1
+    assert counted["escalation_timers"] == 1  # a subscriber hears breaches
+
+    def lose_one(target: Any) -> None:
+        sql = "DELETE FROM webhook_deliveries WHERE event = 'ticket.assigned'"
+        if hasattr(target, "db"):  # a file
+            target.db.execute(sql)
+            target.db.conn.commit()
+        else:
+            target.atomic(lambda: target.connections.conn.execute(sql), write=True)
+
+    summary = copy_database(address, str(tmp_path / "copy.db"), clock=clock, before_check=lose_one)
+    assert not summary.identical
+    assert summary.difference == "the counts of webhook_deliveries (2 against 1)"
 
 
 def test_a_copy_keeps_each_ticket_in_its_own_line(

@@ -49,6 +49,7 @@ SERVICES = modules_of("service.py", "wire.py", "transfer.py")
 SERVICES += modules_of("webhooks.py")
 SERVICES += modules_of("escalation.py")
 SERVICES += modules_of("routing.py")
+SERVICES += modules_of("sync.py")
 NEUTRAL_STORAGE = modules_of("storage/__init__.py", "storage/port.py", "storage/errors.py")
 NEUTRAL_STORAGE += modules_of("storage/findings.py")
 

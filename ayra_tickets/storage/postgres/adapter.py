@@ -43,6 +43,7 @@ from .metrics import MetricsStore
 from .policies import ACTIVE, BUMP_VERSION, VERSION, PolicyStore
 from .routing import RoutingStore
 from .schema import applied_migrations, upgrade
+from .sync import SyncStore
 from .tickets import TicketStore
 from .webhooks import WebhookStore
 
@@ -170,6 +171,7 @@ class PostgresStorage:
         self.routing = RoutingStore(self.connections)
         self.webhooks = WebhookStore(self.connections)
         self.escalations = EscalationStore(self.connections)
+        self.sync = SyncStore(self.connections)
         self._seen_version: int | None = None
         self._seen_lock = threading.Lock()
         self.backoff = Backoff(RETRY_WAIT)

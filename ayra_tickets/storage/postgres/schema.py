@@ -35,7 +35,7 @@ from ..errors import NewerSchema, NotATicketDatabase
 Connection = psycopg.Connection[Any]
 Migration = Callable[[Connection], None]
 
-SCHEMA_VERSION = 18
+SCHEMA_VERSION = 19
 """The number of the latest migration, as on SQLite; a database past it is from a newer
 release."""
 
@@ -425,10 +425,83 @@ def _webhooks(conn: Connection) -> None:
 
 @migration("0018_fewer_indexes")
 def _fewer_indexes(conn: Connection) -> None:
-    # SQLite's 0018 drops and narrows indexes of its file and rebuilds its search index;
-    # PostgreSQL's indexes, its search column and its lists stay as they are (numbered
-    # here so that a schema's number means the same on both).
+    # SQLite's 0018 drops and narrows indexes of its file and keeps tags in ticket order;
+    # PostgreSQL's indexes, tables and lists stay as they are (numbered here so that a
+    # schema's number means the same on both).
     del conn
+
+
+@migration("0019_sync")
+def _sync(conn: Connection) -> None:
+    # As SQLite's 0019: the configuration, the links, the outbox of commands (a patch as
+    # json, which keeps its keys' order) and the conflicts.
+    conn.execute(
+        """
+        CREATE TABLE sync_settings (
+            id integer PRIMARY KEY CHECK (id = 1),
+            remote text NOT NULL,
+            key_env text NOT NULL,
+            configured_at timestamptz NOT NULL,
+            last_round_at timestamptz,
+            last_success_at timestamptz
+        )
+        """
+    )
+    conn.execute(
+        """
+        CREATE TABLE sync_tickets (
+            ticket_number bigint PRIMARY KEY,
+            ticket_id text NOT NULL UNIQUE,
+            remote_id text UNIQUE,
+            remote_number text,
+            remote_version integer,
+            blocked_by bigint
+        )
+        """
+    )
+    conn.execute(
+        """
+        CREATE TABLE sync_commands (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            ticket_id text NOT NULL,
+            ticket_number bigint NOT NULL,
+            seq integer NOT NULL,
+            kind text NOT NULL CHECK (kind IN ('create', 'update', 'close')),
+            patch json NOT NULL,
+            base_version integer NOT NULL,
+            idempotency_key text NOT NULL,
+            api_version text NOT NULL,
+            schema_version integer NOT NULL,
+            status text NOT NULL CHECK (status IN ('pending', 'done', 'dead', 'conflict')),
+            attempts integer NOT NULL DEFAULT 0,
+            next_attempt_at timestamptz,
+            claim text,
+            attempting_until timestamptz,
+            created_at timestamptz NOT NULL,
+            done_at timestamptz,
+            last_status integer,
+            last_error text,
+            remote_version integer,
+            UNIQUE (ticket_number, seq)
+        )
+        """
+    )
+    conn.execute("CREATE INDEX sync_commands_by_status ON sync_commands (status, id)")
+    # as SQLite's: the claim's scan and the counts; no index of the random keys
+    conn.execute(
+        """
+        CREATE TABLE sync_conflicts (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            command_id bigint NOT NULL,
+            ticket_id text NOT NULL,
+            ticket_number bigint NOT NULL,
+            status integer NOT NULL,
+            answer json,
+            created_at timestamptz NOT NULL,
+            resolved_at timestamptz
+        )
+        """
+    )
 
 
 NEXT_NUMBER = (

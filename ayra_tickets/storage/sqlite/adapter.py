@@ -30,6 +30,7 @@ from .idempotency import IdempotencyStore
 from .metrics import MetricsStore
 from .policies import PolicyStore
 from .routing import RoutingStore
+from .sync import SyncStore
 from .tickets import TicketStore
 from .webhooks import WebhookStore
 
@@ -62,6 +63,7 @@ class SqliteStorage:
         self.routing = RoutingStore(db)
         self.webhooks = WebhookStore(db)
         self.escalations = EscalationStore(db)
+        self.sync = SyncStore(db)
         self._seen_version: int | None = None
         self._checkpoints = None if file is None else Checkpointer(db.conn, file, self.lock)
 

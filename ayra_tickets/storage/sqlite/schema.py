@@ -19,7 +19,7 @@ from ..errors import NewerSchema
 
 migrations = Migrations("ayra_tickets")
 
-SCHEMA_VERSION = 18
+SCHEMA_VERSION = 19
 """The number of the latest migration; a database past it is from a newer release."""
 
 
@@ -665,6 +665,83 @@ def _forget_deferred(db: Database) -> None:
     db.execute(
         "UPDATE settings SET value = ? WHERE key = 'deferred_indexes'",
         (json.dumps(pending),),
+    )
+
+
+@migrations(name="0019_sync")
+def _sync(db: Database) -> None:
+    # Sync with the remote API (see domain.sync): its configuration (one row; the key
+    # only as the name of an environment variable), each synced ticket's link to its
+    # remote counterpart, the outbox of commands written in the transaction of the
+    # change, and the conflicts that hold a ticket's queue.
+    db.execute(
+        """
+        CREATE TABLE sync_settings (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            remote TEXT NOT NULL,
+            key_env TEXT NOT NULL,
+            configured_at TEXT NOT NULL,
+            last_round_at TEXT,
+            last_success_at TEXT
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE sync_tickets (
+            ticket_number INTEGER PRIMARY KEY,
+            ticket_id TEXT NOT NULL UNIQUE,
+            remote_id TEXT UNIQUE,
+            remote_number TEXT,
+            remote_version INTEGER,
+            blocked_by INTEGER
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE sync_commands (
+            id INTEGER PRIMARY KEY,
+            ticket_id TEXT NOT NULL,
+            ticket_number INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('create', 'update', 'close')),
+            patch TEXT NOT NULL,
+            base_version INTEGER NOT NULL,
+            idempotency_key TEXT NOT NULL,
+            api_version TEXT NOT NULL,
+            schema_version INTEGER NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'dead', 'conflict')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT,
+            claim TEXT,
+            attempting_until TEXT,
+            created_at TEXT NOT NULL,
+            done_at TEXT,
+            last_status INTEGER,
+            last_error TEXT,
+            remote_version INTEGER,
+            UNIQUE (ticket_number, seq)
+        )
+        """
+    )
+    db.execute("CREATE INDEX sync_commands_by_status ON sync_commands (status, id)")
+    # What a claim scans (pending commands in the order queued), and what counts them; a
+    # ticket's line is read on its (ticket_number, seq) key. The idempotency keys are
+    # random and have no index: one would take a write at a random page every command.
+    db.execute(
+        """
+        CREATE TABLE sync_conflicts (
+            id INTEGER PRIMARY KEY,
+            command_id INTEGER NOT NULL,
+            ticket_id TEXT NOT NULL,
+            ticket_number INTEGER NOT NULL,
+            status INTEGER NOT NULL,
+            answer TEXT,
+            created_at TEXT NOT NULL,
+            resolved_at TEXT
+        )
+        """
     )
 
 
