@@ -33,11 +33,11 @@ log = logging.getLogger(__name__)
 EVERY = 16
 """Write commits between the checkpoints asked of the thread."""
 
-RESTART_AT = 4_000
-"""Pages of log (16 MiB) past which the thread copies the last pages holding the
+RESTART_AT = 8_000
+"""Pages of log (32 MiB) past which the thread copies the last pages holding the
 engine's lock, so that the log starts over."""
 
-BACKSTOP = 20_000
+BACKSTOP = 24_000
 """Pages of log past which a commit checkpoints on its own (``wal_autocheckpoint``):
 reached only if the thread cannot keep up or fails (or other processes keep the log
 from starting over)."""
