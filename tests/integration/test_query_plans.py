@@ -99,12 +99,19 @@ def test_a_filtered_list_is_answered_from_indexes(engine: Engine, params: dict[s
     # Counting reads only the matching index entries.
     full = [s for s in found["count"] if s.startswith("SCAN t") and "VIRTUAL TABLE" not in s]
     assert not full, found["count"]
-    # A page may walk an index in its order and stop when the page is full; it never
-    # reads the table itself from end to end.
+    # A page may walk an index in its order and stop when the page is full, or, in
+    # creation order (number order), the table itself along its key; it never reads the
+    # table from end to end to sort what it found.
+    walked_by_number = params.get("sort_by", "created_at") == "created_at" and not any(
+        "TEMP B-TREE" in s for s in found["page"]
+    )
     unindexed = [
         s
         for s in found["page"]
-        if s.startswith("SCAN t") and "USING INDEX" not in s and "VIRTUAL TABLE" not in s
+        if s.startswith("SCAN t")
+        and "USING INDEX" not in s
+        and "VIRTUAL TABLE" not in s
+        and not (s == "SCAN t" and walked_by_number)
     ]
     assert not unindexed, found["page"]
 
@@ -132,7 +139,8 @@ def test_a_rare_tag_is_read_from_its_index_and_a_common_one_along_the_order(
     assert count.endswith("(tag=?)"), count
     assert any("SEARCH ticket_tags USING" in s and "(tag=?)" in s for s in found["page"])
     common = plans(engine, {"tags": "vip"})["page"]
-    assert any("(tag=? AND ticket_number=?)" in step for step in common), common
+    # each ticket's tag looked up in the tags' own order (ticket, tag)
+    assert any("(ticket_number=? AND tag=?)" in step for step in common), common
     assert not any("TEMP B-TREE" in step for step in common), common
 
     # Either way, the same tickets in the same order as a plain filter of everything.
@@ -209,3 +217,37 @@ def test_a_search_with_few_matches_and_one_with_many_list_the_same_as_a_plain_fi
                 break
             page = engine.tickets.list(per_page=7, cursor=page.meta["next_cursor"], **params)
         assert walked == expected
+
+
+def test_a_status_few_tickets_have_is_gathered_and_sorted_not_looked_for_along_an_order(
+    engine: Engine,
+) -> None:
+    # No index holds a status in due order: many tickets of a status are read along the
+    # due order's index, a few are looked up by their status and sorted (a walk along
+    # the order would read every ticket to find none).
+    for params in (
+        {"status": "waiting_on_third_party", "sort_by": "due_date", "sort_order": "asc"},
+        {"status": "reopened", "sort_by": "updated_at"},
+    ):
+        page = plans(engine, params)["page"]
+        assert page[0].startswith("SEARCH t USING INDEX tickets_by_status"), page
+        assert page[0].endswith("(status=?)"), page
+        assert not any(step.startswith("SCAN t") for step in page), page
+    common = plans(engine, {"status": "open", "sort_by": "due_date", "sort_order": "asc"})
+    assert common["page"][0] == "SCAN t USING INDEX tickets_by_due_order", common["page"]
+
+
+OWN_INDEX = [*ORDERS[1:10], {"status": "open", "assigned_to": "user_1"}]
+"""The orders, filters and pairs of filters above that have an index of their own."""
+
+
+@pytest.mark.parametrize("params", OWN_INDEX, ids=str)
+def test_a_filter_or_an_order_with_an_index_of_its_own_reads_it_in_order(
+    engine: Engine, params: dict[str, Any]
+) -> None:
+    # Each has an index in the page's order (creation order is number order, which
+    # every index ends in): the first page is read from it, neither walked along the
+    # table nor sorted.
+    page = plans(engine, params)["page"]
+    assert page[0].startswith(("SEARCH t USING INDEX", "SCAN t USING INDEX")), page
+    assert not any("TEMP B-TREE" in step for step in page), page

@@ -181,31 +181,65 @@ def test_a_clock_that_steps_back_never_makes_a_tickets_history_run_backwards(
 def test_a_database_whose_old_tickets_break_creation_order_still_lists_searches_in_order(
     db_path: str, clock: ManualClock
 ) -> None:
-    from sqlite_utils import Database
-
-    with Engine.open(db_path, clock=clock) as engine:
-        for i in range(4):
-            engine.tickets.create(subject=f"printer {i}", description="jam")
-            clock.advance(hours=1)
-    old = Database(db_path)  # as a release before schema 7 could have written it
-    old.execute("UPDATE tickets SET created_at = '2025-01-01T00:00:00Z' WHERE number = 3")
-    old.execute("DELETE FROM settings WHERE key = 'created_in_number_order'")
-    old.execute("DELETE FROM _sqlite_migrations WHERE name = '0007_created_in_number_order'")
-    old.conn.commit()
-    old.close()
+    bodies = [{"subject": f"printer {i}", "description": "jam"} for i in range(4)]
+    made_out_of_creation_order(db_path, clock, bodies, backdated=3)
     with Engine.open(db_path, clock=clock) as engine:
         assert not engine.storage.tickets.by_number
         newest = [t.subject for t in engine.tickets.list(search="printer").data]
         assert newest == ["printer 3", "printer 1", "printer 0", "printer 2"]
-        walked, page = [], engine.tickets.list(search="printer", per_page=1)
-        while True:
-            walked += [t.subject for t in page.data]
-            if page.meta["next_cursor"] is None:
-                break
-            page = engine.tickets.list(
-                search="printer", per_page=1, cursor=page.meta["next_cursor"]
-            )
-        assert walked == newest
+        assert walked_subjects(engine, search="printer", per_page=1) == newest
+
+
+def made_out_of_creation_order(
+    db_path: str, clock: ManualClock, bodies: list[dict[str, Any]], backdated: int
+) -> None:
+    """Tickets created an hour apart, then the one numbered ``backdated`` moved to before
+    them all, as a release before schema 7 could have written them."""
+    from sqlite_utils import Database
+
+    with Engine.open(db_path, clock=clock) as engine:
+        for body in bodies:
+            engine.tickets.create(**body)
+            clock.advance(hours=1)
+    old = Database(db_path)
+    old.execute(
+        "UPDATE tickets SET created_at = '2025-01-01T00:00:00Z' WHERE number = ?", (backdated,)
+    )
+    old.execute("DELETE FROM settings WHERE key = 'created_in_number_order'")
+    old.execute("DELETE FROM _sqlite_migrations WHERE name = '0007_created_in_number_order'")
+    old.conn.commit()
+    old.close()
+
+
+def walked_subjects(engine: Engine, **params: Any) -> list[str]:
+    """The subjects of every page of a list, read by cursor."""
+    walked, page = [], engine.tickets.list(**params)
+    while True:
+        walked += [t.subject for t in page.data]
+        if page.meta["next_cursor"] is None:
+            return walked
+        page = engine.tickets.list(cursor=page.meta["next_cursor"], **params)
+
+
+def test_a_database_whose_old_tickets_break_creation_order_lists_by_creation_time(
+    db_path: str, clock: ManualClock
+) -> None:
+    # Where creation times follow numbers, pages in creation order are read in number
+    # order; where they do not, by the creation time itself, filtered or not, by page
+    # and by cursor.
+    bodies = [{"subject": f"t{i}", "description": "x", "priority": 2 + i % 2} for i in range(6)]
+    made_out_of_creation_order(db_path, clock, bodies, backdated=6)
+    with Engine.open(db_path, clock=clock) as engine:
+        assert not engine.storage.tickets.by_number
+        for filters, expected in (
+            ({}, ["t5", "t0", "t1", "t2", "t3", "t4"]),
+            ({"priority": 3}, ["t5", "t1", "t3"]),
+        ):
+            for order in ("asc", "desc"):
+                wanted = expected if order == "asc" else expected[::-1]
+                listed = engine.tickets.list(sort_order=order, per_page=50, **filters).data
+                assert [t.subject for t in listed] == wanted
+                assert walked_subjects(engine, sort_order=order, per_page=2, **filters) == wanted
 
 
 def test_a_database_from_the_first_schema_opens_and_upgrades_in_place(

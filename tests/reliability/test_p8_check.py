@@ -423,7 +423,7 @@ def test_p8_bits_flipped_in_a_page_of_an_index_are_caught(big_file: Path, tmp_pa
         page_size = one(conn, "PRAGMA page_size")
         page = one(
             conn,
-            "SELECT pageno FROM dbstat WHERE name = 'tickets_by_status_created'"
+            "SELECT pageno FROM dbstat WHERE name = 'tickets_by_status'"
             " AND pagetype = 'leaf' ORDER BY pageno LIMIT 1 OFFSET 3",
         )
     conn.close()

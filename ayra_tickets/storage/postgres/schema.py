@@ -423,6 +423,14 @@ def _webhooks(conn: Connection) -> None:
     # its (random) id, so that a new ticket's deliveries go to the index's end.
 
 
+@migration("0018_fewer_indexes")
+def _fewer_indexes(conn: Connection) -> None:
+    # SQLite's 0018 drops and narrows indexes of its file and keeps tags in ticket order;
+    # PostgreSQL's indexes, tables and lists stay as they are (numbered here so that a
+    # schema's number means the same on both).
+    del conn
+
+
 @migration("0019_sync")
 def _sync(conn: Connection) -> None:
     # As SQLite's 0019: the configuration, the links, the outbox of commands (a patch as

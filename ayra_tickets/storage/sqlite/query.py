@@ -1,7 +1,8 @@
 """The SQL of a list's filters, order and search, shared by the ticket repository and
 the metrics: a query (:class:`~ayra_tickets.domain.validation.ListQuery`) as a WHERE
 clause (:func:`where_clause`), an ORDER BY (:func:`order_by`), a keyset condition
-(:func:`after_cursor`) and an FTS5 query (:func:`fts_query`).
+(:func:`after_cursor`) and an FTS5 query (:func:`fts_query`). Pages in creation order
+are read in number order where the file allows (:func:`in_number_order`).
 """
 
 from __future__ import annotations
@@ -67,7 +68,13 @@ def where_clause(
             match += f" AND facets : ({tokens})"
     if query.priority:
         any_of("priority", [int(p) for p in query.priority])
+    dated = False
     for column, op, value in query.comparisons():
+        if column == "due_date" and not walk and not dated:
+            # a due range is a range of the due order's index, whose first column is
+            # whether the ticket has a due date (it does, to fall in a range)
+            clauses.append("(t.due_date IS NULL) = 0")
+            dated = True
         clauses.append(f"{t}{column} {op} ?")
         params.append(format_time(value) if isinstance(value, datetime) else value)
     for tag in query.tags:
@@ -98,9 +105,28 @@ def where_clause(
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
-def after_cursor(query: ListQuery, cursor: Cursor) -> tuple[str, list[Any]]:
-    """The condition for 'after the cursor' in the query's order (ties by number)."""
+def in_number_order(query: ListQuery, by_number: bool) -> bool:
+    """Whether ``query``'s page in creation order is read in number order: where creation
+    times follow numbers (``TicketStore.by_number``), newest first is highest number
+    first, which the table's own order and each filter's index (every index ends in the
+    number) give, so that no index needs the creation time for the order. A range of
+    creation times is read along the creation-time index, in that index's order."""
+    return (
+        by_number
+        and query.sort_by == "created_at"
+        and query.created_after is None
+        and query.created_before is None
+    )
+
+
+def after_cursor(
+    query: ListQuery, cursor: Cursor, *, numbered: bool = False
+) -> tuple[str, list[Any]]:
+    """The condition for 'after the cursor' in the query's order (ties by number);
+    ``numbered``: the order is number order (:func:`in_number_order`)."""
     op = "<" if query.sort_order == "desc" else ">"
+    if numbered:
+        return f"t.number {op} ?", [cursor.number]
     column = SORT_COLUMNS[query.sort_by]
     if query.sort_by != "due_date":
         return f"({column}, t.number) {op} (?, ?)", [cursor.key, cursor.number]
@@ -112,10 +138,23 @@ def after_cursor(query: ListQuery, cursor: Cursor) -> tuple[str, list[Any]]:
     ]
 
 
-def order_by(query: ListQuery, *, text_driven: bool = False) -> str:
+def order_by(
+    query: ListQuery,
+    *,
+    text_driven: bool = False,
+    sorted_after: bool = False,
+    numbered: bool = False,
+) -> str:
+    """The ORDER BY of ``query``'s page; ``numbered``: in number order
+    (:func:`in_number_order`). ``sorted_after`` keeps it from matching any index (a
+    unary ``+``), so that the matches are gathered from the filters' indexes and then
+    sorted, where SQLite would rather walk an index in the page's order."""
     direction = "ASC" if query.sort_order == "asc" else "DESC"
     if text_driven:  # creation order is number order (TicketStore.by_number)
         return f"tickets_fts.rowid {direction}"
-    column = SORT_COLUMNS[query.sort_by]
+    plus = "+" if sorted_after else ""
+    if numbered:
+        return f"{plus}t.number {direction}"
+    column = plus + SORT_COLUMNS[query.sort_by]
     nulls_last = f"{column} IS NULL, " if query.sort_by == "due_date" else ""
     return f"{nulls_last}{column} {direction}, t.number {direction}"

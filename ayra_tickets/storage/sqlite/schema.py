@@ -8,6 +8,7 @@ as a readable JSON list on the ticket and in ``ticket_tags``, one indexed row pe
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import attrs
@@ -568,6 +569,103 @@ def _webhooks(db: Database) -> None:
         " WHERE status = 'pending'"
     )  # also what a claim scans: pending deliveries are few. By the ticket's number, not
     # its (random) id, so that a new ticket's deliveries go to the index's end.
+
+
+FEWER_INDEXES_DROPPED = (
+    "tickets_by_status_created",
+    "tickets_by_priority_created",
+    "tickets_by_assignee_created",
+    "tickets_by_assignee_status_created",
+    "tickets_by_contact_created",
+    "tickets_by_category_created",
+    "tickets_by_status_priority_created",
+    "tickets_by_priority_number",
+    "tickets_by_sla_breach_at",
+    "tickets_by_status_sla_breach_at",
+    "tickets_by_due_date",
+    "tickets_by_status_due_order",
+)
+"""The tickets' indexes migration 18 drops."""
+
+FEWER_INDEXES: dict[str, str] = {
+    "tickets_by_status": "status",
+    "tickets_by_status_priority": "status, priority",
+    "tickets_by_priority": "priority",
+    "tickets_by_assignee": "assigned_to",
+    "tickets_by_assignee_status": "assigned_to, status, number, priority",
+    "tickets_by_contact": "contact_id",
+    "tickets_by_category": "category",
+    "tickets_by_sla_breach_at": "sla_breach_at, status",
+}
+"""The tickets' indexes migration 18 makes in their place (an index on a column ends in
+the ticket's number too: SQLite appends the row's key)."""
+
+
+@migrations(name="0018_fewer_indexes")
+def _fewer_indexes(db: Database) -> None:
+    # Every index of a table is a page (or more) written by every commit that adds a
+    # row, so an index that another already serves goes, and the others get narrower:
+    # - a filter in creation order: creation order is number order (migration 7; see
+    #   query.in_number_order), which an index on the filter alone gives, so the
+    #   filters' indexes drop the creation time, and priority's serves its order too;
+    # - an agent, a status and a priority: the agent and status's index carries the
+    #   priority, so a count reads it alone;
+    # - breached with a status: the breach index carries the status;
+    # - a due-date range: the due order's index ((due_date IS NULL) = 0 comes with the
+    #   range, see query.where_clause);
+    # - a status in due order: the due order's index, walked, or the status's, sorted.
+    # Files whose creation times break number order keep the creation time's index for
+    # that order (as for a range of creation times); their filtered pages walk it.
+    for name in FEWER_INDEXES_DROPPED:
+        db.execute(f"DROP INDEX IF EXISTS {name}")
+    for name, columns in FEWER_INDEXES.items():
+        db.execute(f"CREATE INDEX {name} ON tickets ({columns})")
+    _forget_deferred(db)
+    # A ticket's tags are kept in its order (ticket, tag): the probe of one tag of one
+    # ticket and a ticket's rewrite read the table itself, and a new ticket's tags go at
+    # its end. By tag (and status), the one index.
+    db.execute(
+        """
+        CREATE TABLE ticket_tags_by_ticket_order (
+            tag TEXT NOT NULL,
+            ticket_number INTEGER NOT NULL REFERENCES tickets(number),
+            status TEXT,
+            PRIMARY KEY (ticket_number, tag)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        "INSERT INTO ticket_tags_by_ticket_order (tag, ticket_number, status)"
+        " SELECT tag, ticket_number, status FROM ticket_tags ORDER BY ticket_number, tag"
+    )
+    db.execute("DROP TABLE ticket_tags")
+    db.execute("ALTER TABLE ticket_tags_by_ticket_order RENAME TO ticket_tags")
+    db.execute("CREATE INDEX ticket_tags_by_tag_status ON ticket_tags (tag, status, ticket_number)")
+    # The search index keeps its documents' sizes (a row a ticket, a page a create),
+    # though nothing is ranked: without them (columnsize=0) a contentless index cannot be
+    # read from end to end, which a dump of the file (Python's iterdump) does.
+    (limit,) = db.execute("PRAGMA analysis_limit").fetchone()
+    db.execute("PRAGMA analysis_limit = 1000")  # a sample is enough for the planner
+    db.execute("ANALYZE tickets")
+    db.execute("ANALYZE ticket_tags")
+    db.execute(f"PRAGMA analysis_limit = {int(limit)}")
+
+
+def _forget_deferred(db: Database) -> None:
+    """An import that dropped the tickets' indexes and has not rebuilt them yet (see
+    tickets.restore_deferred_indexes) rebuilds migration 18's, not those it replaced."""
+    row = db.execute("SELECT value FROM settings WHERE key = 'deferred_indexes'").fetchone()
+    if row is None:
+        return
+    pending = [
+        (name, sql)
+        for name, sql in json.loads(row[0])
+        if name not in FEWER_INDEXES_DROPPED and name not in FEWER_INDEXES
+    ]
+    db.execute(
+        "UPDATE settings SET value = ? WHERE key = 'deferred_indexes'",
+        (json.dumps(pending),),
+    )
 
 
 @migrations(name="0019_sync")

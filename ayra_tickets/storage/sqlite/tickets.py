@@ -26,7 +26,7 @@ from ...domain.words import search_words
 from ..errors import WriteConflict
 from ..port import SlaView, StoredTicket
 from ..tables import assembled, built_rows, stored_rows
-from .query import after_cursor, fts_query, order_by, where_clause
+from .query import after_cursor, fts_query, in_number_order, order_by, where_clause
 from .rows import (
     END_STATE,
     INDEX_TEXT,
@@ -83,7 +83,7 @@ class TicketStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._conn = db.conn
-        self._sorting: dict[str, bool] = {}
+        self._plans: dict[str, tuple[str, ...]] = {}
         self._by_number: bool | None = None
 
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
@@ -98,7 +98,7 @@ class TicketStore:
 
     def forget(self) -> None:
         """Drop what this store remembers of the file (after it was emptied)."""
-        self._sorting.clear()
+        self._plans.clear()
         self._by_number = None
 
     def next_number(self) -> tuple[int, datetime | None]:
@@ -202,7 +202,7 @@ class TicketStore:
     def restore_indexes(self) -> None:
         """Build the indexes :meth:`defer_indexes` dropped, if any are pending."""
         restore_deferred_indexes(self._conn)
-        self._sorting.clear()  # the planner's answers may have changed with them
+        self._plans.clear()  # the planner's answers may have changed with them
 
     def scan(
         self, query: ListQuery, now: datetime, after: int, limit: int, view: SlaView | None = None
@@ -286,9 +286,10 @@ class TicketStore:
             args = [*params, query.cursor.number, query.per_page + 1]
         else:
             where, params = where_clause(query, now)
-            beyond, keys = after_cursor(query, query.cursor)
+            numbered = in_number_order(query, self.by_number)
+            beyond, keys = after_cursor(query, query.cursor, numbered=numbered)
             where = f"{where} AND {beyond}" if where else f" WHERE {beyond}"
-            sql = f"{SELECT}{where} ORDER BY {order_by(query)} LIMIT ?"
+            sql = f"{SELECT}{where} ORDER BY {order_by(query, numbered=numbered)} LIMIT ?"
             args = [*params, *keys, query.per_page + 1]
         rows = self._conn.execute(sql, args).fetchall()
         found = [ticket_from_row(row, view) for row in rows[: query.per_page]]
@@ -359,7 +360,8 @@ class TicketStore:
             return [ticket_from_row(by_number[number], view) for number in chosen], total
         rows = self._conn.execute(
             f"{SELECT} WHERE t.number IN (SELECT value FROM json_each(?))"
-            f" ORDER BY {order_by(query)} LIMIT ? OFFSET ?",
+            f" ORDER BY {order_by(query, numbered=in_number_order(query, self.by_number))}"
+            " LIMIT ? OFFSET ?",
             (json.dumps(numbers), query.per_page, offset),
         )
         return [ticket_from_row(row, view) for row in rows], total
@@ -394,9 +396,12 @@ class TicketStore:
         else:
             count = (f"SELECT COUNT(*) FROM tickets t{where}", params)
 
+        numbered = in_number_order(query, self.by_number)
+
         def page(total: int) -> Statement:
-            def statement(where: str) -> str:
-                return f"{SELECT}{where} ORDER BY {order_by(query)} LIMIT ? OFFSET ?"
+            def statement(where: str, sorted_after: bool = False) -> str:
+                order = order_by(query, sorted_after=sorted_after, numbered=numbered)
+                return f"{SELECT}{where} ORDER BY {order} LIMIT ? OFFSET ?"
 
             many = total * WALK_SHARE >= self._size()
             if self._text_driven(query) and (many or lone == "search"):
@@ -404,7 +409,12 @@ class TicketStore:
                 by_text = order_by(query, text_driven=True)
                 return f"{SELECT_BY_TEXT}{clauses} ORDER BY {by_text} LIMIT ? OFFSET ?", args
             if not many:
-                return statement(where), params
+                sql = statement(where)
+                if self._walks(sql, params):  # the few would be looked for along the order
+                    gathered = statement(where, sorted_after=True)
+                    if not self._walks(gathered, params):
+                        return gathered, params
+                return sql, params
             sql, args = statement(where), params
             if query.tags:
                 clauses, args = where_clause(query, now, probe_tags=True)
@@ -428,16 +438,25 @@ class TicketStore:
         )
 
     def _sorts(self, sql: str, args: Sequence[Any]) -> bool:
-        """Whether SQLite would gather and sort the matches for this page (asked once per
-        statement text; the answer depends on the shape, not the values)."""
-        sorts = self._sorting.get(sql)
-        if sorts is None:
-            plan = self._conn.execute(f"EXPLAIN QUERY PLAN {sql}", [*args, 1, 0]).fetchall()
-            sorts = any("TEMP B-TREE FOR ORDER BY" in row[-1] for row in plan)
-            if len(self._sorting) >= 512:
-                self._sorting.clear()
-            self._sorting[sql] = sorts
-        return sorts
+        """Whether SQLite would gather and sort the matches for this page."""
+        return any("TEMP B-TREE FOR ORDER BY" in step for step in self._plan(sql, args))
+
+    def _walks(self, sql: str, args: Sequence[Any]) -> bool:
+        """Whether SQLite would read the tickets from one end, along an index or not, and
+        check each (rather than look the matches up)."""
+        return any(step.split(" ")[:2] == ["SCAN", "t"] for step in self._plan(sql, args))
+
+    def _plan(self, sql: str, args: Sequence[Any]) -> tuple[str, ...]:
+        """SQLite's plan for a page statement (asked once per statement text; the answer
+        depends on the shape, not the values)."""
+        plan = self._plans.get(sql)
+        if plan is None:
+            rows = self._conn.execute(f"EXPLAIN QUERY PLAN {sql}", [*args, 1, 0]).fetchall()
+            plan = tuple(row[-1] for row in rows)
+            if len(self._plans) >= 512:
+                self._plans.clear()
+            self._plans[sql] = plan
+        return plan
 
     def _size(self) -> int:
         """How many tickets there are (numbers are gapless and tickets never deleted)."""
