@@ -30,8 +30,9 @@ from .locking import ATTEMPT_MS, Guard
 
 log = logging.getLogger(__name__)
 
-EVERY = 16
-"""Write commits between the checkpoints asked of the thread."""
+EVERY = 128
+"""Write commits between the checkpoints asked of the thread (fewer, larger
+checkpoints disturb the writer less: each ends with a flush of the file)."""
 
 RESTART_AT = 8_000
 """Pages of log (32 MiB) past which the thread copies the last pages holding the
