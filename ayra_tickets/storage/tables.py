@@ -48,30 +48,14 @@ EMPTIED = (
 """What a reset empties, in an order that no foreign key minds: everything but what
 describes the database itself (its schema, its key salt, its counters)."""
 
-TABLES: dict[str, str] = dict(
-    zip(
-        COUNTED,
-        (
-            "tickets",
-            "ticket_events",
-            "ticket_states",
-            "ticket_tags",
-            "api_keys",
-            "agents",
-            "sla_policies",
-            "idempotency_keys",
-            "routing_rules",
-            "routing_turns",
-            "routing_queue",
-            "escalation_policies",
-            "escalation_timers",
-            "escalations_fired",
-            "webhook_subscriptions",
-            "webhook_deliveries",
-        ),
-        strict=True,
-    )
-)
+_NAMED = {
+    "events": "ticket_events",
+    "states": "ticket_states",
+    "tags": "ticket_tags",
+    "keys": "api_keys",
+    "policies": "sla_policies",
+}
+TABLES: dict[str, str] = {kind: _NAMED.get(kind, kind) for kind in COUNTED}
 """The table of each kind of record :meth:`~.port.Storage.counts` counts."""
 
 COUNT_ALL = "SELECT " + ", ".join(f"(SELECT count(*) FROM {table})" for table in TABLES.values())
