@@ -879,12 +879,29 @@ class SlaSettings:
         return self._uow.read(lambda: dict(self._uow.policies))
 
 
+KEYS_KEPT = 1_024
+"""The most keys an engine keeps found between requests."""
+
+
 class Keys:
     """``engine.keys``: API keys for the wire layer, stored as salted, stretched digests
-    (see :mod:`ayra_tickets.domain.keys`)."""
+    (see :mod:`ayra_tickets.domain.keys`). A key found is kept, with the storage's
+    commit mark, until another connection commits or this engine writes a key (where
+    the storage has no mark, as on PostgreSQL, every check reads): a request's check
+    then takes no transaction, and a revocation anywhere is still seen by the next."""
 
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
+        # Keys found lately, by digest, with the storage's commit mark when found: while
+        # no other connection has committed and this engine has written no key, a key
+        # is what it was, and a request's check needs no transaction of its own.
+        self._found: dict[str, tuple[object, ApiKey]] = {}
+        self._forgotten = 0  # how often they were forgotten: a key read before is not kept
+        uow.loaders.append(self._forget)
+
+    def _forget(self) -> None:
+        self._forgotten += 1
+        self._found.clear()
 
     def create(
         self, scopes: Iterable[str] = SCOPES, name: str | None = None, secret: str | None = None
@@ -920,7 +937,10 @@ class Keys:
                 raise ParameterInvalid("another key already has this secret", param="secret")
             keys.create(granted, name, uow.now(), secret, chosen=chosen_secret)
 
-        uow.write(create)
+        try:
+            uow.write(create)
+        finally:
+            self._forget()
         return secret
 
     def authenticate(self, secret: str) -> ApiKey | None:
@@ -932,7 +952,18 @@ class Keys:
         digest = keys.digest(secret)
         if digest is None:
             return None
-        return uow.read(lambda: keys.find(digest))
+        forgotten = self._forgotten
+        mark = uow.storage.commit_mark()
+        if mark is not None:
+            seen = self._found.get(digest)
+            if seen is not None and seen[0] == mark:
+                return seen[1]
+        found = uow.read(lambda: keys.find(digest))
+        if found is not None and mark is not None and self._forgotten == forgotten:
+            if len(self._found) >= KEYS_KEPT:
+                self._found.clear()
+            self._found[digest] = (mark, found)
+        return found
 
     def list(self) -> builtins.list[ApiKey]:
         """Every key, live or revoked, oldest first (no secrets)."""
@@ -958,4 +989,7 @@ class Keys:
                 )
             return keys.revoke(key_id, uow.now())
 
-        return uow.write(revoke)
+        try:
+            return uow.write(revoke)
+        finally:
+            self._forget()

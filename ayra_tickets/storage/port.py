@@ -795,6 +795,12 @@ class Storage(Protocol):
         a change committed by another connection, engine or process."""
         ...
 
+    def commit_mark(self) -> object | None:
+        """Outside any transaction: a value that changes whenever another connection
+        has committed since it was last read (SQLite's ``data_version``), or ``None``
+        where the storage has none. Reading it changes nothing (not :meth:`changed`)."""
+        ...
+
     @property
     def sees_every_commit(self) -> bool:
         """Whether :meth:`changed` is true after every commit of another connection,

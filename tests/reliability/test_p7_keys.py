@@ -219,7 +219,7 @@ def test_p7_a_key_is_found_by_one_indexed_query_and_stretched_once_per_process(
     monkeypatch.setattr(hashlib, "scrypt", counted)
     statements: list[str] = []
     with Engine.open(path) as engine:  # a new process's engine: nothing cached
-        engine.keys.authenticate(secret)  # stretches once
+        engine.keys.authenticate(secret)  # stretches once (its read loads the caches)
         engine.db.conn.set_trace_callback(statements.append)
         for _ in range(20):
             answer = engine.request(
@@ -229,7 +229,9 @@ def test_p7_a_key_is_found_by_one_indexed_query_and_stretched_once_per_process(
         engine.db.conn.set_trace_callback(None)
         assert len(stretched) == 1
         lookups = [s for s in statements if "api_keys" in s]
-        assert len(lookups) == 20
+        assert len(lookups) == 1  # then kept: nobody else committed, nor wrote a key here
+        begins = [s for s in statements if s.startswith("BEGIN")]
+        assert len(begins) == 1 + 20  # the one read, then each request's list: no other
         assert expected in lookups[0]
         (lookup,) = set(lookups)
         plan = engine.db.execute("EXPLAIN QUERY PLAN " + lookup).fetchall()
@@ -242,6 +244,31 @@ def test_p7_a_key_is_found_by_one_indexed_query_and_stretched_once_per_process(
         engine.db.conn.set_trace_callback(None)
         assert len(stretched) == 1
         assert not [s for s in statements if "api_keys" in s]
+
+
+def test_p7_a_kept_key_revoked_by_another_engine_or_this_one_is_refused_at_once(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "keys.db"
+    with Engine.open(path) as here, Engine.open(path) as there:
+        first = here.keys.create(scopes=["tickets:read"], name="first")
+        second = here.keys.create(scopes=["tickets:read"], name="second")
+
+        def status(secret: str) -> int:
+            sent = {"Authorization": f"Bearer {secret}"}
+            return here.request("GET", "/v1/tickets", headers=sent).status
+
+        assert (status(first), status(second)) == (200, 200)  # both found, and kept
+        (found,) = [key for key in there.keys.list() if key.name == "first"]
+        assert there.keys.revoke(found.id)  # another connection commits
+        assert (status(first), status(second)) == (401, 200)
+        (found,) = [key for key in here.keys.list() if key.name == "second"]
+        assert here.keys.revoke(found.id)  # this engine's own write
+        assert status(second) == 401
+        made = there.keys.create(scopes=["tickets:read"])  # a refusal is never kept
+        assert status(made) == 200
+        here.reset()
+        assert status(made) == 401
 
 
 def test_p7_a_secret_is_stretched_outside_the_engines_lock_so_other_calls_go_on(

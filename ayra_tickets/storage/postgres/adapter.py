@@ -306,6 +306,9 @@ class PostgresStorage:
 
     sees_every_commit = False  # the version moves for the policies only
 
+    def commit_mark(self) -> object | None:
+        return None  # another process's commit goes unseen: every check reads
+
     def changed(self) -> bool:
         """Whether the SLA policies (what the services cache) have changed since the last
         call, by this process or another: a version in ``settings`` that every change of

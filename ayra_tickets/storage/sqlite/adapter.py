@@ -124,6 +124,11 @@ class SqliteStorage:
         self._seen_version = version
         return True
 
+    def commit_mark(self) -> object | None:
+        with self.lock:
+            (version,) = self.db.conn.execute("PRAGMA data_version").fetchone()
+        return int(version)
+
     def reset(self) -> None:
         for table in EMPTIED:
             self.db.execute(f"DELETE FROM {table}")
