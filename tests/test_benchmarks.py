@@ -15,17 +15,25 @@ from benchmarks.postgres import ENGINE, RAW, WRITES
 from benchmarks.workload import LIST_MIX, SEARCHES
 
 
-def test_the_benchmark_command_writes_every_measurement_and_ratio(tmp_path: Path) -> None:
-    out = tmp_path / "results.json"
+def run(module: str, *args: object, timeout: float | None = None) -> str:
+    """Run ``python -m module args`` from the project's root; what it printed (it must
+    exit 0)."""
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--tickets", "400", "--repeat", "1", "--json", out],
+        [sys.executable, "-m", module, *map(str, args)],
         capture_output=True,
         text=True,
         check=True,
         cwd=Path(__file__).parent.parent,
+        timeout=timeout,
     )
-    assert "of raw throughput" in done.stdout
-    assert "PostgreSQL: skipped (no --postgres URL given)" in done.stdout
+    return done.stdout
+
+
+def test_the_benchmark_command_writes_every_measurement_and_ratio(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    printed = run("benchmarks", "--tickets", 400, "--repeat", 1, "--json", out)
+    assert "of raw throughput" in printed
+    assert "PostgreSQL: skipped (no --postgres URL given)" in printed
     figures = json.loads(out.read_text())
     assert "postgres" not in figures
     results, ratios = figures["results"], figures["ratios"]
@@ -65,12 +73,9 @@ def test_the_postgres_side_runs_beside_raw_psycopg_and_both_write_the_same_rows(
     engine's tables and raw psycopg's holding the same rows after the single writes and
     after the import (else its ratios compare different work)."""
     out = tmp_path / "results.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--backend", "postgres", "--postgres", postgres_url,
-         "--tickets", "30", "--repeat", "1", "--list-calls", "3", "--json", out],
-        capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent,
-    )  # fmt: skip
-    assert "\nbuilding the read dataset" not in f"\n{done.stdout}"  # no SQLite side
+    printed = run("benchmarks", "--backend", "postgres", "--postgres", postgres_url,
+                  "--tickets", 30, "--repeat", 1, "--list-calls", 3, "--json", out)  # fmt: skip
+    assert "\nbuilding the read dataset" not in f"\n{printed}"  # no SQLite side
     figures = json.loads(out.read_text())
     assert set(figures) == {"postgres"}
     postgres = figures["postgres"]
@@ -98,12 +103,8 @@ def test_the_reliability_run_attacks_a_server_and_writes_every_figure(tmp_path: 
     checks that hold whatever the timing (nothing acknowledged is lost, no key doubled,
     no traceback, the taken file refused) are asserted, the timings only present."""
     out = tmp_path / "reliability.json"
-    subprocess.run(
-        [sys.executable, "-m", "benchmarks.reliability", "--seconds", "2", "--kills", "2",
-         "--hold", "1.5", "--slow", "20", "--import-rows", "200", "--json", out],
-        capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent,
-        timeout=300,
-    )  # fmt: skip
+    run("benchmarks.reliability", "--seconds", 2, "--kills", 2, "--hold", 1.5, "--slow", 20,
+        "--import-rows", 200, "--json", out, timeout=300)  # fmt: skip
     figures = json.loads(out.read_text())
     load = figures["load"]
     assert load["requests"] > 0
@@ -126,12 +127,8 @@ def test_the_copy_benchmark_copies_to_postgres_and_back_identically(
     """A tiny run of ``python -m benchmarks.copy``: both legs identical, every figure
     written, the schema it made dropped."""
     out = tmp_path / "copy.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.copy", "--tickets", "150", "--postgres",
-         postgres_url, "--json", out],
-        capture_output=True, text=True, check=True, cwd=Path(__file__).parent.parent,
-    )  # fmt: skip
-    assert done.stdout.splitlines()[-1] == "identical"
+    printed = run("benchmarks.copy", "--tickets", 150, "--postgres", postgres_url, "--json", out)
+    assert printed.splitlines()[-1] == "identical"
     figures = json.loads(out.read_text())
     assert figures["identical"] is True
     assert figures["counts"]["tickets"] == 150 + 20
@@ -143,15 +140,9 @@ def test_the_automation_benchmark_measures_every_side_and_drains_the_outbox(
     tmp_path: Path,
 ) -> None:
     out = tmp_path / "automation.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.automation", "--tickets", "120", "--repeat", "1",
-         "--json", out, "--before", "HEAD"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=Path(__file__).parent.parent,
-    )  # fmt: skip
-    assert "/ create (nothing configured)" in done.stdout
+    printed = run("benchmarks.automation", "--tickets", 120, "--repeat", 1, "--json", out,
+                  "--before", "HEAD")  # fmt: skip
+    assert "/ create (nothing configured)" in printed
     figures = json.loads(out.read_text())
     sides = ("nothing configured", "routing", "routing + outbox",
              "routing + outbox + escalation", "before automation, HEAD", "ORM peer",
@@ -169,15 +160,8 @@ def test_the_automation_benchmark_measures_every_side_and_drains_the_outbox(
 
 def test_the_sync_benchmark_pushes_every_offline_edit_once(tmp_path: Path) -> None:
     out = tmp_path / "sync.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.sync", "--tickets", "20", "--edits", "3",
-         "--json", out],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=Path(__file__).parent.parent,
-    )  # fmt: skip
-    assert "commands/s" in done.stdout
+    printed = run("benchmarks.sync", "--tickets", 20, "--edits", 3, "--json", out)
+    assert "commands/s" in printed
     figures = json.loads(out.read_text())
     assert figures["commands"] == 80
     assert (figures["report"]["acknowledged"], figures["report"]["pending"]) == (80, 0)
