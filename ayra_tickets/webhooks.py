@@ -321,13 +321,19 @@ class Webhooks:
             claimed = uow.write(claim)
             if not claimed:
                 return attempted
-            for delivery in claimed:
+            for n, delivery in enumerate(claimed):
                 if delivery.url in silent:
-                    uow.write(functools.partial(self._store.release, delivery.id, token))
-                    continue
+                    continue  # let go already
+                attempted += 1
                 if not self._attempt(delivery, token):
                     silent.add(delivery.url)
-                attempted += 1
+                    rest = [d.id for d in claimed[n + 1 :] if d.url == delivery.url]
+                    if rest:
+                        uow.write(functools.partial(self._release, rest, token))
+
+    def _release(self, delivery_ids: Sequence[str], token: str) -> None:
+        for delivery_id in delivery_ids:
+            self._store.release(delivery_id, token)
 
     def _attempt(self, delivery: Claimed, token: str) -> bool:
         """Post one claimed delivery (outside any transaction), then record what came of
