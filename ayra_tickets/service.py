@@ -886,14 +886,14 @@ KEYS_KEPT = 1_024
 class Keys:
     """``engine.keys``: API keys for the wire layer, stored as salted, stretched digests
     (see :mod:`ayra_tickets.domain.keys`). A key found is kept, with the storage's
-    commit mark, until another connection commits or this engine writes a key (where
+    commit mark, until another connection commits or this engine revokes a key (where
     the storage has no mark, as on PostgreSQL, every check reads): a request's check
     then takes no transaction, and a revocation anywhere is still seen by the next."""
 
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
         # Keys found lately, by digest, with the storage's commit mark when found: while
-        # no other connection has committed and this engine has written no key, a key
+        # no other connection has committed and this engine has revoked no key, a key
         # is what it was, and a request's check needs no transaction of its own.
         self._found: dict[str, tuple[object, ApiKey]] = {}
         self._forgotten = 0  # how often they were forgotten: a key read before is not kept
@@ -937,10 +937,7 @@ class Keys:
                 raise ParameterInvalid("another key already has this secret", param="secret")
             keys.create(granted, name, uow.now(), secret, chosen=chosen_secret)
 
-        try:
-            uow.write(create)
-        finally:
-            self._forget()
+        uow.write(create)  # what is kept stays true: refusals are never kept
         return secret
 
     def authenticate(self, secret: str) -> ApiKey | None:
